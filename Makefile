@@ -1,0 +1,33 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   - create .venv, install, run the main job on the shipped defaults
+#   make test   - create .venv, install, run the whole test suite
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# A local CPU wheel is installed first; an unpinned `torch` would pull gigabytes of CUDA packages.
+TORCH ?= torch==2.13.0
+export SDL_AUDIODRIVER ?= dummy
+export SDL_VIDEODRIVER ?= dummy
+
+.PHONY: demo test venv bench clean
+
+$(BIN)/.installed: setup.cfg pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q $(TORCH)
+	$(BIN)/pip install -q -e ".[dev,play]"
+	touch $@
+
+venv: $(BIN)/.installed
+
+demo: venv
+	$(BIN)/python -m worldgen_env.demo
+
+test: venv
+	$(BIN)/python -m pytest -n 2 -q worldgen_env world_models agents tests
+
+bench: venv
+	$(BIN)/python -m worldgen_env.benchmark
+
+clean:
+	rm -rf $(VENV) runs

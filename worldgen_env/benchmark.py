@@ -1,0 +1,75 @@
+"""Env throughput: ``python -m worldgen_env.benchmark [--seconds S] [--repeats R]``.
+
+Prints env-steps/s (median of R timed runs) of the single ``WorldMap-v0`` env and of the batched
+vector env at several ``num_envs``; one vector step of N envs counts as N env-steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import gymnasium as gym
+import numpy as np
+
+import worldgen_env  # noqa: F401  (registers the envs)
+
+
+def _time_single(env_id: str, seconds: float, env_kwargs: dict) -> float:
+    env = gym.make(env_id, **env_kwargs)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 4, 100_000)
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        for _ in range(200):
+            _, _, term, trunc, _ = env.step(int(actions[n % len(actions)]))
+            n += 1
+            if term or trunc:
+                env.reset()
+    rate = n / (time.perf_counter() - t0)
+    env.close()
+    return rate
+
+
+def _time_vector(env_id: str, num_envs: int, seconds: float, env_kwargs: dict) -> float:
+    envs = gym.make_vec(env_id, num_envs=num_envs, **env_kwargs)
+    envs.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 4, (1000, num_envs))
+    n, t0 = 0, time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        envs.step(actions[n % 1000])
+        n += 1
+    rate = n * num_envs / (time.perf_counter() - t0)
+    envs.close()
+    return rate
+
+
+def run(env_id: str = "WorldMap-v0", sizes=(1, 16, 256), seconds: float = 1.0, repeats: int = 5, env_kwargs: dict | None = None, single: bool = True) -> dict[str, float]:
+    """Median env-steps/s for the single env (key ``single``) and each vector size (``vec{N}``)."""
+    env_kwargs = env_kwargs or {}
+    out = {}
+    if single:
+        out["single"] = statistics.median(_time_single(env_id, seconds, env_kwargs) for _ in range(repeats))
+    for n in sizes:
+        out[f"vec{n}"] = statistics.median(_time_vector(env_id, n, seconds, env_kwargs) for _ in range(repeats))
+    return out
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--seconds", type=float, default=1.0, help="length of one timed run")
+    p.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is printed)")
+    p.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256])
+    a = p.parse_args(argv)
+    res = run(sizes=a.sizes, seconds=a.seconds, repeats=a.repeats)
+    base = res["single"]
+    print(f"{'env':<16}{'env-steps/s':>14}{'x single':>10}")
+    for k, v in res.items():
+        name = "single" if k == "single" else f"vector N={k[3:]}"
+        print(f"{name:<16}{v:>14,.0f}{v / base:>10.1f}")
+    return res
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""The task and the motion of WorldMap, written once as plain batched numpy functions.
+
+Every env (the single ``WorldMapEnv``, the batched ``WorldMapVectorEnv`` and the dream envs) and
+the world-model data pipeline call these, so the real and the dreamed world can differ only in
+their pixels.
+
+Positions are integer grid cells ``(row, col)``; a cell is ``stride`` pixels, so the view's
+top-left pixel is ``cell * stride``. Batched arrays have a leading batch axis ``B``.
+
+>>> import numpy as np
+>>> grid = np.array([10, 20])                       # rows, cols of valid cells
+>>> move(np.array([[0, 5], [3, 3]]), np.array([UP, RIGHT]), grid)   # UP at row 0 is blocked
+array([[0, 5],
+       [3, 4]])
+>>> manhattan(np.array([[0, 0]]), np.array([[2, 3]]))
+array([5])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "TaskConfig",
+    "grid_shape", "move", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
+]
+
+UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
+ACTION_NAMES = ("up", "down", "left", "right")
+#: (d_row, d_col) of each action, in cells.
+ACTION_DELTAS = np.array([[-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """What the agent sees and must do. Shared by the real, vector and dream envs.
+
+    Attributes:
+        view_size: side of the square view in pixels.
+        stride: pixels moved per action (the size of one grid cell).
+        goal_distance: inclusive (min, max) number of moves between start and goal.
+        step_penalty: reward added on every step (negative: a cost).
+        success_reward: reward added on the step that reaches the goal.
+        shaping: if non-zero, adds ``shaping * (d_before - d_after)`` each step (potential-based,
+            so it does not change the optimal policy).
+    """
+
+    view_size: int = 64
+    stride: int = 8
+    goal_distance: tuple[int, int] = (3, 7)
+    step_penalty: float = -0.01
+    success_reward: float = 1.0
+    shaping: float = 0.0
+
+    def __post_init__(self):
+        if self.view_size < 1 or self.stride < 1:
+            raise ValueError(f"view_size and stride must be positive, got view_size={self.view_size}, stride={self.stride}")
+        lo, hi = self.goal_distance
+        if not (1 <= lo <= hi):
+            raise ValueError(f"goal_distance must be (min, max) with 1 <= min <= max, got {self.goal_distance}")
+
+
+def grid_shape(map_hw: tuple[int, int], view_size: int, stride: int) -> np.ndarray:
+    """Number of valid cells ``(rows, cols)`` for a map of ``(H, W)`` pixels."""
+    h, w = map_hw
+    if h < view_size or w < view_size:
+        raise ValueError(f"the map ({w}x{h} px) is smaller than one {view_size}x{view_size} view")
+    return np.array([(h - view_size) // stride + 1, (w - view_size) // stride + 1], dtype=np.int64)
+
+
+def move(pos: np.ndarray, action: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Apply actions. ``pos`` (B, 2) int cells, ``action`` (B,) in 0..3 -> new (B, 2).
+
+    A move that would leave the map leaves the agent where it is.
+    """
+    new = pos + ACTION_DELTAS[action]
+    inside = np.all((new >= 0) & (new < grid), axis=-1, keepdims=True)
+    return np.where(inside, new, pos)
+
+
+def view_windows(world: np.ndarray, view_size: int) -> np.ndarray:
+    """All views of the map as a zero-copy strided array (H-v+1, W-v+1, 1, v, v, 3); see :func:`crop`."""
+    return np.lib.stride_tricks.sliding_window_view(world, (view_size, view_size, world.shape[2]))
+
+
+def crop(windows: np.ndarray, pos: np.ndarray, stride: int) -> np.ndarray:
+    """Views at cells ``pos`` (B, 2) from ``view_windows(world, v)``: a fresh (B, v, v, 3) array.
+
+    Indexing copies whole windows (50x faster than a per-pixel gather), so a view never
+    aliases the map.
+    """
+    px = pos * stride  # (B, 2) top-left pixels
+    return windows[px[:, 0], px[:, 1], 0]
+
+
+def manhattan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Number of moves between cells: (B, 2), (B, 2) -> (B,)."""
+    return np.abs(a - b).sum(-1)
+
+
+def sample_start_and_goal(rng: np.random.Generator, grid: np.ndarray, goal_distance: tuple[int, int], n: int = 1):
+    """Uniform start cells and goals exactly ``d`` moves away, ``d`` uniform in ``goal_distance``.
+
+    Returns ``(start, goal)``, each (n, 2) int64. Uses only ``rng``.
+    """
+    lo, hi = goal_distance
+    if hi > int(grid.sum()) - 2:
+        raise ValueError(f"goal_distance max {hi} does not fit in a grid of {grid.tolist()} cells")
+    start = np.empty((n, 2), np.int64)
+    goal = np.empty((n, 2), np.int64)
+    todo = np.arange(n)
+    while len(todo):
+        k = len(todo)
+        u = rng.random((k, 6))  # one call per attempt: start (2), distance, split, signs (2)
+        s = (u[:, :2] * grid).astype(np.int64)
+        d = lo + (u[:, 2] * (hi - lo + 1)).astype(np.int64)
+        dr = (u[:, 3] * (d + 1)).astype(np.int64)  # split of the distance between rows and columns
+        sign = np.where(u[:, 4:] < 0.5, -1, 1)
+        g = s + sign * np.stack([dr, d - dr], 1)
+        ok = np.all((g >= 0) & (g < grid), axis=1)
+        start[todo[ok]], goal[todo[ok]] = s[ok], g[ok]
+        todo = todo[~ok]
+    return start, goal
+
+
+def reward_and_success(d_before: np.ndarray, d_after: np.ndarray, task: TaskConfig):
+    """Reward (B,) float64 and success (B,) bool from distances before and after a step."""
+    success = d_after == 0
+    reward = task.step_penalty + task.success_reward * success + task.shaping * (d_before - d_after)
+    return reward.astype(np.float64), success

@@ -1,0 +1,396 @@
+"""WorldMap-v0: visual goal navigation on a large world-map image (single and batched envs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+from PIL import Image, ImageDraw
+
+from . import dynamics as dyn
+from .world_map import default_map, load_map
+
+__all__ = ["WorldCore", "WorldMapEnv", "WorldMapVectorEnv"]
+
+_PAD = 8
+
+
+class WorldCore:
+    """The world (map image + task) that the single, vector and dream envs share.
+
+    Holds no episode state: envs keep positions and pass them in, as batches of cells (B, 2).
+    """
+
+    def __init__(self, map_path: str | Path | None = None, task: dyn.TaskConfig | None = None, world: np.ndarray | None = None):
+        self.task = task or dyn.TaskConfig()
+        v = self.task.view_size
+        if world is not None:
+            world = np.asarray(world)
+            if world.dtype != np.uint8 or world.ndim != 3 or world.shape[2] != 3:
+                raise ValueError(f"world must be an (H, W, 3) uint8 array, got {world.dtype} {world.shape}")
+        elif map_path is None:
+            world = default_map()
+        else:
+            world = load_map(map_path, min_size=v)
+        if world.shape[0] < v or world.shape[1] < v:
+            raise ValueError(f"the world ({world.shape[1]}x{world.shape[0]} px) is smaller than one {v}x{v} view")
+        self.world = world
+        self.windows = dyn.view_windows(world, v)
+        self.grid = dyn.grid_shape(world.shape[:2], v, self.task.stride)
+        dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance)  # validates the goal range
+        view = spaces.Box(0, 255, (v, v, 3), np.uint8)
+        self.observation_space = spaces.Dict({"image": view, "goal": view})
+        self.action_space = spaces.Discrete(4)
+        self._minimap = None
+
+    # -- batched task pieces ------------------------------------------------------------------
+    def views(self, pos: np.ndarray) -> np.ndarray:
+        """True views at cells (B, 2) -> (B, v, v, 3) uint8."""
+        return dyn.crop(self.windows, pos, self.task.stride)
+
+    def reset_positions(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` (start, goal) pairs, (n, 2) each, drawn from ``rng`` only."""
+        return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n)
+
+    def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
+        """Move and score: returns (new_pos, reward (B,), success (B,), distance (B,))."""
+        d0 = dyn.manhattan(pos, goal)
+        new = dyn.move(pos, action, self.grid)
+        d1 = dyn.manhattan(new, goal)
+        reward, success = dyn.reward_and_success(d0, d1, self.task)
+        return new, reward, success, d1
+
+    def info(self, pos: np.ndarray, goal: np.ndarray, distance: np.ndarray) -> dict[str, np.ndarray]:
+        s = self.task.stride
+        return {"agent_pos": pos * s, "goal_pos": goal * s, "distance": distance, "is_success": distance == 0}
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render_frame(self, view: np.ndarray, goal_view: np.ndarray, pos: np.ndarray, goal: np.ndarray, scale: int = 3) -> np.ndarray:
+        """One RGB frame: current view | goal view | minimap with the agent (red) and goal (green)."""
+        v, s = self.task.view_size, self.task.stride
+        side = v * scale
+        if self._minimap is None:
+            h, w = self.world.shape[:2]
+            mw = max(1, round(side * w / h))
+            self._minimap = Image.fromarray(self.world).resize((mw, side), Image.BILINEAR)
+        mini = self._minimap.copy()
+        k = mini.height / self.world.shape[0]
+        d = ImageDraw.Draw(mini)
+        for cell, col in ((goal, (40, 200, 60)), (pos, (230, 30, 30))):
+            y, x = cell * s * k
+            d.rectangle([x, y, x + v * k, y + v * k], outline=col, width=2)
+        frame = Image.new("RGB", (4 * _PAD + 2 * side + mini.width, side + 2 * _PAD), (24, 24, 28))
+        frame.paste(Image.fromarray(view).resize((side, side), Image.NEAREST), (_PAD, _PAD))
+        frame.paste(Image.fromarray(goal_view).resize((side, side), Image.NEAREST), (2 * _PAD + side, _PAD))
+        frame.paste(mini, (3 * _PAD + 2 * side, _PAD))
+        fd = ImageDraw.Draw(frame)
+        fd.text((_PAD + 3, _PAD + 2), "view", fill=(255, 255, 255))
+        fd.text((2 * _PAD + side + 3, _PAD + 2), "goal", fill=(255, 255, 255))
+        return np.asarray(frame)
+
+
+class _HumanWindow:
+    """A lazily-created pygame window for ``render_mode="human"``."""
+
+    def __init__(self, fps: int):
+        try:
+            import pygame
+        except ImportError as e:  # pragma: no cover - depends on the extra
+            raise gym.error.DependencyNotInstalled('render_mode="human" needs pygame: pip install -e ".[play]"') from e
+        self.pygame, self.fps, self.screen, self.clock = pygame, fps, None, pygame.time.Clock()
+
+    def show(self, frame: np.ndarray) -> None:
+        pg = self.pygame
+        if self.screen is None:
+            pg.init()
+            pg.display.init()
+            pg.display.set_caption("WorldMap")
+            self.screen = pg.display.set_mode((frame.shape[1], frame.shape[0]))
+        pg.event.pump()
+        self.screen.blit(pg.surfarray.make_surface(frame.swapaxes(0, 1)), (0, 0))
+        pg.display.flip()
+        self.clock.tick(self.fps)
+
+    def close(self) -> None:
+        if self.screen is not None:
+            self.pygame.display.quit()
+            self.pygame.quit()
+            self.screen = None
+
+
+def _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping) -> dyn.TaskConfig:
+    return dyn.TaskConfig(view_size=int(view_size), stride=int(stride), goal_distance=tuple(int(g) for g in goal_distance),
+                          step_penalty=float(step_penalty), success_reward=float(success_reward), shaping=float(shaping))
+
+
+class WorldMapEnv(gym.Env):
+    """Navigate a window over a large world map to the place shown in a goal picture.
+
+    ## Description
+    The world is a large RGB image (by default the procedurally drawn fantasy map in
+    ``data/world_map.png``). The agent sees a 64x64 crop of it and moves that crop by 8 pixels
+    per step. Each episode shows it a second crop, the goal: the view at a position a few moves
+    away. The agent must find the goal position using only the two pictures.
+
+    ## Action Space
+    ``Discrete(4)``: 0 up, 1 down, 2 left, 3 right, each moving the view by ``stride`` pixels.
+    A move that would leave the map leaves the agent where it is.
+
+    ## Observation Space
+    ``Dict(image=Box(0, 255, (64, 64, 3), uint8), goal=Box(0, 255, (64, 64, 3), uint8))``: the
+    current view and the view at the goal. Both are copies, never views into the map.
+
+    ## Rewards
+    ``step_penalty`` (default -0.01) every step, plus ``success_reward`` (default 1.0) on the step
+    that reaches the goal. Optional potential-based shaping adds ``shaping * (d_before - d_after)``
+    where ``d`` is the number of moves to the goal (default 0: off).
+
+    ## Starting State
+    A uniformly random position on the map; the goal is exactly ``d`` moves away, ``d`` uniform in
+    ``goal_distance`` (default 3..7 moves, so the goal view always overlaps the start view). All
+    randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``.
+
+    ## Episode End
+    Terminates when the agent is at the goal position (``info["is_success"]``). Truncates after
+    ``max_episode_steps`` steps (32 when made through ``gymnasium.make``).
+
+    ## Info
+    ``agent_pos`` and ``goal_pos`` (top-left pixel ``(y, x)`` of the view), ``distance`` (moves to
+    the goal) and ``is_success``.
+
+    ## Arguments
+    * ``map_path``: any image file (default: ``data/world_map.png``); RGBA, grayscale and palette
+      images are converted to RGB.
+    * ``view_size`` (64), ``stride`` (8), ``goal_distance`` ((3, 7)), ``step_penalty`` (-0.01),
+      ``success_reward`` (1.0), ``shaping`` (0.0), ``render_mode`` (``"rgb_array"`` or ``"human"``).
+
+    ## Vectorized environment
+    ``gymnasium.make_vec("WorldMap-v0", num_envs=N)`` returns one batched :class:`WorldMapVectorEnv`
+    that steps all N envs with numpy array operations (no per-env Python loop).
+
+    ## Example
+    >>> import gymnasium as gym, worldgen_env
+    >>> env = gym.make("WorldMap-v0")
+    >>> obs, info = env.reset(seed=42)
+    >>> obs["image"].shape, obs["goal"].dtype
+    ((64, 64, 3), dtype('uint8'))
+    >>> obs, reward, terminated, truncated, info = env.step(3)
+    >>> sorted(info)
+    ['agent_pos', 'distance', 'goal_pos', 'is_success']
+    >>> env.close()
+    """
+
+    metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 8}
+
+    def __init__(self, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
+                 goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
+                 shaping: float = 0.0, render_mode: str | None = None, world: np.ndarray | None = None):
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping), world)
+        self.observation_space = self.core.observation_space
+        self.action_space = self.core.action_space
+        self.render_mode = render_mode
+        self._window = None
+        self._pos = self._goal = self._view = self._goal_view = None
+
+    # The hook the dream env overrides: how the next view comes about.
+    def _next_views(self, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+        return self.core.views(pos)
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {"image": self._view[0].copy(), "goal": self._goal_view[0].copy()}
+
+    def _info(self, distance: np.ndarray) -> dict[str, Any]:
+        return {k: (v[0].copy() if v.ndim > 1 else v[0].item()) for k, v in self.core.info(self._pos, self._goal, distance).items()}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self._pos, self._goal = self.core.reset_positions(self.np_random, 1)
+        self._view, self._goal_view = self.core.views(self._pos), self.core.views(self._goal)
+        self._on_reset(seed)
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), self._info(dyn.manhattan(self._pos, self._goal))
+
+    def _on_reset(self, seed: int | None) -> None:
+        """Hook for subclasses (the dream env seeds its sampler here)."""
+
+    def step(self, action):
+        if self._pos is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if not self.action_space.contains(action):
+            raise gym.error.InvalidAction(f"action must be an int in 0..3 (up, down, left, right), got {action!r}")
+        a = np.array([int(action)])
+        self._pos, reward, success, dist = self.core.step_positions(self._pos, self._goal, a)
+        self._view = self._next_views(self._pos, self._view, a)
+        if self.render_mode == "human":
+            self.render()
+        return self._obs(), float(reward[0]), bool(success[0]), False, self._info(dist)
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array" or "human"')
+            return None
+        if self._pos is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        frame = self.core.render_frame(self._view[0], self._goal_view[0], self._pos[0], self._goal[0])
+        if self.render_mode == "rgb_array":
+            return frame
+        if self._window is None:
+            self._window = _HumanWindow(self.metadata["render_fps"])
+        self._window.show(frame)
+        return None
+
+    def close(self):
+        if self._window is not None:
+            self._window.close()
+            self._window = None
+
+
+class WorldMapVectorEnv(VectorEnv):
+    """N WorldMap envs stepped together as numpy batches (see :class:`WorldMapEnv`).
+
+    All sub-envs draw from one generator, ``self.np_random``, seeded by ``reset(seed=seed)``; the
+    envs that reset together draw their starts and goals in one batched call. With
+    ``num_envs=1`` this is exactly the single env's sequence of draws, so both follow the same
+    trajectory under the same seed.
+
+    Autoreset: ``autoreset_mode="next_step"`` (Gymnasium's default) returns the final observation
+    of a finished episode and resets it on the next ``step`` call, whose action is ignored for that
+    env (it returns the reset observation with reward 0). ``"same_step"`` resets at once and puts
+    the final observation and info in ``info["final_obs"]`` and ``info["final_info"]``.
+
+    Memory: ``obs["image"]`` is a fresh array every step (memory bandwidth is what limits this env,
+    so it is not copied twice). ``obs["goal"]`` is one buffer per vector env, updated in place when
+    sub-envs reset, like Gymnasium's vector envs with ``copy=False``: copy it if you keep it across
+    steps (SB3's rollout buffer does).
+
+    >>> import gymnasium as gym, worldgen_env
+    >>> envs = gym.make_vec("WorldMap-v0", num_envs=4)
+    >>> obs, info = envs.reset(seed=0)
+    >>> obs["image"].shape
+    (4, 64, 64, 3)
+    >>> obs, rew, term, trunc, info = envs.step(envs.action_space.sample())
+    >>> rew.dtype, term.dtype, info["distance"].shape
+    (dtype('float64'), dtype('bool'), (4,))
+    """
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 8, "autoreset_mode": AutoresetMode.NEXT_STEP}
+
+    def __init__(self, num_envs: int = 1, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
+                 goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
+                 shaping: float = 0.0, max_episode_steps: int | None = 32, render_mode: str | None = None,
+                 autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP, world: np.ndarray | None = None):
+        if int(num_envs) < 1:
+            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
+        modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
+        mode = modes.get(autoreset_mode, autoreset_mode) if isinstance(autoreset_mode, str) else autoreset_mode
+        if mode not in modes.values():
+            raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step' (or an AutoresetMode), got {autoreset_mode!r}")
+        self.metadata = {**self.metadata, "autoreset_mode": mode}
+        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping), world)
+        self.num_envs = int(num_envs)
+        self.max_episode_steps = max_episode_steps
+        self.render_mode = render_mode
+        self.single_observation_space = self.core.observation_space
+        self.single_action_space = self.core.action_space
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, 4))
+        n = self.num_envs
+        self._pos = self._goal = self._view = self._goal_view = None
+        self._steps = np.zeros(n, np.int64)
+        self._needs_reset = np.zeros(n, bool)
+
+    def _next_views(self, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+        return self.core.views(pos)
+
+    def _on_reset(self, idx: np.ndarray, seed: int | None) -> None:
+        """Hook for subclasses, called after the envs ``idx`` were reset."""
+
+    def _reset_envs(self, idx: np.ndarray) -> None:
+        pos, goal = self.core.reset_positions(self.np_random, len(idx))
+        self._pos[idx], self._goal[idx] = pos, goal
+        # The caller makes sure ``self._view`` is a fresh array that was not handed out yet; the
+        # goal buffer is updated in place (see the class docstring).
+        both = self.core.views(np.concatenate([pos, goal]))
+        self._view[idx], self._goal_view[idx] = both[: len(idx)], both[len(idx) :]
+        self._steps[idx] = 0
+
+    def _obs(self) -> dict[str, np.ndarray]:
+        return {"image": self._view, "goal": self._goal_view}
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        n = self.num_envs
+        if seed is not None:
+            if not isinstance(seed, (int, np.integer)):
+                raise ValueError(f"seed must be an int or None (one generator serves all {n} envs), got {seed!r}")
+            self._np_random, self._np_random_seed = seeding.np_random(int(seed))
+        v = self.core.task.view_size
+        self._pos, self._goal = np.zeros((n, 2), np.int64), np.zeros((n, 2), np.int64)
+        self._view, self._goal_view = np.zeros((n, v, v, 3), np.uint8), np.zeros((n, v, v, 3), np.uint8)
+        idx = np.arange(n)
+        self._reset_envs(idx)
+        self._needs_reset[:] = False
+        self._on_reset(idx, seed)
+        return self._obs(), self.core.info(self._pos, self._goal, dyn.manhattan(self._pos, self._goal))
+
+    def step(self, actions):
+        if self._pos is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        a = np.asarray(actions)
+        if a.shape != (self.num_envs,) or a.dtype.kind not in "iu" or ((a < 0) | (a > 3)).any():
+            raise gym.error.InvalidAction(f"actions must be an int array of shape ({self.num_envs},) with values in 0..3 (up, down, left, right), got {actions!r}")
+        done_before = self._needs_reset  # envs that finished last step (next-step autoreset)
+        any_done_before = done_before.any()
+        new_pos, reward, success, dist = self.core.step_positions(self._pos, self._goal, a)
+        # A fresh array: arrays handed out before are never written to. Envs in done_before are
+        # reset below, in this same array.
+        self._view = self._next_views(new_pos, self._view, a)
+        self._pos = new_pos
+        self._steps += 1
+        terminated = success
+        truncated = (self._steps >= self.max_episode_steps) & ~success if self.max_episode_steps else np.zeros(self.num_envs, bool)
+        if any_done_before:
+            terminated, truncated = terminated & ~done_before, truncated & ~done_before
+            reward = np.where(done_before, 0.0, reward)
+        done = terminated | truncated
+        if self.metadata["autoreset_mode"] == AutoresetMode.NEXT_STEP:
+            if any_done_before:
+                idx = np.flatnonzero(done_before)
+                self._reset_envs(idx)
+                self._on_reset(idx, None)
+                dist = dist.copy()
+                dist[idx] = dyn.manhattan(self._pos[idx], self._goal[idx])
+            self._needs_reset = done
+            return self._obs(), reward, terminated, truncated, self.core.info(self._pos, self._goal, dist)
+        # SAME_STEP: report the final observation, then reset at once.
+        info = self.core.info(self._pos, self._goal, dist)
+        if done.any():
+            idx = np.flatnonzero(done)
+            info["final_obs"] = {"image": self._view, "goal": self._goal_view.copy()}
+            self._view = self._view.copy()
+            info["final_info"] = {k: v.copy() for k, v in info.items() if k != "final_obs"}
+            info["_final_obs"] = info["_final_info"] = done.copy()
+            self._reset_envs(idx)
+            self._on_reset(idx, None)
+            fresh = self.core.info(self._pos, self._goal, dyn.manhattan(self._pos, self._goal))
+            for k in fresh:
+                info[k] = fresh[k]
+        return self._obs(), reward, terminated, truncated, info
+
+    def render(self):
+        if self.render_mode is None:
+            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array"')
+            return None
+        if self._pos is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        return tuple(self.core.render_frame(self._view[i], self._goal_view[i], self._pos[i], self._goal[i]) for i in range(self.num_envs))

@@ -1,0 +1,59 @@
+"""Loading world-map images: the shipped default or any image a user points at."""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+__all__ = ["DEFAULT_MAP_PATH", "load_map", "default_map"]
+
+#: The committed default world (``python -m worldgen_env.mapgen --seed 0`` regenerates it).
+DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "data" / "world_map.png"
+
+
+def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
+    """Read an image file as an (H, W, 3) uint8 RGB array.
+
+    RGBA, grayscale and palette images are converted to RGB (transparent areas composited on
+    white). Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is
+    not an image or is smaller than ``min_size`` pixels on a side; each message names the path.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"world map {str(path)!r} does not exist; pass map_path= an existing image file (PNG, JPEG, ...)")
+    if path.is_dir():
+        raise ValueError(f"world map {str(path)!r} is a directory; pass map_path= an image file")
+    try:
+        with Image.open(path) as im:
+            im.load()
+            if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+                rgba = im.convert("RGBA")
+                bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                im_rgb = Image.alpha_composite(bg, rgba).convert("RGB")
+            else:
+                im_rgb = im.convert("RGB")
+    except (UnidentifiedImageError, OSError) as e:
+        raise ValueError(f"world map {str(path)!r} is not an image that Pillow can read ({e.__class__.__name__}); use a PNG or JPEG file") from e
+    arr = np.asarray(im_rgb, dtype=np.uint8).copy()
+    h, w = arr.shape[:2]
+    if h < min_size or w < min_size:
+        raise ValueError(f"world map {str(path)!r} is {w}x{h} px, smaller than one {min_size}x{min_size} view; use a larger image or a smaller view_size")
+    return arr
+
+
+@functools.lru_cache(maxsize=1)
+def default_map() -> np.ndarray:
+    """The default world: ``data/world_map.png``, or the same map regenerated if that file is absent."""
+    if DEFAULT_MAP_PATH.exists():
+        arr = load_map(DEFAULT_MAP_PATH)
+    else:  # e.g. a non-editable install without the data/ folder
+        from .mapgen import generate_map
+
+        warnings.warn(f"{DEFAULT_MAP_PATH} not found; generating the default map (seed 0) in memory", stacklevel=2)
+        arr = generate_map(seed=0)
+    arr.setflags(write=False)
+    return arr
