@@ -1,0 +1,51 @@
+"""Transitions (view_t, action, view_t+1) generated on the fly from a map, through the env's dynamics."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from worldgen_env import dynamics as dyn
+from worldgen_env.envs import WorldCore
+
+__all__ = ["TransitionSampler", "to_tensor", "to_uint8"]
+
+
+def to_tensor(views: np.ndarray, device="cpu") -> torch.Tensor:
+    """uint8 (B, H, W, C) -> float32 (B, C, H, W) in [-1, 1]."""
+    assert views.ndim == 4 and views.shape[-1] == 3, f"views must be (B, H, W, 3) uint8, got {views.shape}"
+    x = torch.from_numpy(np.ascontiguousarray(views)).to(device)
+    return x.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """float (B, C, H, W) in [-1, 1] -> uint8 (B, H, W, C), rounded (what an env returns)."""
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+
+
+class TransitionSampler:
+    """Uniformly random positions and actions on the map; next views from ``dynamics.move``.
+
+    Moves that would leave the map leave the view unchanged, exactly as in the env. The generator
+    state is exposed (``state``) so a resumed training run draws the same batches.
+    """
+
+    def __init__(self, core: WorldCore, seed: int = 0):
+        self.core = core
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, n: int) -> dict[str, np.ndarray]:
+        g = self.core.grid
+        pos = np.stack([self.rng.integers(0, g[0], n), self.rng.integers(0, g[1], n)], 1)
+        action = self.rng.integers(0, 4, n)
+        nxt = dyn.move(pos, action, g)
+        views = self.core.views(np.concatenate([pos, nxt]))
+        return {"view": views[:n], "action": action, "next": views[n:], "pos": pos}
+
+    @property
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    @state.setter
+    def state(self, s: dict) -> None:
+        self.rng.bit_generator.state = s

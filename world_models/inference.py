@@ -1,0 +1,84 @@
+"""A trained world model ready to predict next views: ``load_world_model(path)``."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .checkpoint import CheckpointError, load_checkpoint
+from .data import to_tensor, to_uint8
+from .models import DiT, ModelConfig, build_model
+from .processes import Process, make_process
+
+__all__ = ["WorldModel", "load_world_model", "resolve_device", "load_state"]
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA when available, else CPU; otherwise ``torch.device(device)``."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def load_state(model: torch.nn.Module, state: dict, what: str) -> None:
+    """``load_state_dict`` with an error that says which tensors do not fit."""
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"{what}: the weights do not fit the model its config describes ({str(e).splitlines()[0][:300]})") from e
+
+
+@dataclass
+class WorldModel:
+    """A model, its process and its default sampler settings.
+
+    ``predict(views, actions)`` maps uint8 views (B, H, W, 3) and actions (B,) to the generated next
+    views, uint8 (B, H, W, 3): one batched model call per sampler step (two halves of one batch
+    when CFG is on).
+    """
+
+    model: DiT
+    process: Process
+    config: ModelConfig
+    sampler: str
+    steps: int
+    cfg_scale: float
+    device: torch.device
+    dtype: torch.dtype = torch.float32
+
+    def autocast(self):
+        if self.dtype == torch.float32:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.dtype)
+
+    @torch.inference_mode()
+    def predict(self, views: np.ndarray, actions: np.ndarray, generator: torch.Generator | None = None, *,
+                sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None) -> np.ndarray:
+        if self.config.kind != "world":
+            raise ValueError("this checkpoint holds an unconditional DiT; predict() needs a WorldDiT checkpoint")
+        cond = {"view": to_tensor(views, self.device), "action": torch.as_tensor(np.asarray(actions), dtype=torch.long, device=self.device)}
+        with self.autocast():
+            x = self.process.sample(self.model, cond, sampler=sampler or self.sampler, steps=steps or self.steps,
+                                    cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale, generator=generator)
+        return to_uint8(x)
+
+
+def load_world_model(path: str | Path, device: str | torch.device = "auto", use_ema: bool = True,
+                     dtype: torch.dtype = torch.float32) -> WorldModel:
+    """Rebuild the model a checkpoint describes (its config travels inside it), in eval mode.
+
+    ``use_ema``: load the EMA weights when the checkpoint has them (the better sampler).
+    """
+    ckpt = load_checkpoint(path)
+    config = ModelConfig.from_dict(ckpt["config"])
+    model = build_model(config)
+    state = ckpt.get("ema") if use_ema and ckpt.get("ema") is not None else ckpt["model"]
+    load_state(model, state, f"checkpoint {str(path)!r}")
+    dev = resolve_device(device)
+    model.to(dev).eval().requires_grad_(False)
+    s = ckpt["sampling"]
+    return WorldModel(model, make_process(ckpt["process"]), config, s["sampler"], int(s["steps"]), float(s["cfg_scale"]), dev, dtype)

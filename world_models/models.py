@@ -1,0 +1,204 @@
+"""DiT (unconditional) and WorldDiT (next view from current view + action), with their configs.
+
+Both models share one call signature, used by every process and sampler::
+
+    out = model(x_t, t, view=None, action=None, drop=None)   # (B, C, H, W)
+
+``x_t`` (B, C, H, W) noisy target in [-1, 1] units, ``t`` (B,) in [0, 1], ``view`` (B, C, H, W)
+current view in [-1, 1], ``action`` (B,) long, ``drop`` (B,) bool: replace the condition by the
+null condition (null action row, zero view) for classifier-free guidance. ``out`` is the clean
+next view (``prediction="x1"``) or the process's own target (``prediction="native"``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .nn import Block, DynamicFilterCopy, FinalLayer, PatchEmbed, TimestepEmbedding, VisionEncoder, unpatchify
+
+__all__ = ["ModelConfig", "PRESETS", "preset", "DiT", "WorldDiT", "build_model"]
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Everything needed to rebuild a model; saved in every checkpoint as a plain dict.
+
+    Attributes:
+        kind: ``"dit"`` (unconditional image model) or ``"world"`` (WorldDiT).
+        conditioning: ``"global"`` (a CNN embedding of the current view joins time and action in
+            the FiLM vector, as in the original research) or ``"spatial"`` (the current view's
+            pixels are concatenated with the noisy target before the patch embedding).
+        cond: ``"film"`` or ``"additive"`` conditioning of the transformer blocks.
+        norm: ``"rms"`` or ``"layer"``.
+        stem: ``"linear"`` (non-overlapping patches) or ``"conv"`` (overlapping patch embedding).
+        prediction: ``"native"`` (the network outputs epsilon for DDPM, velocity for flow matching)
+            or ``"x1"`` (it outputs the clean next view; the process converts it to its target).
+        copy_kernel: size of the learned action-conditioned copy filter (0: none; spatial only).
+    """
+
+    kind: str = "world"
+    img_size: int = 64
+    channels: int = 3
+    patch: int = 8
+    dim: int = 128
+    depth: int = 6
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    norm: str = "rms"
+    cond: str = "film"
+    conditioning: str = "spatial"
+    stem: str = "conv"
+    prediction: str = "x1"
+    copy_kernel: int = 17
+    n_actions: int = 4
+
+    def __post_init__(self):
+        choices = {"kind": ("dit", "world"), "norm": ("rms", "layer"), "cond": ("film", "additive"),
+                   "conditioning": ("global", "spatial"), "stem": ("linear", "conv"), "prediction": ("native", "x1")}
+        for k, ok in choices.items():
+            if getattr(self, k) not in ok:
+                raise ValueError(f"ModelConfig.{k} must be one of {ok}, got {getattr(self, k)!r}")
+        if self.img_size % self.patch:
+            raise ValueError(f"img_size {self.img_size} must be divisible by patch {self.patch}")
+        if self.dim % self.heads:
+            raise ValueError(f"dim {self.dim} must be divisible by heads {self.heads}")
+        if self.copy_kernel and (self.copy_kernel % 2 == 0 or self.kind != "world" or self.conditioning != "spatial" or self.prediction != "x1"):
+            raise ValueError(f"copy_kernel must be 0, or odd with kind='world', conditioning='spatial' and prediction='x1'; "
+                             f"got {self.copy_kernel} ({self.kind}, {self.conditioning}, {self.prediction})")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}: the checkpoint comes from another version of world_models")
+        return cls(**d)
+
+
+_SEED = dict(patch=4, dim=256, depth=3, heads=8, conditioning="global", stem="linear", prediction="native", copy_kernel=0)
+#: Size presets. ``seed`` is the original research's WorldDiT (dim 256, depth 3, patch 4 = 256
+#: tokens, global conditioning, native prediction).
+PRESETS: dict[str, dict] = {
+    "tiny": dict(dim=64, depth=2, heads=4),
+    "small": dict(dim=128, depth=6, heads=4),
+    "base": dict(dim=256, depth=8, heads=8),
+    "seed": _SEED,
+}
+
+
+def preset(name: str, **overrides) -> ModelConfig:
+    """The config of a size preset, with field overrides (``preset("small", kind="dit")``)."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
+    kw = {**PRESETS[name], **overrides}
+    if "copy_kernel" not in overrides and (kw.get("kind") == "dit" or kw.get("conditioning") == "global" or kw.get("prediction") == "native"):
+        kw["copy_kernel"] = 0  # the copy filter only exists for spatial WorldDiTs that predict x1
+    return ModelConfig(**kw)
+
+
+class DiT(nn.Module):
+    """Diffusion Transformer: patchify -> transformer blocks with FiLM(time) -> unpatchify."""
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        self.config = c = config
+        self.n_tokens = (c.img_size // c.patch) ** 2
+        in_ch = c.channels * (2 if c.kind == "world" and c.conditioning == "spatial" else 1)
+        self.patch_embed = PatchEmbed(in_ch, c.dim, c.patch, c.stem)
+        self.pos_embed = nn.Parameter(torch.randn(1, self.n_tokens, c.dim) * 0.02)
+        self.t_embed = TimestepEmbedding(c.dim)
+        self.blocks = nn.ModuleList(Block(c.dim, c.heads, c.dim, c.mlp_ratio, c.norm, c.cond) for _ in range(c.depth))
+        self.final = FinalLayer(c.dim, c.dim, c.patch * c.patch * c.channels, c.norm)
+        self.apply(self._init)
+
+    @staticmethod
+    def _init(m: nn.Module) -> None:
+        # Xavier for plain Linears; FiLM and output layers re-zero themselves after this runs.
+        if isinstance(m, nn.Linear) and m.weight.abs().sum() > 0:
+            nn.init.xavier_uniform_(m.weight)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+    def _check(self, x_t: torch.Tensor, t: torch.Tensor) -> None:
+        c = self.config
+        assert x_t.shape[1:] == (c.channels, c.img_size, c.img_size), f"x_t must be (B, {c.channels}, {c.img_size}, {c.img_size}), got {tuple(x_t.shape)}"
+        assert t.shape == (x_t.shape[0],), f"t must be (B,) = ({x_t.shape[0]},), got {tuple(t.shape)}"
+
+    def condition(self, t: torch.Tensor, view=None, action=None, drop=None) -> tuple[torch.Tensor, dict]:
+        """The conditioning vector (B, D) and extra per-sample inputs; overridden by WorldDiT."""
+        return self.t_embed(t), {}
+
+    def backbone(self, x_in: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        cfg = self.config
+        h = self.patch_embed(x_in) + self.pos_embed  # (B, N, D)
+        for blk in self.blocks:
+            h = blk(h, c)
+        out = self.final(h, c)  # (B, N, p*p*C)
+        return unpatchify(out, cfg.patch, cfg.channels, cfg.img_size, cfg.img_size)
+
+    def forward(self, x_t, t, view=None, action=None, drop=None) -> torch.Tensor:
+        self._check(x_t, t)
+        c, _ = self.condition(t)
+        return self.backbone(x_t, c)
+
+
+class WorldDiT(DiT):
+    """DiT conditioned on the current view and an action: predicts the next view.
+
+    Actions enter through an embedding table with an extra null row (index ``n_actions``) for
+    classifier-free guidance; the null view is the zero image.
+    """
+
+    def __init__(self, config: ModelConfig):
+        if config.kind != "world":
+            raise ValueError(f"WorldDiT needs kind='world', got {config.kind!r}")
+        super().__init__(config)
+        c = config
+        self.null_action = c.n_actions
+        self.action_embed = nn.Embedding(c.n_actions + 1, c.dim)
+        nn.init.normal_(self.action_embed.weight, std=0.02)
+        if c.conditioning == "global":
+            self.view_encoder = VisionEncoder(c.channels, c.dim)
+            self.cond_proj = nn.Linear(3 * c.dim, c.dim)
+        else:
+            self.cond_proj = nn.Linear(2 * c.dim, c.dim)
+        self.copy = DynamicFilterCopy(c.dim, c.copy_kernel) if c.copy_kernel else None
+
+    def condition(self, t, view=None, action=None, drop=None):
+        c = self.config
+        B = t.shape[0]
+        if view is None or action is None:
+            raise ValueError("WorldDiT needs view= (B, C, H, W) and action= (B,) to predict the next view")
+        assert view.shape == (B, c.channels, c.img_size, c.img_size), f"view must be ({B}, {c.channels}, {c.img_size}, {c.img_size}), got {tuple(view.shape)}"
+        assert action.shape == (B,), f"action must be ({B},), got {tuple(action.shape)}"
+        if drop is not None:
+            action = torch.where(drop, torch.full_like(action, self.null_action), action)
+            view = view * (~drop).to(view.dtype)[:, None, None, None]
+        a = self.action_embed(action)  # (B, D)
+        parts = [self.t_embed(t), a]
+        if c.conditioning == "global":
+            parts.append(self.view_encoder(view))
+        return self.cond_proj(torch.cat(parts, -1)), {"view": view, "a": a}
+
+    def forward(self, x_t, t, view=None, action=None, drop=None) -> torch.Tensor:
+        self._check(x_t, t)
+        c, extra = self.condition(t, view, action, drop)
+        x_in = torch.cat([x_t, extra["view"].to(x_t.dtype)], 1) if self.config.conditioning == "spatial" else x_t
+        out = self.backbone(x_in, c)
+        if self.copy is not None:
+            out = out + self.copy(extra["view"], extra["a"])
+        return out
+
+
+def build_model(config: ModelConfig | dict) -> DiT:
+    """The model a config describes (a plain dict from a checkpoint is accepted)."""
+    if isinstance(config, dict):
+        config = ModelConfig.from_dict(config)
+    return WorldDiT(config) if config.kind == "world" else DiT(config)

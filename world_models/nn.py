@@ -1,0 +1,239 @@
+"""Building blocks: norms, FiLM, attention, transformer block, patchify, encoders.
+
+Shapes: images (B, C, H, W); tokens (B, N, D); conditioning vectors (B, D).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.attention import SDPBackend, sdpa_kernel
+
+__all__ = ["RMSNorm", "make_norm", "FiLM", "Attention", "Block", "FinalLayer", "TimestepEmbedding",
+           "VisionEncoder", "PatchEmbed", "patchify", "unpatchify", "DynamicFilterCopy"]
+
+
+class RMSNorm(nn.Module):
+    """x / sqrt(mean(x^2) + eps) * weight, computed in fp32 whatever the input dtype."""
+
+    def __init__(self, dim: int, eps: float = 1e-6, affine: bool = True):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim)) if affine else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x32 = x.float()
+        y = x32 * torch.rsqrt(x32.pow(2).mean(-1, keepdim=True) + self.eps)
+        if self.weight is not None:
+            y = y * self.weight.float()
+        return y.to(x.dtype)
+
+
+class _FP32LayerNorm(nn.LayerNorm):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        w = self.weight.float() if self.weight is not None else None
+        b = self.bias.float() if self.bias is not None else None
+        return F.layer_norm(x.float(), self.normalized_shape, w, b, self.eps).to(x.dtype)
+
+
+def make_norm(kind: str, dim: int, affine: bool = True) -> nn.Module:
+    """``"rms"`` (RMSNorm) or ``"layer"`` (LayerNorm), both computed in fp32."""
+    if kind == "rms":
+        return RMSNorm(dim, affine=affine)
+    if kind == "layer":
+        return _FP32LayerNorm(dim, elementwise_affine=affine)
+    raise ValueError(f"norm must be 'rms' or 'layer', got {kind!r}")
+
+
+class FiLM(nn.Module):
+    """Feature-wise linear modulation from a conditioning vector, as ONE zero-initialised Linear.
+
+    ``FiLM(cond_dim, dim, n)`` returns ``3 * n`` chunks of shape (B, 1, dim): a (shift, scale,
+    gate) triple per modulated sub-layer, used as ``x * (1 + scale) + shift`` and a residual gate. Zero initialisation makes scale = shift = gate = 0, so a block starts as the
+    identity (DiT's adaLN-Zero).
+    """
+
+    def __init__(self, cond_dim: int, dim: int, n: int):
+        super().__init__()
+        self.n = n
+        self.proj = nn.Sequential(nn.SiLU(), nn.Linear(cond_dim, 3 * n * dim))
+        nn.init.zeros_(self.proj[1].weight)
+        nn.init.zeros_(self.proj[1].bias)
+
+    def forward(self, c: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        return self.proj(c).unsqueeze(1).chunk(3 * self.n, dim=-1)  # each (B, 1, D)
+
+    @staticmethod
+    def modulate(x: torch.Tensor, shift: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        return x * (1 + scale) + shift
+
+
+class Attention(nn.Module):
+    """Multi-head self-attention through ``F.scaled_dot_product_attention``."""
+
+    def __init__(self, dim: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"dim {dim} must be divisible by heads {heads}")
+        self.heads = heads
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.out = nn.Linear(dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, N, D = x.shape
+        q, k, v = self.qkv(x).view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, N, Dh)
+        if x.device.type == "cpu" and N <= 128:  # short sequences: the math kernel is 2-5x faster than flash on CPU
+            with sdpa_kernel(SDPBackend.MATH):
+                y = F.scaled_dot_product_attention(q, k, v)  # (B, H, N, Dh)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v)
+        return self.out(y.transpose(1, 2).reshape(B, N, D))
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block conditioned on ``c`` (B, cond_dim).
+
+    ``cond="film"``: FiLM (shift, scale, gate) after each norm, zero-initialised: the block starts
+    as the identity. ``cond="additive"``: the conditioning vector is added to the tokens before the
+    block (the original research's first design); the residual branches are still gated (by
+    learned, zero-initialised per-channel gates) so both variants start as the identity.
+    """
+
+    def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, norm: str = "rms", cond: str = "film"):
+        super().__init__()
+        if cond not in ("film", "additive"):
+            raise ValueError(f"cond must be 'film' or 'additive', got {cond!r}")
+        self.cond = cond
+        self.norm1 = make_norm(norm, dim, affine=cond == "additive")
+        self.attn = Attention(dim, heads)
+        self.norm2 = make_norm(norm, dim, affine=cond == "additive")
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        if cond == "film":
+            self.film = FiLM(cond_dim, dim, 2)
+        else:
+            self.cond_proj = nn.Linear(cond_dim, dim)
+            self.gates = nn.Parameter(torch.zeros(2, dim))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        if self.cond == "film":
+            sh1, sc1, g1, sh2, sc2, g2 = self.film(c)
+            x = x + g1 * self.attn(FiLM.modulate(self.norm1(x), sh1, sc1))
+            return x + g2 * self.mlp(FiLM.modulate(self.norm2(x), sh2, sc2))
+        x = x + self.cond_proj(c).unsqueeze(1)
+        x = x + self.gates[0] * self.attn(self.norm1(x))
+        return x + self.gates[1] * self.mlp(self.norm2(x))
+
+
+class FinalLayer(nn.Module):
+    """Norm, FiLM, then a zero-initialised Linear to ``out_dim`` per token."""
+
+    def __init__(self, dim: int, cond_dim: int, out_dim: int, norm: str = "rms"):
+        super().__init__()
+        self.norm = make_norm(norm, dim, affine=False)
+        self.film = FiLM(cond_dim, dim, 1)
+        self.linear = nn.Linear(dim, out_dim)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        shift, scale, _ = self.film(c)
+        return self.linear(FiLM.modulate(self.norm(x), shift, scale))
+
+
+class TimestepEmbedding(nn.Module):
+    """t in [0, 1] (B,) -> (B, dim): sinusoidal features of 1000 t, then an MLP."""
+
+    def __init__(self, dim: int, freq_dim: int = 128):
+        super().__init__()
+        self.freq_dim = freq_dim
+        self.mlp = nn.Sequential(nn.Linear(freq_dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        half = self.freq_dim // 2
+        freqs = torch.exp(-math.log(10000.0) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+        args = 1000.0 * t.float()[:, None] * freqs[None]
+        return self.mlp(torch.cat([torch.cos(args), torch.sin(args)], -1))
+
+
+class VisionEncoder(nn.Module):
+    """CNN (3 conv blocks with max-pooling) embedding an image (B, C, H, W) -> (B, dim)."""
+
+    def __init__(self, in_ch: int, dim: int, width: int = 32):
+        super().__init__()
+        layers, ch = [], in_ch
+        for i in range(3):
+            out = width * 2**i
+            layers += [nn.Conv2d(ch, out, 3, padding=1), nn.GroupNorm(8, out), nn.SiLU(), nn.MaxPool2d(2)]
+            ch = out
+        self.net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(ch, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def patchify(x: torch.Tensor, p: int) -> torch.Tensor:
+    """(B, C, H, W) -> (B, N, p*p*C) with N = (H/p)(W/p), patches in row-major order."""
+    B, C, H, W = x.shape
+    assert H % p == 0 and W % p == 0, f"image {H}x{W} is not divisible by patch size {p}"
+    x = x.view(B, C, H // p, p, W // p, p).permute(0, 2, 4, 3, 5, 1)  # (B, h, w, p, p, C)
+    return x.reshape(B, (H // p) * (W // p), p * p * C)
+
+
+def unpatchify(x: torch.Tensor, p: int, C: int, H: int, W: int) -> torch.Tensor:
+    """(B, N, p*p*C) -> (B, C, H, W); the inverse of :func:`patchify`."""
+    B, N, _ = x.shape
+    assert N == (H // p) * (W // p), f"got {N} tokens for a {H}x{W} image with patch {p}"
+    x = x.view(B, H // p, W // p, p, p, C).permute(0, 5, 1, 3, 2, 4)  # (B, C, h, p, w, p)
+    return x.reshape(B, C, H, W)
+
+
+class PatchEmbed(nn.Module):
+    """Image (B, C, H, W) -> tokens (B, N, D).
+
+    ``stem="linear"``: non-overlapping patches and a Linear (a conv of kernel p, stride p).
+    ``stem="conv"``: an overlapping patch embedding (a conv of kernel 3p, stride p), so every token
+    also sees its neighbours' pixels and can copy content that moved in from the next patch.
+    """
+
+    def __init__(self, in_ch: int, dim: int, patch: int, stem: str = "linear"):
+        super().__init__()
+        if stem == "linear":
+            self.proj = nn.Conv2d(in_ch, dim, patch, stride=patch)
+        elif stem == "conv":
+            self.proj = nn.Conv2d(in_ch, dim, 3 * patch, stride=patch, padding=patch, padding_mode="replicate")
+        else:
+            raise ValueError(f"stem must be 'linear' or 'conv', got {stem!r}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.proj(x).flatten(2).transpose(1, 2)  # (B, N, D)
+
+
+class DynamicFilterCopy(nn.Module):
+    """A learned, action-conditioned copy of the current view onto the next one.
+
+    From a conditioning vector ``c`` (B, cond_dim) it predicts, per sample, a separable k x k
+    kernel ``outer(k_y, k_x)`` (each a softmax over k taps, so the result is a convex combination
+    of translated copies) and applies it to the view with replicate padding. A translation by up
+    to k//2 pixels is one such kernel, so the model learns the motion of each action from data (a
+    dynamic filter network, Jia et al. 2016) instead of routing every pixel through the token
+    bottleneck. Returns (B, C, H, W).
+    """
+
+    def __init__(self, cond_dim: int, kernel: int):
+        super().__init__()
+        self.k = kernel
+        self.logits = nn.Linear(cond_dim, 2 * kernel)
+        nn.init.zeros_(self.logits.weight)
+        nn.init.zeros_(self.logits.bias)
+
+    def forward(self, view: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        k, r = self.k, self.k // 2
+        w_y, w_x = self.logits(c).float().view(-1, 2, k).softmax(-1).unbind(1)  # (B, k) each
+        x = F.pad(view.float(), (r, r, r, r), mode="replicate")  # (B, C, H+2r, W+2r)
+        x = torch.einsum("bchwk,bk->bchw", x.unfold(2, k, 1), w_y)  # (B, C, H, W+2r)
+        x = torch.einsum("bchwk,bk->bchw", x.unfold(3, k, 1), w_x)  # (B, C, H, W)
+        return x.to(view.dtype)

@@ -1,0 +1,402 @@
+"""One trainer for every experiment: DiT pretraining, WorldDiT with DDPM or flow matching, +/- CFG.
+
+Run through ``train_world.py`` (``python train_world.py --help``), also under
+``torchrun --nproc_per_node N train_world.py ...`` (DistributedDataParallel: NCCL on GPUs, gloo
+on CPU).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from tqdm.auto import tqdm
+
+from worldgen_env.dynamics import TaskConfig
+from worldgen_env.envs import WorldCore
+
+from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .data import TransitionSampler, to_tensor, to_uint8
+from .inference import load_state, resolve_device
+from .metrics import psnr
+from .models import ModelConfig, build_model, preset
+from .processes import make_process
+
+__all__ = ["Args", "EXPERIMENTS", "train"]
+
+#: experiment -> (model kind, process), as in the original research.
+EXPERIMENTS = {"diffusion": ("dit", "ddpm"), "world": ("world", "ddpm"), "world_flow": ("world", "flow")}
+
+
+@dataclass
+class Args:
+    """Train a DiT / WorldDiT on transitions drawn from a world map."""
+
+    experiment: str = "world_flow"
+    """diffusion (unconditional DiT, DDPM) | world (WorldDiT, DDPM) | world_flow (WorldDiT, flow matching)"""
+    out: str = "runs/world_flow"
+    """run folder: checkpoints (last.pt), tensorboard logs, args.json"""
+    preset: str = "small"
+    """model size preset: tiny | small | base | seed (the original research's model)"""
+    conditioning: str | None = None
+    """override the preset: global | spatial"""
+    norm: str | None = None
+    """override the preset: rms | layer"""
+    film: bool | None = None
+    """override the preset: FiLM (True) or additive (False) block conditioning"""
+    stem: str | None = None
+    """override the preset: linear | conv patch embedding"""
+    prediction: str | None = None
+    """override the preset: native (eps / velocity) | x1 (clean next view)"""
+    copy_kernel: int | None = None
+    """override the preset: size of the learned copy filter (0: off)"""
+    cfg: bool = False
+    """train with condition dropout for classifier-free guidance"""
+    cfg_dropout: float = 0.1
+    """probability of dropping the condition (null action and null view) when --cfg"""
+    cfg_scale: float = 1.5
+    """default guidance weight stored for sampling when --cfg (1.0 otherwise)"""
+    sampler: str | None = None
+    """default sampler stored in the checkpoint (euler | heun | ddpm | ddim); None: the process default"""
+    sample_steps: int | None = None
+    """default number of sampler steps; None: the process default (flow 10, ddpm 50)"""
+    pretrained: str | None = None
+    """initialise from this checkpoint (e.g. a DiT from --experiment diffusion) where tensor shapes match"""
+    map: str | None = None
+    """world-map image (default: data/world_map.png)"""
+    batch_size: int = 32
+    """per-process batch size"""
+    lr: float = 3e-4
+    weight_decay: float = 0.0
+    warmup: int = 200
+    """linear learning-rate warm-up steps"""
+    steps: int | None = None
+    """stop after this many optimiser steps"""
+    time_budget: float | None = None
+    """stop after this many seconds of training (wall clock, summed over resumes)"""
+    seed: int = 0
+    device: str = "auto"
+    """auto (CUDA if available) | cpu | cuda | cuda:N"""
+    bf16: bool = True
+    """bfloat16 autocast on CPU and CUDA"""
+    ema: float = 0.999
+    """EMA decay of the weights used for sampling"""
+    grad_clip: float = 1.0
+    cond_noise: float = 0.0
+    """max std of Gaussian noise added to the conditioning view (drift robustness, as DIAMOND)"""
+    log_every: int = 25
+    eval_every: int = 500
+    """steps between evaluations (image grids, rollouts, PSNR) in tensorboard"""
+    ckpt_every: int = 200
+    """steps between checkpoints (also every ckpt_seconds)"""
+    ckpt_seconds: float = 300.0
+    resume: bool = False
+    """continue the run in --out from its last checkpoint"""
+    threads: int | None = None
+    """torch CPU threads (default: torch's choice)"""
+    progress: bool = True
+
+
+def _model_config(a: Args, kind: str) -> ModelConfig:
+    over = {k: v for k, v in dict(conditioning=a.conditioning, norm=a.norm, stem=a.stem, prediction=a.prediction, copy_kernel=a.copy_kernel).items() if v is not None}
+    if a.film is not None:
+        over["cond"] = "film" if a.film else "additive"
+    return preset(a.preset, kind=kind, **over)
+
+
+def _validate(a: Args) -> None:
+    if a.experiment not in EXPERIMENTS:
+        raise SystemExit(f"error: --experiment must be one of {sorted(EXPERIMENTS)}, got {a.experiment!r}")
+    if a.steps is None and a.time_budget is None:
+        raise SystemExit("error: give --steps N and/or --time-budget SECONDS so the run knows when to stop")
+    if a.batch_size < 1 or a.lr <= 0:
+        raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
+    if not 0 <= a.cfg_dropout < 1:
+        raise SystemExit(f"error: --cfg-dropout must be in [0, 1), got {a.cfg_dropout}")
+
+
+class _Dist:
+    """torchrun's environment -> process group (NCCL on GPUs, gloo on CPU); a no-op otherwise."""
+
+    def __init__(self, device: str):
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+        dev = resolve_device(device)
+        if dev.type == "cuda" and self.world > 1:
+            dev = torch.device("cuda", self.local_rank)
+            torch.cuda.set_device(dev)
+        self.device = dev
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if dev.type == "cuda" else "gloo")
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def all_finite(self, x: torch.Tensor) -> bool:
+        ok = torch.isfinite(x.detach()).all().float().reshape(1)
+        if self.world > 1:
+            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
+        return bool(ok.item())
+
+    def close(self):
+        if self.world > 1 and dist.is_initialized():
+            dist.destroy_process_group()
+
+
+def _grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
+    """Rows of uint8 images (B, H, W, 3) each -> one (3, H', W') uint8 grid for tensorboard."""
+    r = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in row], 1) for row in rows]
+    return np.concatenate(r, 0).transpose(2, 0, 1)
+
+
+def _rng_state(sampler: TransitionSampler) -> dict:
+    st = {"torch": torch.get_rng_state(), "numpy_data": sampler.state, "python": random.getstate()}
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def _set_rng_state(st: dict, sampler: TransitionSampler) -> None:
+    torch.set_rng_state(st["torch"])
+    sampler.state = st["numpy_data"]
+    random.setstate(st["python"])
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], list[str]]:
+    """Copy tensors of a checkpoint (EMA weights if present) into ``model`` where names and shapes match.
+
+    A patch embedding with more input channels (spatial WorldDiT: noisy target + view) receives
+    the pretrained weights in its first channels. Returns (loaded, skipped) names.
+    """
+    ck = load_checkpoint(path)
+    src = ck.get("ema") or ck["model"]
+    own = model.state_dict()
+    loaded, skipped = [], []
+    for k, v in src.items():
+        if k in own and own[k].shape == v.shape:
+            own[k] = v
+            loaded.append(k)
+        elif k in own and k.endswith("patch_embed.proj.weight") and own[k].shape[1] > v.shape[1] and own[k].shape[2:] == v.shape[2:]:
+            own[k] = own[k].clone()
+            own[k][:, : v.shape[1]] = v
+            loaded.append(k)
+        else:
+            skipped.append(k)
+    model.load_state_dict(own)
+    return loaded, skipped
+
+
+@torch.no_grad()
+def evaluate_batch(model, process, batch: dict, sampling: dict, device, autocast, seed: int = 0) -> tuple[np.ndarray, float]:
+    """Generate next views for a fixed batch; returns (uint8 generated (B, H, W, 3), PSNR dB)."""
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    if model_kind(model) == "world":
+        cond = {"view": to_tensor(batch["view"], device), "action": torch.as_tensor(batch["action"], device=device)}
+        with autocast():
+            x = process.sample(model, cond, generator=g, **sampling)
+        gen = to_uint8(x)
+        return gen, psnr(gen, batch["next"])
+    with autocast():
+        x = process.sample(model, None, n=len(batch["view"]), generator=g, **sampling)
+    return to_uint8(x), float("nan")
+
+
+def model_kind(model) -> str:
+    return getattr(model, "module", model).config.kind
+
+
+@torch.no_grad()
+def rollout(model, process, core: WorldCore, sampling: dict, device, autocast, n_steps: int = 6, seed: int = 0):
+    """Open-loop rollout from a real view under random actions: (true views, generated views), each (T+1, H, W, 3)."""
+    rng = np.random.default_rng(seed)
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    from worldgen_env import dynamics as dyn
+
+    pos = np.stack([rng.integers(0, core.grid[0], 1), rng.integers(0, core.grid[1], 1)], 1)
+    true, gen = [core.views(pos)[0]], [core.views(pos)[0]]
+    view = core.views(pos)
+    for _ in range(n_steps):
+        a = rng.integers(0, 4, 1)
+        pos = dyn.move(pos, a, core.grid)
+        cond = {"view": to_tensor(view, device), "action": torch.as_tensor(a, device=device)}
+        with autocast():
+            view = to_uint8(process.sample(model, cond, generator=g, **sampling))
+        true.append(core.views(pos)[0])
+        gen.append(view[0])
+    return np.stack(true), np.stack(gen)
+
+
+def train(a: Args) -> Path:
+    """Run (or resume) training; returns the path of the last checkpoint."""
+    _validate(a)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    kind, process_name = EXPERIMENTS[a.experiment]
+    d = _Dist(a.device)
+    device = d.device
+    out = Path(a.out)
+    ckpt_path = out / "last.pt"
+
+    # ---- seeding: one block; each process draws different batches
+    random.seed(a.seed + d.rank)
+    np.random.seed(a.seed + d.rank)
+    torch.manual_seed(a.seed + d.rank)
+
+    process = make_process(process_name)
+    config = _model_config(a, kind)
+    core = WorldCore(a.map, TaskConfig())
+    sampler = TransitionSampler(core, seed=a.seed + 1000 * d.rank)
+    model = build_model(config).to(device)
+    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(a.ema), use_buffers=True)
+    sampling = {"sampler": a.sampler or process.default_sampler, "steps": a.sample_steps or process.default_steps,
+                "cfg_scale": a.cfg_scale if a.cfg else 1.0}
+    if sampling["sampler"] not in process.samplers:
+        raise SystemExit(f"error: --sampler for {process.name} must be one of {process.samplers}, got {sampling['sampler']!r}")
+    step, elapsed = 0, 0.0
+
+    if a.resume:
+        if not ckpt_path.exists():
+            raise SystemExit(f"error: --resume but {ckpt_path} does not exist; start the run without --resume")
+        ck = load_checkpoint(ckpt_path)
+        if ck["config"] != config.to_dict() or ck["process"] != process_name:
+            raise SystemExit(f"error: {ckpt_path} was trained with another model/process ({ck['process']}, {ck['config']}); "
+                             "resume with the same --experiment/--preset/overrides, or use a new --out")
+        load_state(model, ck["model"], str(ckpt_path))
+        load_state(ema.module, ck["ema"], str(ckpt_path))
+        ema.n_averaged.fill_(ck["ema_n"])
+        opt.load_state_dict(ck["optimizer"])
+        step, elapsed = ck["step"], ck["elapsed"]
+        if d.world == 1:
+            _set_rng_state(ck["rng"], sampler)
+        else:  # other ranks' streams are not saved: reseed them deterministically from the step
+            torch.manual_seed(a.seed + d.rank + 7919 * step)
+            sampler.rng = np.random.default_rng(a.seed + 1000 * d.rank + 7919 * step)
+        if d.main:
+            print(f"resumed {ckpt_path} at step {step} ({elapsed:.0f}s trained)")
+    elif a.pretrained:
+        loaded, skipped = init_from_pretrained(model, a.pretrained)
+        ema.module.load_state_dict(model.state_dict())
+        if d.main:
+            print(f"initialised {len(loaded)} tensors from {a.pretrained}; {len(skipped)} did not match: {skipped[:8]}")
+
+    net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if a.bf16 else contextlib.nullcontext
+    writer = None
+    if d.main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "args.json").write_text(json.dumps(dataclasses.asdict(a), indent=2))
+        writer = SummaryWriter(str(out / "tb"), purge_step=step if a.resume else None)
+        n_params = sum(p.numel() for p in model.parameters())
+        print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {n_params / 1e6:.2f}M params, {config.conditioning}) "
+              f"on {device}, world size {d.world}, batch {a.batch_size}/process -> {out}")
+    eval_batch = TransitionSampler(core, seed=12345).sample(8)
+
+    def checkpoint():
+        ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling, "model": model.state_dict(),
+                "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
+                "step": step, "elapsed": elapsed, "rng": _rng_state(sampler), "train_args": dataclasses.asdict(a)}
+        return save_checkpoint(ckpt_path, ckpt)
+
+    def done() -> bool:
+        return (a.steps is not None and step >= a.steps) or (a.time_budget is not None and elapsed >= a.time_budget)
+
+    bar = tqdm(total=a.steps, initial=step, disable=not (d.main and a.progress), dynamic_ncols=True, mininterval=1.0)
+    last_ckpt_t = time.perf_counter()
+    t_log, n_log = time.perf_counter(), 0
+    try:
+        while not done():
+            t0 = time.perf_counter()
+            batch = sampler.sample(a.batch_size)
+            x_1 = to_tensor(batch["next"], device)
+            view = to_tensor(batch["view"], device)
+            if a.cond_noise > 0:
+                view = view + a.cond_noise * torch.rand(len(view), 1, 1, 1, device=device) * torch.randn_like(view)
+            cond = {"view": view, "action": torch.as_tensor(batch["action"], device=device)} if kind == "world" else None
+            drop = (torch.rand(a.batch_size, device=device) < a.cfg_dropout) if (a.cfg and kind == "world") else None
+            for group in opt.param_groups:
+                group["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.warmup))
+            with amp():
+                loss = process.loss(net, x_1, cond, drop)
+            if not d.all_finite(loss):
+                msg = (f"error: loss became {loss.item()} at step {step}; stopping. The last good checkpoint is {ckpt_path} "
+                       "(step saved there). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
+                bar.close()
+                raise FloatingPointError(msg)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
+            opt.step()
+            ema.update_parameters(model)
+            step += 1
+            elapsed += time.perf_counter() - t0
+            n_log += a.batch_size * d.world
+            bar.update(1)
+            if d.main and (step % a.log_every == 0 or step == 1):
+                sps = n_log / max(time.perf_counter() - t_log, 1e-9)
+                bar.set_postfix(loss=f"{loss.item():.4f}", samples_s=f"{sps:.0f}")
+                writer.add_scalar("losses/train", loss.item(), step)
+                writer.add_scalar("charts/learning_rate", opt.param_groups[0]["lr"], step)
+                writer.add_scalar("charts/samples_per_s", sps, step)
+                writer.add_scalar("charts/grad_norm", float(gnorm), step)
+                writer.add_scalar("charts/elapsed_s", elapsed, step)
+                t_log, n_log = time.perf_counter(), 0
+            if d.main and a.eval_every and step % a.eval_every == 0:
+                _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp, step)
+            now = time.perf_counter()
+            if d.main and (step % a.ckpt_every == 0 or now - last_ckpt_t > a.ckpt_seconds):
+                checkpoint()
+                last_ckpt_t = now
+    finally:
+        bar.close()
+    path = ckpt_path
+    if d.main:
+        checkpoint()
+        if a.eval_every:
+            _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp, step)
+        writer.close()
+        print(f"done: step {step}, {elapsed:.0f}s; checkpoint {ckpt_path}")
+    d.close()
+    return path
+
+
+def _log_eval(writer, model, process, core, batch, sampling, device, amp, step):
+    model.eval()
+    gen, p = evaluate_batch(model, process, batch, sampling, device, amp)
+    if model_kind(model) == "world":
+        writer.add_image("images/current_truth_generated", _grid([batch["view"], batch["next"], gen]), step)
+        writer.add_scalar("eval/psnr_one_step", p, step)
+        true, fake = rollout(model, process, core, sampling, device, amp)
+        writer.add_image("images/rollout_truth_vs_generated", _grid([true, fake]), step)
+        writer.add_scalar("eval/psnr_rollout_last", psnr(fake[-1:], true[-1:]), step)
+    else:
+        writer.add_image("images/samples", _grid([gen]), step)
+    model.train()
+
+
+def main(argv: list[str] | None = None) -> Path:
+    import tyro
+
+    args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
+    try:
+        return train(args)
+    except (CheckpointError, FloatingPointError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
