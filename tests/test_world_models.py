@@ -79,11 +79,10 @@ def test_rmsnorm_runs_in_fp32():
 def test_dynamic_filter_can_express_a_translation():
     dc = DynamicFilterCopy(4, 17)
     with torch.no_grad():
-        b = torch.full((34,), -1e4)
-        b[8 + 8] = b[17 + 8] = 1e4  # shift 8 rows, 0 columns
-        dc.logits.bias.copy_(b)
+        dc.table[1] = -1e3
+        dc.table[1, 0, 8 + 8] = dc.table[1, 1, 8] = 1e3  # action 1: shift 8 rows, 0 columns
     v = torch.randn(1, 3, 64, 64)
-    y = dc(v, torch.zeros(1, 4))
+    y = dc(v, torch.tensor([1]))
     assert torch.allclose(y[:, :, :-8], v[:, :, 8:], atol=1e-5)
     assert torch.allclose(y[:, :, -8:], v[:, :, -1:].expand(-1, -1, 8, -1), atol=1e-5)  # replicate edge fill
 
@@ -161,7 +160,7 @@ def test_tiny_model_overfits_a_handful_of_transitions():
         opt.step()
     m.eval()
     gen = to_uint8(fm.sample(m, cond, steps=10, generator=torch.Generator().manual_seed(0)))
-    shift_baseline = psnr(to_uint8(m.copy(cond["view"], m.action_embed(cond["action"]))), batch["next"])
+    shift_baseline = psnr(to_uint8(m.copy(cond["view"], cond["action"])), batch["next"])
     assert psnr(gen, batch["next"]) > 24, psnr(gen, batch["next"])
     assert shift_baseline > 20  # the copy filter learned the motion of each action
 

@@ -169,7 +169,7 @@ class WorldDiT(DiT):
             self.cond_proj = nn.Linear(3 * c.dim, c.dim)
         else:
             self.cond_proj = nn.Linear(2 * c.dim, c.dim)
-        self.copy = DynamicFilterCopy(c.dim, c.copy_kernel) if c.copy_kernel else None
+        self.copy = DynamicFilterCopy(c.n_actions + 1, c.copy_kernel) if c.copy_kernel else None
 
     def condition(self, t, view=None, action=None, drop=None):
         c = self.config
@@ -185,7 +185,7 @@ class WorldDiT(DiT):
         parts = [self.t_embed(t), a]
         if c.conditioning == "global":
             parts.append(self.view_encoder(view))
-        return self.cond_proj(torch.cat(parts, -1)), {"view": view, "a": a}
+        return self.cond_proj(torch.cat(parts, -1)), {"view": view, "action": action}
 
     def forward(self, x_t, t, view=None, action=None, drop=None) -> torch.Tensor:
         self._check(x_t, t)
@@ -193,7 +193,7 @@ class WorldDiT(DiT):
         x_in = torch.cat([x_t, extra["view"].to(x_t.dtype)], 1) if self.config.conditioning == "spatial" else x_t
         out = self.backbone(x_in, c)
         if self.copy is not None:
-            out = out + self.copy(extra["view"], extra["a"])
+            out = out + self.copy(extra["view"], extra["action"])
         return out
 
 

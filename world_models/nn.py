@@ -215,24 +215,31 @@ class PatchEmbed(nn.Module):
 class DynamicFilterCopy(nn.Module):
     """A learned, action-conditioned copy of the current view onto the next one.
 
-    From a conditioning vector ``c`` (B, cond_dim) it predicts, per sample, a separable k x k
-    kernel ``outer(k_y, k_x)`` (each a softmax over k taps, so the result is a convex combination
-    of translated copies) and applies it to the view with replicate padding. A translation by up
-    to k//2 pixels is one such kernel, so the model learns the motion of each action from data (a
-    dynamic filter network, Jia et al. 2016) instead of routing every pixel through the token
-    bottleneck. Returns (B, C, H, W).
+    Each action (row of a table, with an extra null row for CFG) owns a separable k x k kernel
+    ``outer(k_y, k_x)``, each a softmax over k taps, so the result is a convex combination of
+    translated copies, applied with replicate padding. A translation by up to k//2 pixels is one
+    such kernel, so the model learns the motion of each action from data (a dynamic filter
+    network, Jia et al. 2016) instead of routing every pixel through the token bottleneck.
+
+    The logits are ``logit_scale * table``: Adam moves a parameter by about the learning rate per
+    step, so without the scale a sharp kernel (logit gaps of ~10) would take tens of thousands of
+    steps to learn. Zero-initialised: the filter starts as a uniform blur.
     """
 
-    def __init__(self, cond_dim: int, kernel: int):
+    def __init__(self, n_actions: int, kernel: int, logit_scale: float = 30.0):
         super().__init__()
         self.k = kernel
-        self.logits = nn.Linear(cond_dim, 2 * kernel)
-        nn.init.zeros_(self.logits.weight)
-        nn.init.zeros_(self.logits.bias)
+        self.logit_scale = logit_scale
+        self.table = nn.Parameter(torch.zeros(n_actions, 2, kernel))
 
-    def forward(self, view: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def kernels(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(k_y, k_x) for actions (B,): each (B, k), summing to 1."""
+        w = (self.logit_scale * self.table[action]).float().softmax(-1)  # (B, 2, k)
+        return w[:, 0], w[:, 1]
+
+    def forward(self, view: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
         k, r = self.k, self.k // 2
-        w_y, w_x = self.logits(c).float().view(-1, 2, k).softmax(-1).unbind(1)  # (B, k) each
+        w_y, w_x = self.kernels(action)
         x = F.pad(view.float(), (r, r, r, r), mode="replicate")  # (B, C, H+2r, W+2r)
         x = torch.einsum("bchwk,bk->bchw", x.unfold(2, k, 1), w_y)  # (B, C, H, W+2r)
         x = torch.einsum("bchwk,bk->bchw", x.unfold(3, k, 1), w_x)  # (B, C, H, W)

@@ -1,0 +1,106 @@
+"""Model throughput on this machine: ``python -m world_models.benchmark [--presets ...]``.
+
+For each preset and dtype (fp32, bf16 autocast) prints training samples/s (flow-matching loss,
+AdamW step, batch 32), inference forwards/s at batch 1, and single-frame generation frames/s with
+the sampler settings given (steps x CFG forwards included; CFG runs as one doubled batch).
+Numbers are medians of ``--repeats`` timed runs; the ``seed`` preset (the original research's
+model) is measured in the same run so ratios are comparable on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import time
+
+import torch
+
+from .models import build_model, preset
+from .processes import FlowMatching
+
+
+def _timeit(fn, seconds: float, repeats: int) -> float:
+    """Median seconds per call of ``fn`` over ``repeats`` runs of about ``seconds`` each."""
+    fn()  # warm-up
+    per = []
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            if time.perf_counter() - t0 >= seconds:
+                break
+        per.append((time.perf_counter() - t0) / n)
+    return statistics.median(per)
+
+
+def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, seconds: float = 2.0, repeats: int = 3, device="cpu") -> dict:
+    torch.manual_seed(0)
+    cfg_model = preset(name)
+    m = build_model(cfg_model).to(device)
+    fm = FlowMatching()
+    amp = (lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
+    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
+    x = torch.randn(batch, 3, 64, 64, device=device)
+    cond = {"view": torch.randn(batch, 3, 64, 64, device=device), "action": torch.randint(0, 4, (batch,), device=device)}
+
+    def train_step():
+        with amp():
+            loss = fm.loss(m, x, cond)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    t_train = _timeit(train_step, seconds, repeats)
+    m.eval()
+    one = {k: v[:1] for k, v in cond.items()}
+
+    @torch.inference_mode()
+    def forward():
+        with amp():
+            m(x[:1], torch.rand(1, device=device), **one)
+
+    @torch.inference_mode()
+    def frame():
+        with amp():
+            fm.sample(m, one, steps=steps, cfg_scale=2.0 if cfg else 1.0)
+
+    t_fwd = _timeit(forward, seconds / 2, repeats)
+    t_frame = _timeit(frame, seconds, repeats)
+    return {"preset": name, "dtype": "bf16" if bf16 else "fp32", "params_M": sum(p.numel() for p in m.parameters()) / 1e6,
+            "train_samples_s": batch / t_train, "forwards_s": 1 / t_fwd, "frames_s": 1 / t_frame, "steps": steps, "cfg": cfg}
+
+
+def main(argv=None) -> list[dict]:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--presets", nargs="+", default=["tiny", "small", "base", "seed"])
+    p.add_argument("--steps", type=int, default=2, help="Euler steps per generated frame for the non-seed presets")
+    p.add_argument("--seed-steps", type=int, default=10, help="Euler steps per frame for the seed preset (the original's setting)")
+    p.add_argument("--no-cfg", action="store_true", help="generate without classifier-free guidance (non-seed presets)")
+    p.add_argument("--seconds", type=float, default=2.0)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--device", default="cpu")
+    a = p.parse_args(argv)
+    rows = []
+    print(f"{'preset':<7}{'dtype':<6}{'params':>8}{'train samples/s':>17}{'fwd/s (B=1)':>13}{'frames/s':>10}  sampler")
+    for name in a.presets:
+        for bf16 in (False, True):
+            steps, cfg = (a.seed_steps, True) if name == "seed" else (a.steps, not a.no_cfg)
+            r = measure(name, bf16, steps, cfg, seconds=a.seconds, repeats=a.repeats, device=a.device)
+            rows.append(r)
+            print(f"{name:<7}{r['dtype']:<6}{r['params_M']:>7.2f}M{r['train_samples_s']:>17.1f}{r['forwards_s']:>13.1f}{r['frames_s']:>10.2f}"
+                  f"  euler x{steps}{' + CFG' if cfg else ''}", flush=True)
+    seed = {r["dtype"]: r for r in rows if r["preset"] == "seed"}
+    if seed and any(r["preset"] == "small" for r in rows):
+        best_seed_train = max(r["train_samples_s"] for r in seed.values())
+        best_seed_frame = max(r["frames_s"] for r in seed.values())
+        s = max((r for r in rows if r["preset"] == "small"), key=lambda r: r["train_samples_s"])
+        f = max((r for r in rows if r["preset"] == "small"), key=lambda r: r["frames_s"])
+        print(f"small vs seed (each at its faster dtype): training {s['train_samples_s'] / best_seed_train:.1f}x, "
+              f"single-frame generation {f['frames_s'] / best_seed_frame:.1f}x")
+    return rows
+
+
+if __name__ == "__main__":
+    main()
