@@ -1,0 +1,123 @@
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import worldgen_env
+from world_models.training import Args, train
+from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wm")
+    return str(train(Args(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
+                          progress=False, cfg=True, sample_steps=2)))
+
+
+def test_dream_env_passes_both_checkers(ckpt):
+    from gymnasium.utils.env_checker import check_env
+    from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+    check_env(gym.make("DreamWorldMap-v0", checkpoint=ckpt).unwrapped)
+    sb3_check_env(gym.make("DreamWorldMap-v0", checkpoint=ckpt))
+
+
+def test_same_spaces_task_and_info_as_real_env(ckpt):
+    real, dream = gym.make("WorldMap-v0"), gym.make("DreamWorldMap-v0", checkpoint=ckpt)
+    assert real.observation_space == dream.observation_space and real.action_space == dream.action_space
+    assert real.spec.max_episode_steps == dream.spec.max_episode_steps
+    o_r, i_r = real.reset(seed=3)
+    o_d, i_d = dream.reset(seed=3)
+    assert np.array_equal(o_r["image"], o_d["image"]) and np.array_equal(o_r["goal"], o_d["goal"])
+    for a in np.random.default_rng(0).integers(0, 4, 40):
+        r1 = real.step(int(a))
+        r2 = dream.step(int(a))
+        assert r1[1:4] == r2[1:4]  # reward, terminated, truncated
+        assert set(r1[4]) == set(r2[4]) and np.array_equal(r1[4]["agent_pos"], r2[4]["agent_pos"])
+        assert np.array_equal(r1[0]["goal"], r2[0]["goal"])
+        if r1[2] or r1[3]:
+            break
+
+
+def test_same_seed_same_dream_and_vector_matches_single(ckpt):
+    actions = np.random.default_rng(1).integers(0, 4, 12)
+
+    def run_single(seed):
+        env = DreamWorldMapEnv(checkpoint=ckpt)
+        env.reset(seed=seed)
+        return [env.step(int(a))[0]["image"] for a in actions]
+
+    a, b, c = run_single(5), run_single(5), run_single(6)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))
+    assert not all(np.array_equal(x, y) for x, y in zip(a, c))
+    vec = gym.make_vec("DreamWorldMap-v0", num_envs=1, checkpoint=ckpt, max_episode_steps=None)
+    vec.reset(seed=5)
+    v = [vec.step(np.array([x]))[0]["image"][0] for x in actions]
+    env = DreamWorldMapEnv(checkpoint=ckpt)  # no truncation either: raw env
+    env.reset(seed=5)
+    s = []
+    for x in actions:
+        obs, r, te, tr, info = env.step(int(x))
+        s.append(obs["image"])
+        if te:
+            break
+    assert all(np.array_equal(x, y) for x, y in zip(s, v))
+
+
+def test_vector_dream_steps_all_envs_with_batched_calls(ckpt, monkeypatch):
+    envs = DreamWorldMapVectorEnv(num_envs=5, checkpoint=ckpt)
+    calls = []
+    orig = envs.dreamer.model.model.forward
+    monkeypatch.setattr(envs.dreamer.model.model, "forward", lambda x, *a, **k: calls.append(x.shape[0]) or orig(x, *a, **k))
+    envs.reset(seed=0)
+    obs, *_ = envs.step(np.arange(5) % 4)
+    assert obs["image"].shape == (5, 64, 64, 3)
+    steps, cfg = envs.dreamer.steps, envs.dreamer.cfg_scale != 1.0
+    assert calls == [5 * (2 if cfg else 1)] * steps  # one batched forward per sampler step (CFG halves in one batch)
+
+
+def test_resync_every_step_equals_real_env(ckpt):
+    real, dream = worldgen_env.WorldMapEnv(), DreamWorldMapEnv(checkpoint=ckpt, resync_every=1)
+    real.reset(seed=2)
+    dream.reset(seed=2)
+    for a in [0, 1, 2, 3, 3]:
+        assert np.array_equal(real.step(a)[0]["image"], dream.step(a)[0]["image"])
+
+
+def test_dream_bad_inputs(ckpt, tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        DreamWorldMapEnv(checkpoint=tmp_path / "missing.pt")
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        DreamWorldMapEnv(checkpoint=ckpt, sampler="ddim")
+    with pytest.raises(ValueError, match="resync_every"):
+        DreamWorldMapEnv(checkpoint=ckpt, resync_every=-1)
+    with pytest.raises(ValueError, match="dtype"):
+        DreamWorldMapEnv(checkpoint=ckpt, dtype="float8")
+    dit = train(Args(experiment="diffusion", preset="tiny", out=str(tmp_path / "dit"), steps=1, batch_size=2, eval_every=0, progress=False))
+    with pytest.raises(ValueError, match="unconditional DiT"):
+        DreamWorldMapEnv(checkpoint=str(dit))
+
+
+def test_rollout_gif(ckpt, tmp_path):
+    from worldgen_env import rollout_gif
+
+    out = rollout_gif.main(["--checkpoint", ckpt, "--steps", "4", "-o", str(tmp_path / "r.gif")])
+    assert out.exists()
+    true, fake, frames = rollout_gif.side_by_side_rollout(ckpt, n_steps=3, seed=1)
+    assert true.shape == fake.shape == (4, 64, 64, 3) and np.array_equal(true[0], fake[0])
+
+
+@pytest.mark.parametrize("dream", [False, True])
+def test_play_headless(ckpt, monkeypatch, dream):
+    import pygame
+
+    from worldgen_env import play
+
+    script = [[pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT)], [pygame.event.Event(pygame.KEYUP, key=pygame.K_RIGHT)],
+              [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_DOWN)], [pygame.event.Event(pygame.QUIT)]]
+    monkeypatch.setattr(pygame.event, "get", lambda *a, **k: script.pop(0) if script else [pygame.event.Event(pygame.QUIT)])
+    steps = []
+    orig = worldgen_env.WorldMapEnv.step
+    monkeypatch.setattr(worldgen_env.WorldMapEnv, "step", lambda self, a: steps.append(a) or orig(self, a))
+    play.main(["--seed", "0", "--fps", "1000"] + (["--dream", "--checkpoint", ckpt] if dream else []))
+    assert steps[:1] == [3]  # the right arrow moved right
