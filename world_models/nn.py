@@ -226,7 +226,7 @@ class DynamicFilterCopy(nn.Module):
     steps to learn. Zero-initialised: the filter starts as a uniform blur.
     """
 
-    def __init__(self, n_actions: int, kernel: int, logit_scale: float = 30.0):
+    def __init__(self, n_actions: int, kernel: int, logit_scale: float = 100.0):
         super().__init__()
         self.k = kernel
         self.logit_scale = logit_scale

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from worldgen_env.dynamics import TaskConfig
@@ -156,6 +156,22 @@ class _Dist:
             dist.destroy_process_group()
 
 
+def ema_with_warmup(decay: float):
+    """EMA update for ``AveragedModel`` whose decay ramps up as ``min(decay, (1 + n) / (10 + n))``.
+
+    With a fixed decay of 0.999 the average would still be mostly the initial weights for the
+    first thousand steps, which makes early evaluations (and short runs) meaningless.
+    """
+
+    @torch.no_grad()
+    def update(ema_params, params, num_averaged):
+        n = float(num_averaged)
+        d = min(decay, (1 + n) / (10 + n))
+        torch._foreach_lerp_(ema_params, params, 1 - d)
+
+    return update
+
+
 def _grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
     """Rows of uint8 images (B, H, W, 3) each -> one (3, H', W') uint8 grid for tensorboard."""
     r = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in row], 1) for row in rows]
@@ -263,7 +279,7 @@ def train(a: Args) -> Path:
     sampler = TransitionSampler(core, seed=a.seed + 1000 * d.rank)
     model = build_model(config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
-    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(a.ema), use_buffers=True)
+    ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(a.ema), use_buffers=True)
     sampling = {"sampler": a.sampler or process.default_sampler, "steps": a.sample_steps or process.default_steps,
                 "cfg_scale": a.cfg_scale if a.cfg else 1.0}
     if sampling["sampler"] not in process.samplers:
@@ -334,7 +350,7 @@ def train(a: Args) -> Path:
             for group in opt.param_groups:
                 group["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.warmup))
             with amp():
-                loss = process.loss(net, x_1, cond, drop)
+                loss = process.loss(net, x_1, cond, drop) + model.aux_loss(x_1, cond)
             if not d.all_finite(loss):
                 msg = (f"error: loss became {loss.item()} at step {step}; stopping. The last good checkpoint is {ckpt_path} "
                        "(step saved there). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")

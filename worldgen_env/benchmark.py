@@ -1,7 +1,12 @@
-"""Env throughput: ``python -m worldgen_env.benchmark [--seconds S] [--repeats R]``.
+"""Env throughput: ``python -m worldgen_env.benchmark [--dream] [--seconds S] [--repeats R]``.
 
 Prints env-steps/s (median of R timed runs) of the single ``WorldMap-v0`` env and of the batched
 vector env at several ``num_envs``; one vector step of N envs counts as N env-steps.
+
+``--dream`` measures ``DreamWorldMap-v0``'s vector env instead, at N = 1, 16, 64, 256, for the
+shipped model's default sampler settings and for the original research's inference setting (the
+``seed`` preset, 10 Euler steps with CFG; speed does not depend on the weights, so an untrained
+model of that architecture is used), in the same run.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ def _time_vector(env_id: str, num_envs: int, seconds: float, env_kwargs: dict) -
     envs = gym.make_vec(env_id, num_envs=num_envs, **env_kwargs)
     envs.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, 4, (1000, num_envs))
+    envs.step(actions[-1])  # warm-up (first model call, allocations)
     n, t0 = 0, time.perf_counter()
     while time.perf_counter() - t0 < seconds:
         envs.step(actions[n % 1000])
@@ -56,13 +62,46 @@ def run(env_id: str = "WorldMap-v0", sizes=(1, 16, 256), seconds: float = 1.0, r
     return out
 
 
+def seed_setting_checkpoint(path) -> str:
+    """An (untrained) checkpoint of the original research's model and inference setting."""
+    from world_models import build_model, preset
+    from world_models.checkpoint import save_checkpoint
+
+    cfg = preset("seed")
+    save_checkpoint(path, {"config": cfg.to_dict(), "process": "flow", "sampling": {"sampler": "euler", "steps": 10, "cfg_scale": 1.5},
+                           "model": build_model(cfg).state_dict()})
+    return str(path)
+
+
+def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkpoint=None, dtype="bfloat16", seed_dtype="float32") -> dict:
+    """Dream vector-env steps/s for the default settings and the seed setting, per N."""
+    import tempfile
+    from pathlib import Path
+
+    settings = {"default": dict(checkpoint=checkpoint, dtype=dtype)}
+    with tempfile.TemporaryDirectory() as d:
+        settings["seed"] = dict(checkpoint=seed_setting_checkpoint(Path(d) / "seed.pt"), dtype=seed_dtype)
+        out = {}
+        for name, kw in settings.items():
+            for n in sizes:
+                out[(name, n)] = statistics.median(_time_vector("DreamWorldMap-v0", n, seconds, kw) for _ in range(repeats))
+                print(f"{name:<8} N={n:<4} {out[(name, n)]:>10.1f} env-steps/s", flush=True)
+    for n in sizes:
+        print(f"N={n}: default / seed = {out[('default', n)] / out[('seed', n)]:.0f}x")
+    return out
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seconds", type=float, default=1.0, help="length of one timed run")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is printed)")
-    p.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 256])
+    p.add_argument("--sizes", type=int, nargs="+", default=None, help="num_envs values (default 1 16 256; --dream: 1 16 64 256)")
+    p.add_argument("--dream", action="store_true", help="benchmark DreamWorldMap-v0 (default model vs the seed setting)")
+    p.add_argument("--checkpoint", default=None, help="--dream: world model (default: the shipped one)")
     a = p.parse_args(argv)
-    res = run(sizes=a.sizes, seconds=a.seconds, repeats=a.repeats)
+    if a.dream:
+        return dream(a.sizes or (1, 16, 64, 256), a.seconds, a.repeats, a.checkpoint)
+    res = run(sizes=a.sizes or (1, 16, 256), seconds=a.seconds, repeats=a.repeats)
     base = res["single"]
     print(f"{'env':<16}{'env-steps/s':>14}{'x single':>10}")
     for k, v in res.items():

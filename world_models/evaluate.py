@@ -1,0 +1,337 @@
+"""Evaluate a world model against ground truth: ``python -m world_models.evaluate CHECKPOINT``.
+
+Prints and writes (``--out``: ``report.json``, ``report.md`` and PNG figures):
+
+* one-step fidelity on transitions drawn with a fixed seed: PSNR and SSIM over the frame, PSNR over
+  the region visible in both frames ("known") and over the newly revealed strip ("new");
+* KID of generated next views against the true ones, mean +- std over subsets (torchmetrics):
+  ``KID-rand`` with a fixed-seed random CNN (always available; *not* comparable with Inception
+  KID) and ``KID-inception`` when Inception weights are available (``--inception-weights``);
+* open-loop rollouts: PSNR against the true views after 1, 4, 16 (and 64) model steps;
+* generation speed (frames/s at the evaluated sampler settings, batch 64 and batch 1);
+* the same numbers for the ``shift`` and ``copy`` baselines, through the same code.
+
+Only moves that stay on the map are drawn, so every transition has a known region and a new strip.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+from torch import nn
+
+from worldgen_env import dynamics as dyn
+from worldgen_env.envs import WorldCore
+
+from .metrics import psnr
+
+__all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
+           "sample_transitions", "evaluate", "main"]
+
+#: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
+Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def shift_baseline(views: np.ndarray, actions: np.ndarray, stride: int = 8) -> np.ndarray:
+    """Translate each view by its action and fill the revealed strip by repeating the edge pixels."""
+    out = np.empty_like(views)
+    for a in range(4):
+        idx = np.flatnonzero(actions == a)
+        if not len(idx):
+            continue
+        v = views[idx]
+        if a == dyn.UP:  # the view moves up: content moves down, a new strip appears at the top
+            out[idx] = np.concatenate([np.repeat(v[:, :1], stride, 1), v[:, :-stride]], 1)
+        elif a == dyn.DOWN:
+            out[idx] = np.concatenate([v[:, stride:], np.repeat(v[:, -1:], stride, 1)], 1)
+        elif a == dyn.LEFT:
+            out[idx] = np.concatenate([np.repeat(v[:, :, :1], stride, 2), v[:, :, :-stride]], 2)
+        else:
+            out[idx] = np.concatenate([v[:, :, stride:], np.repeat(v[:, :, -1:], stride, 2)], 2)
+    return out
+
+
+def copy_baseline(views: np.ndarray, actions: np.ndarray) -> np.ndarray:
+    """next = current."""
+    return views.copy()
+
+
+def new_strip_masks(view_size: int = 64, stride: int = 8) -> np.ndarray:
+    """(4, H, W) bool: the strip each action reveals."""
+    m = np.zeros((4, view_size, view_size), bool)
+    m[dyn.UP, :stride] = m[dyn.DOWN, -stride:] = True
+    m[dyn.LEFT, :, :stride] = m[dyn.RIGHT, :, -stride:] = True
+    return m
+
+
+def model_predictor(wm, sampler=None, steps=None, cfg_scale=None, seed: int = 0, batch: int = 64) -> Predictor:
+    """A WorldModel as a Predictor (fixed-seed noise, batches of ``batch``)."""
+    g = torch.Generator().manual_seed(seed)
+
+    def predict(views, actions):
+        outs = [wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+                for i in range(0, len(views), batch)]
+        return np.concatenate(outs)
+
+    return predict
+
+
+class RandomFeatures(nn.Module):
+    """A fixed-seed randomly initialised CNN as a feature extractor (random-network embeddings for
+    evaluation, Naeem et al. 2020). uint8 (B, 3, H, W) -> (B, 2048): the last 512-channel map
+    average-pooled to 2x2, so that where an artefact sits (e.g. a smeared strip at one edge) stays
+    visible in the features. Label results ``KID-rand``."""
+
+    def __init__(self, seed: int = 0):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        chans = [3, 64, 128, 256, 512]
+        self.convs = nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1) for a, b in zip(chans, chans[1:]))
+        for c in self.convs:
+            nn.init.kaiming_normal_(c.weight, generator=g)
+            nn.init.zeros_(c.bias)
+        self.requires_grad_(False).eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.float() / 127.5 - 1
+        for c in self.convs:
+            h = torch.relu(c(h))
+        return torch.nn.functional.adaptive_avg_pool2d(h, 2).flatten(1)
+
+
+def load_inception(path: str | Path | None) -> nn.Module | None:
+    """An Inception-v3 feature extractor as a TorchScript file (uint8 (B, 3, H, W) -> (B, 2048)), e.g.
+    ``inception-2015-12-05.pt`` used by clean-fid / StyleGAN. Looks in ``path``, then the cache
+    ``~/.cache/worldgen/inception-2015-12-05.pt``; returns None when none is found."""
+    cands = [Path(path)] if path else [Path.home() / ".cache" / "worldgen" / "inception-2015-12-05.pt"]
+    for p in cands:
+        if p.is_file():
+            return torch.jit.load(str(p), map_location="cpu").eval()
+        if path:
+            raise FileNotFoundError(f"--inception-weights {str(p)!r} does not exist")
+    return None
+
+
+def kid(features: nn.Module, real: np.ndarray, fake: np.ndarray, subsets: int = 20, subset_size: int = 100) -> tuple[float, float]:
+    """KID mean and std over subsets (torchmetrics) of uint8 (B, H, W, 3) image sets."""
+    import warnings
+
+    from torchmetrics.image.kid import KernelInceptionDistance
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = KernelInceptionDistance(feature=features, subsets=subsets, subset_size=min(subset_size, len(real)))
+        to_t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
+        m.update(to_t(real), real=True)
+        m.update(to_t(fake), real=False)
+        mean, std = m.compute()
+    return float(mean), float(std)
+
+
+def sample_transitions(core: WorldCore, n: int, seed: int) -> dict[str, np.ndarray]:
+    """``n`` transitions whose move stays on the map, from a fixed seed."""
+    rng = np.random.default_rng(seed)
+    pos = np.stack([rng.integers(0, core.grid[0], 4 * n), rng.integers(0, core.grid[1], 4 * n)], 1)
+    act = rng.integers(0, 4, 4 * n)
+    nxt = dyn.move(pos, act, core.grid)
+    ok = np.flatnonzero((nxt != pos).any(1))[:n]
+    return {"view": core.views(pos[ok]), "action": act[ok], "next": core.views(nxt[ok]), "pos": pos[ok]}
+
+
+def one_step(pred: Predictor, data: dict, stride: int) -> tuple[dict, np.ndarray]:
+    from torchmetrics.functional.image import structural_similarity_index_measure as ssim
+
+    gen = pred(data["view"], data["action"])
+    true = data["next"]
+    masks = new_strip_masks(true.shape[1], stride)
+    known, new = [], []
+    for a in range(4):
+        idx = data["action"] == a
+        if idx.any():
+            new.append((idx.sum(), psnr(gen[idx], true[idx], masks[a])))
+            known.append((idx.sum(), psnr(gen[idx], true[idx], ~masks[a])))
+    wavg = lambda pairs: float(sum(n * v for n, v in pairs) / sum(n for n, _ in pairs))
+    to_t = lambda x: torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255
+    return {"psnr": psnr(gen, true), "ssim": float(ssim(to_t(gen), to_t(true), data_range=1.0)),
+            "psnr_known": wavg(known), "psnr_new": wavg(new)}, gen
+
+
+def rollouts(pred: Predictor, core: WorldCore, n: int, horizon: int, seed: int, report_at=(1, 4, 16, 64)) -> tuple[dict, np.ndarray, np.ndarray]:
+    """Open-loop: start from real views, feed predictions back. Returns (PSNR at steps, true, fake) (n, T+1, ...)."""
+    rng = np.random.default_rng(seed)
+    pos = np.stack([rng.integers(0, core.grid[0], n), rng.integers(0, core.grid[1], n)], 1)
+    view = core.views(pos)
+    true, fake = [view], [view]
+    for _ in range(horizon):
+        a = rng.integers(0, 4, n)
+        pos = dyn.move(pos, a, core.grid)
+        view = pred(view, a)
+        true.append(core.views(pos))
+        fake.append(view)
+    true, fake = np.stack(true, 1), np.stack(fake, 1)
+    return {f"rollout_psnr@{k}": psnr(fake[:, k], true[:, k]) for k in report_at if k <= horizon}, true, fake
+
+
+@dataclass
+class EvalConfig:
+    n_transitions: int = 500
+    n_rollouts: int = 32
+    horizon: int = 16
+    seed: int = 0
+    kid_subsets: int = 20
+    kid_subset_size: int = 100
+    inception: nn.Module | None = field(default=None, repr=False)
+
+
+def evaluate(pred: Predictor, core: WorldCore, cfg: EvalConfig, speed_fn: Callable[[], dict] | None = None) -> tuple[dict, dict]:
+    """All metrics for one predictor. Returns (scalars, artefacts for figures)."""
+    data = sample_transitions(core, cfg.n_transitions, cfg.seed)
+    res, gen = one_step(pred, data, core.task.stride)
+    res["kid_rand"], res["kid_rand_std"] = kid(RandomFeatures(), data["next"], gen, cfg.kid_subsets, cfg.kid_subset_size)
+    if cfg.inception is not None:
+        res["kid_inception"], res["kid_inception_std"] = kid(cfg.inception, data["next"], gen, cfg.kid_subsets, cfg.kid_subset_size)
+    r, true, fake = rollouts(pred, core, cfg.n_rollouts, cfg.horizon, cfg.seed + 1)
+    res.update(r)
+    if speed_fn is not None:
+        res.update(speed_fn())
+    return res, {"data": data, "gen": gen, "roll_true": true, "roll_fake": fake}
+
+
+def generation_speed(wm, sampler=None, steps=None, cfg_scale=None, repeats: int = 3) -> dict:
+    """Frames/s at batch 64 and batch 1 (median of ``repeats``)."""
+    out = {}
+    for b in (64, 1):
+        v = np.zeros((b, 64, 64, 3), np.uint8)
+        a = np.zeros(b, np.int64)
+        wm.predict(v, a, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+        ts = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            wm.predict(v, a, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+            ts.append(time.perf_counter() - t0)
+        out[f"frames_per_s_b{b}"] = b / float(np.median(ts))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ figures
+def _strip(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
+    rows = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in r], 1) for r in rows]
+    return np.concatenate(rows, 0)
+
+
+def save_figures(out: Path, name: str, art: dict, trajectories: dict[str, list[np.ndarray]] | None = None) -> list[Path]:
+    from PIL import Image
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = []
+    d = art["data"]
+    cols = []
+    for a in range(4):
+        idx = np.flatnonzero(d["action"] == a)[:2]
+        for i in idx:
+            cols.append(np.stack([d["view"][i], d["next"][i], art["gen"][i]]))
+    grid = _strip([np.stack([c[r] for c in cols]) for r in range(3)])
+    p = out / f"{name}_one_step.png"
+    Image.fromarray(np.kron(grid, np.ones((2, 2, 1), np.uint8))).save(p)
+    paths.append(p)
+    T = min(art["roll_true"].shape[1], 17)
+    strip = _strip([art["roll_true"][0, :T], art["roll_fake"][0, :T], art["roll_true"][1, :T], art["roll_fake"][1, :T]])
+    p = out / f"{name}_rollout.png"
+    Image.fromarray(np.kron(strip, np.ones((2, 2, 1), np.uint8))).save(p)
+    paths.append(p)
+    for proc, traj in (trajectories or {}).items():
+        p = out / f"{name}_sampling_{proc}.png"
+        Image.fromarray(np.kron(_strip([np.stack(traj)]), np.ones((2, 2, 1), np.uint8))).save(p)
+        paths.append(p)
+    return paths
+
+
+def sampling_trajectory(wm, data: dict, sampler=None, steps=None, cfg_scale=None, i: int = 0) -> list[np.ndarray]:
+    """Current view, the predicted clean view after each sampler step, and the truth, for one transition."""
+    from .data import to_tensor, to_uint8
+
+    traj: list = []
+    cond = {"view": to_tensor(data["view"][i : i + 1], wm.device), "action": torch.as_tensor(data["action"][i : i + 1], device=wm.device)}
+    with torch.inference_mode(), wm.autocast():
+        wm.process.sample(wm.model, cond, sampler=sampler or wm.sampler, steps=steps or wm.steps,
+                          cfg_scale=wm.cfg_scale if cfg_scale is None else cfg_scale, generator=torch.Generator().manual_seed(0), trajectory=traj)
+    return [data["view"][i]] + [to_uint8(x)[0] for x in traj] + [data["next"][i]]
+
+
+_COLS = [("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("psnr_known", "PSNR known", "{:.2f}"), ("psnr_new", "PSNR new", "{:.2f}"),
+         ("kid_rand", "KID-rand", "{:.4f}"), ("rollout_psnr@1", "roll@1", "{:.2f}"), ("rollout_psnr@4", "roll@4", "{:.2f}"),
+         ("rollout_psnr@16", "roll@16", "{:.2f}"), ("frames_per_s_b64", "frames/s (B=64)", "{:.1f}"), ("frames_per_s_b1", "frames/s (B=1)", "{:.1f}")]
+
+
+def markdown_table(results: dict[str, dict]) -> str:
+    cols = [c for c in _COLS if any(c[0] in r for r in results.values())]
+    lines = ["| | " + " | ".join(c[1] for c in cols) + " |", "|---|" + "---|" * len(cols)]
+    for name, r in results.items():
+        cells = []
+        for k, _, fmt in cols:
+            v = r.get(k)
+            cell = "" if v is None else fmt.format(v)
+            if k == "kid_rand" and v is not None:
+                cell += f" ± {r['kid_rand_std']:.4f}"
+            cells.append(cell)
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("checkpoint")
+    p.add_argument("--out", type=Path, default=None, help="report folder (default: <checkpoint folder>/eval)")
+    p.add_argument("--sampler", default=None)
+    p.add_argument("--steps", type=int, nargs="+", default=[None], help="sampler steps to evaluate (several: one row each)")
+    p.add_argument("--cfg-scale", type=float, default=None)
+    p.add_argument("--n", type=int, default=500, help="transitions for one-step metrics and KID")
+    p.add_argument("--rollouts", type=int, default=32)
+    p.add_argument("--horizon", type=int, default=16)
+    p.add_argument("--map", default=None)
+    p.add_argument("--inception-weights", default=None, help="TorchScript Inception-v3 (inception-2015-12-05.pt) for Inception KID")
+    p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--bf16", action="store_true", help="sample under bfloat16 autocast")
+    a = p.parse_args(argv)
+    from .inference import load_world_model
+
+    wm = load_world_model(a.checkpoint, device=a.device, dtype=torch.bfloat16 if a.bf16 else torch.float32)
+    out = a.out or Path(a.checkpoint).parent / "eval"
+    inception = load_inception(a.inception_weights)
+    if inception is None:
+        print("Inception-v3 weights not found (~/.cache/worldgen/inception-2015-12-05.pt or --inception-weights): reporting KID-rand only")
+    core = WorldCore(a.map)
+    cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, inception=inception)
+    results, figures = {}, []
+    for steps in a.steps:
+        name = f"model ({a.sampler or wm.sampler} x{steps or wm.steps}, cfg {wm.cfg_scale if a.cfg_scale is None else a.cfg_scale})"
+        pred = model_predictor(wm, a.sampler, steps, a.cfg_scale)
+        res, art = evaluate(pred, core, cfg, lambda: generation_speed(wm, a.sampler, steps, a.cfg_scale))
+        results[name] = res
+        traj = {wm.process.name: sampling_trajectory(wm, art["data"], a.sampler, steps, a.cfg_scale)}
+        figures += save_figures(out, f"model_steps{steps or wm.steps}", art, traj)
+        print(name, json.dumps({k: round(v, 4) for k, v in res.items()}), flush=True)
+    if not a.no_baselines:
+        for name, fn in (("shift", shift_baseline), ("copy", copy_baseline)):
+            res, art = evaluate(fn, core, cfg)
+            results[name] = res
+            figures += save_figures(out, name, art)
+    table = markdown_table(results)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "report.json").write_text(json.dumps({"checkpoint": str(a.checkpoint), "results": results}, indent=2))
+    (out / "report.md").write_text(f"# Evaluation of `{a.checkpoint}`\n\n{table}\n\n" + "\n".join(f"![{f.stem}]({f.name})" for f in figures) + "\n")
+    print(table)
+    print(f"report: {out / 'report.md'}")
+    return results
+
+
+if __name__ == "__main__":
+    main()
