@@ -1,0 +1,72 @@
+import json
+
+import numpy as np
+import pytest
+
+from agents import SB3VecEnv, evaluate_real, make_sb3_vec_env, random_policy
+from agents.training import Args, train
+from world_models.training import Args as WArgs
+from world_models.training import train as wtrain
+from worldgen_env.envs import WorldMapVectorEnv
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    out = tmp_path_factory.mktemp("wm")
+    return str(wtrain(WArgs(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
+                            progress=False, sample_steps=1)))
+
+
+def test_sb3_adapter_sets_terminal_observation_and_truncation():
+    venv = WorldMapVectorEnv(num_envs=4, autoreset_mode="same_step", max_episode_steps=3)
+    env = SB3VecEnv(venv)
+    env.seed(0)
+    obs = env.reset()
+    assert obs["image"].shape == (4, 64, 64, 3)
+    for _ in range(3):
+        obs, rew, done, infos = env.step(np.zeros(4, np.int64))
+    assert done.all() and rew.dtype == np.float32
+    for i, info in enumerate(infos):
+        assert "terminal_observation" in info
+        assert info["TimeLimit.truncated"] == (not info["is_success"])
+        assert not np.array_equal(info["terminal_observation"]["image"], obs["image"][i]) or info["is_success"]
+    with pytest.raises(ValueError, match="same_step"):
+        SB3VecEnv(WorldMapVectorEnv(num_envs=2))
+
+
+def test_sb3_vec_env_is_seeded():
+    a, b = make_sb3_vec_env("WorldMap-v0", 3, seed=7), make_sb3_vec_env("WorldMap-v0", 3, seed=7)
+    assert np.array_equal(a.reset()["goal"], b.reset()["goal"])
+
+
+def test_evaluate_real_counts_exactly_and_is_reproducible(monkeypatch):
+    r1 = evaluate_real(random_policy(0), n_episodes=60, n_envs=20)
+    r2 = evaluate_real(random_policy(0), n_episodes=60, n_envs=20)
+    assert r1 == r2 and r1["episodes"] == 60 and 0 <= r1["success_rate"] < 0.4
+
+    import agents.evaluation as ev
+
+    made, real_cls = [], ev.WorldMapVectorEnv
+    monkeypatch.setattr(ev, "WorldMapVectorEnv", lambda *a, **k: made.append(real_cls(*a, **k)) or made[-1])
+
+    def oracle(obs):  # reads the true positions: a check of the episode bookkeeping, not a policy
+        d = made[-1]._goal - made[-1]._pos
+        return np.where(d[:, 0] > 0, 1, np.where(d[:, 0] < 0, 0, np.where(d[:, 1] > 0, 3, 2)))
+
+    r = evaluate_real(oracle, n_episodes=40, n_envs=10)
+    assert r["success_rate"] == 1.0 and 3 <= r["mean_length"] <= 7 and r["episodes"] == 40
+
+
+@pytest.mark.parametrize("env_id", ["WorldMap-v0", "DreamWorldMap-v0"])
+def test_train_agent_smoke(tmp_path, env_id, ckpt):
+    report = train(Args(env=env_id, timesteps=256, n_envs=2, out=str(tmp_path / "run"), eval_every=128, eval_episodes=10,
+                        world_model=ckpt, progress=False, n_steps=64, batch_size=64))
+    assert (tmp_path / "run" / "model.zip").exists() and (tmp_path / "run" / "eval.gif").exists()
+    saved = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert saved["ppo_real_eval"]["episodes"] == 10 and len(saved["curve"]) >= 1
+    assert report["random_real_eval"]["episodes"] == 10
+
+
+def test_train_agent_cli_rejects_bad_env(tmp_path):
+    with pytest.raises(SystemExit, match="--env"):
+        train(Args(env="CartPole-v1", out=str(tmp_path)))

@@ -1,0 +1,55 @@
+import numpy as np
+import pytest
+import torch
+
+from world_models import evaluate as ev
+from world_models.training import Args, train
+from worldgen_env.envs import WorldCore
+
+
+def test_shift_baseline_is_exact_on_the_known_region():
+    core = WorldCore()
+    data = ev.sample_transitions(core, 64, seed=0)
+    res, gen = ev.one_step(ev.shift_baseline, data, 8)
+    assert res["psnr_known"] == 100.0 and res["psnr_new"] < 40
+    assert np.all(data["pos"] >= 0)
+    copy_res, _ = ev.one_step(ev.copy_baseline, data, 8)
+    assert copy_res["psnr_known"] < res["psnr_known"]
+
+
+def test_random_features_are_fixed_and_kid_separates_sets():
+    f1, f2 = ev.RandomFeatures(), ev.RandomFeatures()
+    x = torch.randint(0, 255, (4, 3, 64, 64), dtype=torch.uint8)
+    assert torch.equal(f1(x), f2(x)) and f1(x).shape == (4, 2048)
+    core = WorldCore()
+    real = ev.sample_transitions(core, 100, 0)["next"]
+    same = ev.sample_transitions(core, 100, 1)["next"]
+    noise = np.random.default_rng(0).integers(0, 255, real.shape, dtype=np.uint8)
+    k_same, _ = ev.kid(ev.RandomFeatures(), real, same, subsets=5, subset_size=50)
+    k_noise, _ = ev.kid(ev.RandomFeatures(), real, noise, subsets=5, subset_size=50)
+    assert k_noise > 10 * abs(k_same)
+
+
+def test_inception_path_with_a_stand_in_module(tmp_path):
+    class StandIn(torch.nn.Module):  # same interface as inception-2015-12-05.pt: uint8 images -> (B, 2048)
+        def forward(self, x):
+            return torch.nn.functional.adaptive_avg_pool2d(x.float(), 1).flatten(1).repeat(1, 683)[:, :2048]
+
+    path = tmp_path / "inception.pt"
+    torch.jit.script(StandIn()).save(str(path))
+    m = ev.load_inception(path)
+    assert m(torch.zeros(2, 3, 64, 64, dtype=torch.uint8)).shape == (2, 2048)
+    assert ev.load_inception(None) is None or True  # a cached download may exist on some machines
+    with pytest.raises(FileNotFoundError):
+        ev.load_inception(tmp_path / "missing.pt")
+
+
+def test_evaluate_cli_writes_report(tmp_path):
+    ck = train(Args(experiment="world_flow", preset="tiny", out=str(tmp_path / "m"), steps=2, batch_size=4, eval_every=0,
+                    progress=False, sample_steps=1))
+    res = ev.main([str(ck), "--n", "40", "--rollouts", "4", "--horizon", "4", "--out", str(tmp_path / "eval")])
+    assert {"shift", "copy"} <= set(res) and any(k.startswith("model") for k in res)
+    model = next(v for k, v in res.items() if k.startswith("model"))
+    assert {"psnr_known", "psnr_new", "kid_rand", "rollout_psnr@4", "frames_per_s_b1"} <= set(model)
+    assert (tmp_path / "eval" / "report.md").exists() and (tmp_path / "eval" / "report.json").exists()
+    assert len(list((tmp_path / "eval").glob("*.png"))) >= 5
