@@ -197,17 +197,18 @@ class WorldDiT(DiT):
         c, extra = self.condition(t, view, action, drop)
         x_in = torch.cat([x_t, extra["view"].to(x_t.dtype)], 1) if self.config.conditioning == "spatial" else x_t
         out = self.backbone(x_in, c)
-        if self.copy is not None:
-            out = out + self.copy(extra["view"], extra["action"])
+        if self.copy is not None:  # the motion model: trained by aux_loss alone, hence detached here
+            out = out + self.copy(extra["view"], extra["action"], detach=True)
         return out
 
     def aux_loss(self, x_1: torch.Tensor, cond: dict | None) -> torch.Tensor:
         """The copy filter, on its own, regresses the next view: MSE(copy(view, action), x_1).
 
-        The diffusion/flow loss reaches the copy filter mostly through samples near t = 1, where
-        the noisy target already shows the answer, so on that signal alone the filter learns the
-        motion slowly. This direct loss teaches it each action's translation within ~100 steps; the
-        transformer then only has to add what the copy cannot know (the newly revealed strip).
+        The filter is trained by this regression alone (``forward`` uses it detached): the
+        diffusion/flow loss, dominated by samples near t = 1 where the noisy target already shows
+        the answer, would otherwise pull it towards a blur. Regression converges to the exact
+        translation of each action within a few hundred steps; the transformer then learns, as a
+        generative residual, what a copy cannot know (the newly revealed strip).
         """
         if self.copy is None or cond is None:
             return x_1.new_zeros(())

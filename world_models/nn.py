@@ -232,14 +232,16 @@ class DynamicFilterCopy(nn.Module):
         self.logit_scale = logit_scale
         self.table = nn.Parameter(torch.zeros(n_actions, 2, kernel))
 
-    def kernels(self, action: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def kernels(self, action: torch.Tensor, detach: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """(k_y, k_x) for actions (B,): each (B, k), summing to 1."""
-        w = (self.logit_scale * self.table[action]).float().softmax(-1)  # (B, 2, k)
+        table = self.table.detach() if detach else self.table
+        w = (self.logit_scale * table[action]).float().softmax(-1)  # (B, 2, k)
         return w[:, 0], w[:, 1]
 
-    def forward(self, view: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+    def forward(self, view: torch.Tensor, action: torch.Tensor, detach: bool = False) -> torch.Tensor:
+        """``detach``: no gradient reaches the kernel table (the view still gets gradients)."""
         k, r = self.k, self.k // 2
-        w_y, w_x = self.kernels(action)
+        w_y, w_x = self.kernels(action, detach)
         x = F.pad(view.float(), (r, r, r, r), mode="replicate")  # (B, C, H+2r, W+2r)
         x = torch.einsum("bchwk,bk->bchw", x.unfold(2, k, 1), w_y)  # (B, C, H, W+2r)
         x = torch.einsum("bchwk,bk->bchw", x.unfold(3, k, 1), w_x)  # (B, C, H, W)
