@@ -265,6 +265,27 @@ def sampling_trajectory(wm, data: dict, sampler=None, steps=None, cfg_scale=None
     return [data["view"][i]] + [to_uint8(x)[0] for x in traj] + [data["next"][i]]
 
 
+def plot_kid_vs_steps(curves: dict[str, list[tuple[int, float, float]]], path: Path) -> Path:
+    """KID-rand (mean +- std over subsets) against sampler steps, one line per model/process."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for name, pts in curves.items():
+        pts = sorted(pts)
+        x, y, e = zip(*pts)
+        ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=name)
+    ax.set(xscale="log", xlabel="sampler steps (model forwards per frame, before CFG)", ylabel="KID-rand (lower is better)")
+    ax.legend()
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
 _COLS = [("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("psnr_known", "PSNR known", "{:.2f}"), ("psnr_new", "PSNR new", "{:.2f}"),
          ("kid_rand", "KID-rand", "{:.4f}"), ("rollout_psnr@1", "roll@1", "{:.2f}"), ("rollout_psnr@4", "roll@4", "{:.2f}"),
          ("rollout_psnr@16", "roll@16", "{:.2f}"), ("frames_per_s_b64", "frames/s (B=64)", "{:.1f}"), ("frames_per_s_b1", "frames/s (B=1)", "{:.1f}")]
@@ -298,6 +319,8 @@ def main(argv=None) -> dict:
     p.add_argument("--map", default=None)
     p.add_argument("--inception-weights", default=None, help="TorchScript Inception-v3 (inception-2015-12-05.pt) for Inception KID")
     p.add_argument("--no-baselines", action="store_true")
+    p.add_argument("--compare", default=None, help="a second checkpoint (e.g. DDPM vs flow) evaluated at --compare-steps, for the KID-vs-steps plot")
+    p.add_argument("--compare-steps", type=int, nargs="+", default=[10, 25, 50, 100])
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true", help="sample under bfloat16 autocast")
     a = p.parse_args(argv)
@@ -310,15 +333,23 @@ def main(argv=None) -> dict:
         print("Inception-v3 weights not found (~/.cache/worldgen/inception-2015-12-05.pt or --inception-weights): reporting KID-rand only")
     core = WorldCore(a.map)
     cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, inception=inception)
-    results, figures = {}, []
-    for steps in a.steps:
-        name = f"model ({a.sampler or wm.sampler} x{steps or wm.steps}, cfg {wm.cfg_scale if a.cfg_scale is None else a.cfg_scale})"
-        pred = model_predictor(wm, a.sampler, steps, a.cfg_scale)
-        res, art = evaluate(pred, core, cfg, lambda: generation_speed(wm, a.sampler, steps, a.cfg_scale))
-        results[name] = res
-        traj = {wm.process.name: sampling_trajectory(wm, art["data"], a.sampler, steps, a.cfg_scale)}
-        figures += save_figures(out, f"model_steps{steps or wm.steps}", art, traj)
-        print(name, json.dumps({k: round(v, 4) for k, v in res.items()}), flush=True)
+    results, figures, kid_curves = {}, [], {}
+    runs = [(wm, a.checkpoint, a.steps)]
+    if a.compare:
+        runs.append((load_world_model(a.compare, device=a.device, dtype=wm.dtype), a.compare, a.compare_steps))
+    for model, ckpt, steps_list in runs:
+        for steps in steps_list:
+            sampler = a.sampler if model is wm else None
+            name = f"{model.process.name} ({sampler or model.sampler} x{steps or model.steps}, cfg {model.cfg_scale if a.cfg_scale is None else a.cfg_scale})"
+            pred = model_predictor(model, sampler, steps, a.cfg_scale)
+            res, art = evaluate(pred, core, cfg, lambda: generation_speed(model, sampler, steps, a.cfg_scale))
+            results[name] = res
+            kid_curves.setdefault(f"{model.process.name} ({Path(ckpt).parent.name})", []).append((steps or model.steps, res["kid_rand"], res["kid_rand_std"]))
+            traj = {model.process.name: sampling_trajectory(model, art["data"], sampler, steps, a.cfg_scale)}
+            figures += save_figures(out, f"{model.process.name}_steps{steps or model.steps}", art, traj)
+            print(name, json.dumps({k: round(v, 4) for k, v in res.items()}), flush=True)
+    if sum(len(v) for v in kid_curves.values()) > 1:
+        figures.append(plot_kid_vs_steps(kid_curves, out / "kid_vs_steps.png"))
     if not a.no_baselines:
         for name, fn in (("shift", shift_baseline), ("copy", copy_baseline)):
             res, art = evaluate(fn, core, cfg)

@@ -1,0 +1,87 @@
+"""The sim-to-real table: random vs PPO trained in WorldMap-v0 vs PPO trained in DreamWorldMap-v0.
+
+``python -m agents.experiment --timesteps 200000 --seeds 0 1 2 --out runs/sim2real``
+
+Equal environment-step budgets, every policy evaluated in the REAL env over ``--eval-episodes``
+fixed-seed episodes. Writes ``table.md`` / ``table.json`` and a learning-curve plot (success rate
+in the real env against training steps, real vs dream) to ``--out``. Runs already finished (a
+``report.json`` in their folder) are reused, so an interrupted experiment continues.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .evaluation import evaluate_real, random_policy
+from .training import Args, train
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--timesteps", type=int, default=200_000)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--n-envs", type=int, default=16)
+    p.add_argument("--eval-episodes", type=int, default=200)
+    p.add_argument("--eval-every", type=int, default=25_000)
+    p.add_argument("--world-model", default=None)
+    p.add_argument("--out", type=Path, default=Path("runs/sim2real"))
+    a = p.parse_args(argv)
+    rows: dict[str, list[dict]] = {"random": [], "PPO (real)": [], "PPO (dream)": []}
+    for seed in a.seeds:
+        rows["random"].append({**evaluate_real(random_policy(seed), n_episodes=a.eval_episodes), "seed": seed})
+        for name, env in (("PPO (real)", "WorldMap-v0"), ("PPO (dream)", "DreamWorldMap-v0")):
+            out = a.out / f"{env}_seed{seed}"
+            if (out / "report.json").exists():
+                rep = json.loads((out / "report.json").read_text())
+            else:
+                rep = train(Args(env=env, timesteps=a.timesteps, n_envs=a.n_envs, seed=seed, out=str(out), world_model=a.world_model,
+                                 eval_every=a.eval_every, eval_episodes=a.eval_episodes, progress=False))
+            rows[name].append({**rep["ppo_real_eval"], "seed": seed, "train_wall_s": rep["train_wall_s"],
+                               "train_env_steps_per_s": rep["train_env_steps_per_s"], "curve": rep["curve"]})
+    lines = ["| policy (trained in) | real-env success (mean ± std over seeds) | mean return | mean length | train wall-clock | train env steps/s |",
+             "|---|---|---|---|---|---|"]
+    for name, rs in rows.items():
+        s = np.array([r["success_rate"] for r in rs])
+        wall = f"{np.mean([r['train_wall_s'] for r in rs]) / 60:.1f} min" if "train_wall_s" in rs[0] else ""
+        fps = f"{np.mean([r['train_env_steps_per_s'] for r in rs]):.0f}" if "train_env_steps_per_s" in rs[0] else ""
+        lines.append(f"| {name} | {s.mean():.3f} ± {s.std():.3f} | {np.mean([r['mean_return'] for r in rs]):.3f} | "
+                     f"{np.mean([r['mean_length'] for r in rs]):.1f} | {wall} | {fps} |")
+    real, dream = (np.mean([r["success_rate"] for r in rows[k]]) for k in ("PPO (real)", "PPO (dream)"))
+    lines.append(f"\nDream-trained / real-trained success in the real env: **{dream / max(real, 1e-9):.2f}x** "
+                 f"({a.timesteps} env steps each, seeds {a.seeds}, {a.eval_episodes} evaluation episodes per policy).")
+    table = "\n".join(lines)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.out / "table.md").write_text(table + "\n\n![learning curves](curves.png)\n")
+    (a.out / "table.json").write_text(json.dumps(rows, indent=2))
+    _plot(rows, a.out / "curves.png")
+    print(table)
+    return rows
+
+
+def _plot(rows: dict, path: Path) -> None:
+    """Success rate in the real env against training steps (one line per seed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for name, col in (("PPO (real)", "tab:blue"), ("PPO (dream)", "tab:red")):
+        for i, r in enumerate(rows[name]):
+            if r.get("curve"):
+                s, v = zip(*r["curve"])
+                ax.plot(s, v, color=col, alpha=0.8, label=name if i == 0 else None)
+    ax.axhline(np.mean([r["success_rate"] for r in rows["random"]]), color="gray", ls="--", label="random")
+    ax.set(xlabel="training env steps", ylabel="success rate in WorldMap-v0", ylim=(0, 1.02))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+if __name__ == "__main__":
+    main()
