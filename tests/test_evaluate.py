@@ -48,8 +48,8 @@ def test_evaluate_cli_writes_report(tmp_path):
     ck = train(Args(experiment="world_flow", preset="tiny", out=str(tmp_path / "m"), steps=2, batch_size=4, eval_every=0,
                     progress=False, sample_steps=1))
     res = ev.main([str(ck), "--n", "40", "--rollouts", "4", "--horizon", "4", "--out", str(tmp_path / "eval")])
-    assert {"shift", "copy"} <= set(res) and any(k.startswith("model") for k in res)
-    model = next(v for k, v in res.items() if k.startswith("model"))
+    assert {"shift", "copy"} <= set(res) and any(k.startswith("flow") for k in res)
+    model = next(v for k, v in res.items() if k.startswith("flow"))
     assert {"psnr_known", "psnr_new", "kid_rand", "rollout_psnr@4", "frames_per_s_b1"} <= set(model)
     assert (tmp_path / "eval" / "report.md").exists() and (tmp_path / "eval" / "report.json").exists()
     assert len(list((tmp_path / "eval").glob("*.png"))) >= 5
