@@ -144,14 +144,11 @@ class DiT(nn.Module):
         out = self.final(h, c)  # (B, N, p*p*C)
         return unpatchify(out, cfg.patch, cfg.channels, cfg.img_size, cfg.img_size)
 
-    def forward(self, x_t, t, view=None, action=None, drop=None) -> torch.Tensor:
+    def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None):
         self._check(x_t, t)
         c, _ = self.condition(t)
-        return self.backbone(x_t, c)
-
-    def aux_loss(self, x_1: torch.Tensor, cond: dict | None) -> torch.Tensor:
-        """Auxiliary training loss added to the process's loss (none for a plain DiT)."""
-        return x_1.new_zeros(())
+        out = self.backbone(x_t, c)
+        return out if aux_target is None else (out, out.new_zeros((), dtype=torch.float32))
 
 
 class WorldDiT(DiT):
@@ -192,27 +189,32 @@ class WorldDiT(DiT):
             parts.append(self.view_encoder(view))
         return self.cond_proj(torch.cat(parts, -1)), {"view": view, "action": action}
 
-    def forward(self, x_t, t, view=None, action=None, drop=None) -> torch.Tensor:
+    def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None):
+        """``aux_target`` (training): the true next view; then returns ``(out, aux_loss)``, the
+        auxiliary loss computed inside this same forward (so DistributedDataParallel sees it)."""
         self._check(x_t, t)
         c, extra = self.condition(t, view, action, drop)
         x_in = torch.cat([x_t, extra["view"].to(x_t.dtype)], 1) if self.config.conditioning == "spatial" else x_t
         out = self.backbone(x_in, c)
-        if self.copy is not None:  # the motion model: trained by aux_loss alone, hence detached here
+        if self.copy is not None:  # the motion model: trained by the auxiliary loss alone, hence detached here
             out = out + self.copy(extra["view"], extra["action"], detach=True)
-        return out
+        if aux_target is None:
+            return out
+        return out, self.aux_loss(view, action, aux_target)
 
-    def aux_loss(self, x_1: torch.Tensor, cond: dict | None) -> torch.Tensor:
+    def aux_loss(self, view: torch.Tensor, action: torch.Tensor, x_1: torch.Tensor) -> torch.Tensor:
         """The copy filter, on its own, regresses the next view: MSE(copy(view, action), x_1).
 
         The filter is trained by this regression alone (``forward`` uses it detached): the
         diffusion/flow loss, dominated by samples near t = 1 where the noisy target already shows
         the answer, would otherwise pull it towards a blur. Regression converges to the exact
         translation of each action within a few hundred steps; the transformer then learns, as a
-        generative residual, what a copy cannot know (the newly revealed strip).
+        generative residual, what a copy cannot know (the newly revealed strip). Uses the view and
+        action before any CFG condition dropout.
         """
-        if self.copy is None or cond is None:
-            return x_1.new_zeros(())
-        return F.mse_loss(self.copy(cond["view"], cond["action"]).float(), x_1.float())
+        if self.copy is None:
+            return x_1.new_zeros((), dtype=torch.float32)
+        return F.mse_loss(self.copy(view, action).float(), x_1.float())
 
 
 def build_model(config: ModelConfig | dict) -> DiT:

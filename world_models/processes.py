@@ -34,9 +34,9 @@ def _bcast(v: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     return v.view(-1, *([1] * (x.dim() - 1))).to(x.dtype)
 
 
-def _model_out(model, x_t, t, cond, drop=None):
+def _model_out(model, x_t, t, cond, drop=None, **kw):
     cond = cond or {}
-    return model(x_t, t, view=cond.get("view"), action=cond.get("action"), drop=drop)
+    return model(x_t, t, view=cond.get("view"), action=cond.get("action"), drop=drop, **kw)
 
 
 def cfg_predict(native_fn, model, x_t: torch.Tensor, t: torch.Tensor, cond: dict, w: float) -> torch.Tensor:
@@ -84,7 +84,8 @@ class Process:
         return out
 
     def loss(self, model, x_1: torch.Tensor, cond: dict | None = None, drop: torch.Tensor | None = None, generator=None) -> torch.Tensor:
-        """MSE between the (converted) prediction and the target at random t and noise.
+        """MSE between the (converted) prediction and the target at random t and noise, plus the
+        model's auxiliary loss (WorldDiT's copy filter; zero for others).
 
         ``x_1`` (B, C, H, W) in [-1, 1]; ``cond`` holds ``view`` (B, C, H, W) and ``action`` (B,);
         ``drop`` (B,) bool drops the condition of those samples (classifier-free guidance).
@@ -94,8 +95,9 @@ class Process:
         x_0 = torch.randn(x_1.shape, device=x_1.device, generator=generator, dtype=x_1.dtype)
         a, s = self.alpha_sigma(t)
         x_t = _bcast(a, x_1) * x_1 + _bcast(s, x_1) * x_0
-        pred = self.native(model, _model_out(model, x_t, t, cond, drop), x_t, t)
-        return F.mse_loss(pred.float(), self.target(x_0, x_1).float())
+        out, aux = _model_out(model, x_t, t, cond, drop, aux_target=x_1)  # aux: the model's own auxiliary loss
+        pred = self.native(model, out, x_t, t)
+        return F.mse_loss(pred.float(), self.target(x_0, x_1).float()) + aux
 
     def predict(self, model, x_t: torch.Tensor, t: torch.Tensor, cond: dict | None, cfg_scale: float = 1.0) -> torch.Tensor:
         """The (guided) target prediction at (x_t, t): (B, C, H, W)."""

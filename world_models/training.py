@@ -350,7 +350,7 @@ def train(a: Args) -> Path:
             for group in opt.param_groups:
                 group["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.warmup))
             with amp():
-                loss = process.loss(net, x_1, cond, drop) + model.aux_loss(x_1, cond)
+                loss = process.loss(net, x_1, cond, drop)
             if not d.all_finite(loss):
                 msg = (f"error: loss became {loss.item()} at step {step}; stopping. The last good checkpoint is {ckpt_path} "
                        "(step saved there). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
