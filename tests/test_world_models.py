@@ -223,8 +223,8 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(tmp_path, monkeypatch):
 
     real = tr.make_process
 
-    def poisoned(name):
-        p = real(name)
+    def poisoned(name, **kw):
+        p = real(name, **kw)
         orig, calls = p.loss, {"n": 0}
 
         def loss(*a, **k):

@@ -149,15 +149,25 @@ def model_prediction(model) -> str:
 
 
 class FlowMatching(Process):
-    """Linear path x_t = (1 - t) x_0 + t x_1, velocity target x_1 - x_0; Euler and Heun ODE solvers."""
+    """Linear path x_t = (1 - t) x_0 + t x_1, velocity target x_1 - x_0; Euler and Heun ODE solvers.
 
-    def __init__(self):
+    ``t_sampling``: training times ``"uniform"`` on [0, 1], or ``"logit_normal"`` (t = sigmoid(n),
+    n ~ N(mu, sigma), as in SD3 and JiT), which spends fewer samples near t = 1 where a clean-view
+    predictor's velocity loss is weighted by 1 / (1 - t)^2 and the task is nearly trivial.
+    """
+
+    def __init__(self, t_sampling: str = "uniform", mu: float = -0.8, sigma: float = 0.8):
         super().__init__(name="flow", samplers=("euler", "heun"), default_sampler="euler", default_steps=10)
+        if t_sampling not in ("uniform", "logit_normal"):
+            raise ValueError(f"t_sampling must be 'uniform' or 'logit_normal', got {t_sampling!r}")
+        self.t_sampling, self.mu, self.sigma = t_sampling, mu, sigma
 
     def alpha_sigma(self, t):
         return t, 1 - t
 
     def sample_t(self, n, device, generator=None):
+        if self.t_sampling == "logit_normal":
+            return torch.sigmoid(self.mu + self.sigma * torch.randn(n, device=device, generator=generator))
         return torch.rand(n, device=device, generator=generator)
 
     def target(self, x_0, x_1):

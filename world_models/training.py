@@ -61,6 +61,8 @@ class Args:
     """override the preset: native (eps / velocity) | x1 (clean next view)"""
     copy_kernel: int | None = None
     """override the preset: size of the learned copy filter (0: off)"""
+    t_sampling: str = "uniform"
+    """flow matching training times: uniform | logit_normal"""
     cfg: bool = False
     """train with condition dropout for classifier-free guidance"""
     cfg_dropout: float = 0.1
@@ -273,7 +275,7 @@ def train(a: Args) -> Path:
     np.random.seed(a.seed + d.rank)
     torch.manual_seed(a.seed + d.rank)
 
-    process = make_process(process_name)
+    process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
     config = _model_config(a, kind)
     core = WorldCore(a.map, TaskConfig())
     sampler = TransitionSampler(core, seed=a.seed + 1000 * d.rank)
