@@ -277,3 +277,15 @@ def test_torchrun_ddp_smoke(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     assert "world size 2" in r.stdout
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")["step"] == 3
+
+
+def test_export_slim_checkpoint(tmp_path):
+    from world_models.export import export
+
+    src = train(_args(tmp_path, steps=1))
+    dst = export(src, tmp_path / "slim.pt", steps=3, cfg_scale=1.0)
+    assert dst.stat().st_size < src.stat().st_size
+    wm = load_world_model(dst)
+    assert (wm.steps, wm.cfg_scale) == (3, 1.0)
+    with pytest.raises(ValueError, match="does not belong"):
+        export(src, tmp_path / "x.pt", sampler="ddim")

@@ -1,0 +1,49 @@
+"""Export a training checkpoint as a slim inference checkpoint (EMA weights, sampler defaults).
+
+``python -m world_models.export runs/default_flow/last.pt data/world_model.pt --steps 2 --cfg-scale 1.0``
+
+The result holds the config, the process, the default sampler settings and one set of weights
+(the EMA ones), in the same safe format (``torch.load(weights_only=True)``); optimizer and RNG
+states are dropped. It loads with ``world_models.load_world_model`` and ``DreamWorldMap-v0``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .processes import make_process
+
+
+def export(src: str | Path, dst: str | Path, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None) -> Path:
+    ck = load_checkpoint(src)
+    sampling = dict(ck["sampling"])
+    if sampler is not None:
+        if sampler not in make_process(ck["process"]).samplers:
+            raise ValueError(f"sampler {sampler!r} does not belong to the {ck['process']} process")
+        sampling["sampler"] = sampler
+    if steps is not None:
+        sampling["steps"] = int(steps)
+    if cfg_scale is not None:
+        sampling["cfg_scale"] = float(cfg_scale)
+    slim = {"config": ck["config"], "process": ck["process"], "sampling": sampling, "model": ck.get("ema") or ck["model"],
+            "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args")}
+    return save_checkpoint(dst, slim)
+
+
+def main(argv=None) -> Path:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("src")
+    p.add_argument("dst")
+    p.add_argument("--sampler", default=None)
+    p.add_argument("--steps", type=int, default=None)
+    p.add_argument("--cfg-scale", type=float, default=None)
+    a = p.parse_args(argv)
+    out = export(a.src, a.dst, a.sampler, a.steps, a.cfg_scale)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return out
+
+
+if __name__ == "__main__":
+    main()
