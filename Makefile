@@ -20,8 +20,11 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 
 venv: $(BIN)/.installed
 
+# The main job: PPO trained inside DreamWorldMap-v0 (the shipped world model), evaluated in the
+# real WorldMap-v0 next to a random policy; report, curves and GIFs in runs/demo.
+DEMO_ARGS ?=
 demo: venv
-	$(BIN)/python -m worldgen_env.demo
+	$(BIN)/python train_agent.py --env DreamWorldMap-v0 --out runs/demo $(DEMO_ARGS)
 
 test: venv
 	$(BIN)/python -m pytest -n 2 -q worldgen_env world_models agents tests

@@ -1,6 +1,7 @@
-"""The main job on the shipped defaults (``make demo``).
+"""A quick look at ``WorldMap-v0``: one random-policy episode saved as a GIF (view | goal | minimap).
 
-For now: one random-policy episode of ``WorldMap-v0``, saved as a GIF (view | goal | minimap).
+``python -m worldgen_env.demo --out runs/demo``. (The main job, ``make demo``, is
+``train_agent.py``: PPO trained inside the dream, evaluated in the real env.)
 """
 
 from __future__ import annotations
