@@ -121,3 +121,10 @@ def test_play_headless(ckpt, monkeypatch, dream):
     monkeypatch.setattr(worldgen_env.WorldMapEnv, "step", lambda self, a: steps.append(a) or orig(self, a))
     play.main(["--seed", "0", "--fps", "1000"] + (["--dream", "--checkpoint", ckpt] if dream else []))
     assert steps[:1] == [3]  # the right arrow moved right
+
+
+def test_dream_benchmark_smoke(ckpt):
+    from worldgen_env.benchmark import dream
+
+    out = dream(sizes=(2,), seconds=0.01, repeats=1, checkpoint=ckpt)
+    assert out[("default", 2)] > 0 and out[("seed", 2)] > 0

@@ -53,3 +53,13 @@ def test_evaluate_cli_writes_report(tmp_path):
     assert {"psnr_known", "psnr_new", "kid_rand", "rollout_psnr@4", "frames_per_s_b1"} <= set(model)
     assert (tmp_path / "eval" / "report.md").exists() and (tmp_path / "eval" / "report.json").exists()
     assert len(list((tmp_path / "eval").glob("*.png"))) >= 5
+
+
+def test_new_bands_put_the_revealed_edge_on_top():
+    core = WorldCore()
+    data = ev.sample_transitions(core, 40, seed=3)
+    bands = ev.new_bands(data["next"], data["action"], width=16)
+    assert bands.shape == (40, 16, 64, 3)
+    # The band's rows 8..15 were visible before the move: in the current view they sit 8 px further in.
+    cur = ev.new_bands(data["view"], data["action"], width=8)
+    assert np.array_equal(bands[:, 8:16], cur[:, :8])

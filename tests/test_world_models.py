@@ -289,3 +289,10 @@ def test_export_slim_checkpoint(tmp_path):
     assert (wm.steps, wm.cfg_scale) == (3, 1.0)
     with pytest.raises(ValueError, match="does not belong"):
         export(src, tmp_path / "x.pt", sampler="ddim")
+
+
+def test_model_benchmark_smoke():
+    from world_models.benchmark import measure
+
+    r = measure("tiny", bf16=True, steps=1, cfg=True, batch=4, seconds=0.05, repeats=1)
+    assert r["train_samples_s"] > 0 and r["forwards_s"] > 0 and r["frames_s"] > 0

@@ -7,6 +7,8 @@ Prints and writes (``--out``: ``report.json``, ``report.md`` and PNG figures):
 * KID of generated next views against the true ones, mean +- std over subsets (torchmetrics):
   ``KID-rand`` with a fixed-seed random CNN (always available; *not* comparable with Inception
   KID) and ``KID-inception`` when Inception weights are available (``--inception-weights``);
+  ``KID-rand new`` on the 16-px band at the newly revealed edge (the part a model must invent,
+  which whole-frame features, 7/8 copied context, barely see);
 * open-loop rollouts: PSNR against the true views after 1, 4, 16 (and 64) model steps;
 * generation speed (frames/s at the evaluated sampler settings, batch 64 and batch 1);
 * the same numbers for the ``shift`` and ``copy`` baselines, through the same code.
@@ -69,6 +71,25 @@ def new_strip_masks(view_size: int = 64, stride: int = 8) -> np.ndarray:
     m[dyn.UP, :stride] = m[dyn.DOWN, -stride:] = True
     m[dyn.LEFT, :, :stride] = m[dyn.RIGHT, :, -stride:] = True
     return m
+
+
+def new_bands(images: np.ndarray, actions: np.ndarray, width: int = 16) -> np.ndarray:
+    """The ``width``-px band at the edge each action reveals, turned so that edge is on top:
+    (B, H, W, 3) -> (B, width, W, 3). The band holds the new strip and the context it must match."""
+    out = np.empty((len(images), width, images.shape[2], 3), images.dtype)
+    for a in range(4):
+        idx = np.flatnonzero(actions == a)
+        v = images[idx]
+        if a == dyn.UP:
+            b = v[:, :width]
+        elif a == dyn.DOWN:
+            b = v[:, ::-1][:, :width]
+        elif a == dyn.LEFT:
+            b = v.transpose(0, 2, 1, 3)[:, :width]
+        else:
+            b = v.transpose(0, 2, 1, 3)[:, ::-1][:, :width]
+        out[idx] = b
+    return out
 
 
 def model_predictor(wm, sampler=None, steps=None, cfg_scale=None, seed: int = 0, batch: int = 64) -> Predictor:
@@ -195,6 +216,9 @@ def evaluate(pred: Predictor, core: WorldCore, cfg: EvalConfig, speed_fn: Callab
     data = sample_transitions(core, cfg.n_transitions, cfg.seed)
     res, gen = one_step(pred, data, core.task.stride)
     res["kid_rand"], res["kid_rand_std"] = kid(RandomFeatures(), data["next"], gen, cfg.kid_subsets, cfg.kid_subset_size)
+    # The whole frame is 7/8 copied context, which hides the invented strip: KID on the new band too.
+    real_b, gen_b = new_bands(data["next"], data["action"]), new_bands(gen, data["action"])
+    res["kid_rand_new"], res["kid_rand_new_std"] = kid(RandomFeatures(), real_b, gen_b, cfg.kid_subsets, cfg.kid_subset_size)
     if cfg.inception is not None:
         res["kid_inception"], res["kid_inception_std"] = kid(cfg.inception, data["next"], gen, cfg.kid_subsets, cfg.kid_subset_size)
     r, true, fake = rollouts(pred, core, cfg.n_rollouts, cfg.horizon, cfg.seed + 1)
@@ -287,7 +311,7 @@ def plot_kid_vs_steps(curves: dict[str, list[tuple[int, float, float]]], path: P
 
 
 _COLS = [("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("psnr_known", "PSNR known", "{:.2f}"), ("psnr_new", "PSNR new", "{:.2f}"),
-         ("kid_rand", "KID-rand", "{:.4f}"), ("rollout_psnr@1", "roll@1", "{:.2f}"), ("rollout_psnr@4", "roll@4", "{:.2f}"),
+         ("kid_rand", "KID-rand", "{:.4f}"), ("kid_rand_new", "KID-rand new", "{:.4f}"), ("rollout_psnr@1", "roll@1", "{:.2f}"), ("rollout_psnr@4", "roll@4", "{:.2f}"),
          ("rollout_psnr@16", "roll@16", "{:.2f}"), ("frames_per_s_b64", "frames/s (B=64)", "{:.1f}"), ("frames_per_s_b1", "frames/s (B=1)", "{:.1f}")]
 
 
@@ -299,8 +323,8 @@ def markdown_table(results: dict[str, dict]) -> str:
         for k, _, fmt in cols:
             v = r.get(k)
             cell = "" if v is None else fmt.format(v)
-            if k == "kid_rand" and v is not None:
-                cell += f" ± {r['kid_rand_std']:.4f}"
+            if k.startswith("kid_rand") and v is not None:
+                cell += f" ± {r[k + '_std']:.4f}"
             cells.append(cell)
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
