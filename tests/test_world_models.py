@@ -296,3 +296,21 @@ def test_model_benchmark_smoke():
 
     r = measure("tiny", bf16=True, steps=1, cfg=True, batch=4, seconds=0.05, repeats=1)
     assert r["train_samples_s"] > 0 and r["forwards_s"] > 0 and r["frames_s"] > 0
+
+
+def test_interrupted_run_keeps_its_progress(tmp_path):
+    import signal
+    import time
+
+    out = tmp_path / "int"
+    proc = subprocess.Popen([sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--steps", "100000", "--out", str(out),
+                             "--eval-every", "0", "--ckpt-every", "100000", "--no-progress", "--batch-size", "2"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while not (out / "args.json").exists() and time.time() - t0 < 60:
+        time.sleep(0.2)
+    time.sleep(2)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "--resume" in err
+    assert load_checkpoint(out / "last.pt")["step"] > 0

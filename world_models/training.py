@@ -12,7 +12,9 @@ import dataclasses
 import json
 import os
 import random
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -336,6 +338,11 @@ def train(a: Args) -> Path:
     def done() -> bool:
         return (a.steps is not None and step >= a.steps) or (a.time_budget is not None and elapsed >= a.time_budget)
 
+    def on_sigterm(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_sigterm)
     bar = tqdm(total=a.steps, initial=step, disable=not (d.main and a.progress), dynamic_ncols=True, mininterval=1.0)
     last_ckpt_t = time.perf_counter()
     t_log, n_log = time.perf_counter(), 0
@@ -382,6 +389,12 @@ def train(a: Args) -> Path:
             if d.main and (step % a.ckpt_every == 0 or now - last_ckpt_t > a.ckpt_seconds):
                 checkpoint()
                 last_ckpt_t = now
+    except KeyboardInterrupt:
+        if d.main:
+            checkpoint()
+            print(f"interrupted at step {step}: checkpoint written to {ckpt_path}; continue with --resume", file=sys.stderr)
+        d.close()
+        raise SystemExit(130) from None
     finally:
         bar.close()
     path = ckpt_path
