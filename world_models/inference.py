@@ -68,10 +68,12 @@ class WorldModel:
 
 
 def load_world_model(path: str | Path, device: str | torch.device = "auto", use_ema: bool = True,
-                     dtype: torch.dtype = torch.float32) -> WorldModel:
+                     dtype: torch.dtype = torch.float32, compile: bool = False) -> WorldModel:
     """Rebuild the model a checkpoint describes (its config travels inside it), in eval mode.
 
     ``use_ema``: load the EMA weights when the checkpoint has them (the better sampler).
+    ``compile``: ``torch.compile`` the model (first calls take tens of seconds to compile; on
+    this 2-core CPU single-frame generation then runs ~1.8x faster).
     """
     ckpt = load_checkpoint(path)
     config = ModelConfig.from_dict(ckpt["config"])
@@ -80,5 +82,7 @@ def load_world_model(path: str | Path, device: str | torch.device = "auto", use_
     load_state(model, state, f"checkpoint {str(path)!r}")
     dev = resolve_device(device)
     model.to(dev).eval().requires_grad_(False)
+    if compile:
+        model = torch.compile(model)
     s = ckpt["sampling"]
     return WorldModel(model, make_process(ckpt["process"]), config, s["sampler"], int(s["steps"]), float(s["cfg_scale"]), dev, dtype)

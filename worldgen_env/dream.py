@@ -36,7 +36,7 @@ _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "fp32": torch.f
 
 
 @functools.lru_cache(maxsize=4)
-def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float32"):
+def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float32", compile: bool = False):
     """Load (and cache, so many envs share one copy) a WorldDiT checkpoint for dreaming."""
     from world_models.inference import load_world_model
 
@@ -46,7 +46,7 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float3
         raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py checkpoint")
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
-    wm = load_world_model(path, device=device, dtype=_DTYPES[dtype])
+    wm = load_world_model(path, device=device, dtype=_DTYPES[dtype], compile=compile)
     if wm.config.kind != "world":
         raise ValueError(f"{str(path)!r} holds an unconditional DiT; DreamWorldMap needs a WorldDiT (train_world.py --experiment world or world_flow)")
     return wm
@@ -55,8 +55,8 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float3
 class _Dreamer:
     """The world-model half shared by the single and the vector dream env."""
 
-    def __init__(self, checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, view_size, num_envs):
-        self.model = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(device), str(dtype))
+    def __init__(self, checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, view_size, num_envs, compile=False):
+        self.model = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
             raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")
         proc = self.model.process
@@ -99,7 +99,8 @@ class DreamWorldMapEnv(WorldMapEnv):
 
     * ``checkpoint``: a ``train_world.py`` checkpoint of a WorldDiT (default: ``data/world_model.pt``).
     * ``sampler``, ``steps``, ``cfg_scale``: sampler settings (default: those stored in the checkpoint).
-    * ``device`` (``"auto"``), ``dtype`` (``"float32"`` or ``"bfloat16"``).
+    * ``device`` (``"auto"``), ``dtype`` (``"bfloat16"``, the default: autocast, same quality here; or ``"float32"``), ``compile``
+      (``torch.compile`` the model: slow first steps, faster after).
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
 
     >>> import gymnasium as gym, worldgen_env
@@ -111,9 +112,10 @@ class DreamWorldMapEnv(WorldMapEnv):
     """
 
     def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
-                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "float32", resync_every: int = 0, **kwargs):
+                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
+                 compile: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.dreamer = _Dreamer(checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size, 1)
+        self.dreamer = _Dreamer(checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size, 1, compile)
 
     def _on_reset(self, seed):
         self.dreamer.reset(np.arange(1), seed, self.np_random)
@@ -133,9 +135,11 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
     """
 
     def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
-                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "float32", resync_every: int = 0, **kwargs):
+                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
+                 compile: bool = False, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
-        self.dreamer = _Dreamer(checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size, self.num_envs)
+        self.dreamer = _Dreamer(checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size,
+                                self.num_envs, compile)
 
     def _on_reset(self, idx, seed):
         self.dreamer.reset(idx, seed, self.np_random)
