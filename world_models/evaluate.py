@@ -245,7 +245,8 @@ def generation_speed(wm, sampler=None, steps=None, cfg_scale=None, repeats: int 
 
 
 # ------------------------------------------------------------------------------------------ figures
-def _strip(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
+def image_grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
+    """Rows of uint8 images, each (B, H, W, 3), as one (H', W', 3) uint8 grid with white gutters."""
     rows = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in r], 1) for r in rows]
     return np.concatenate(rows, 0)
 
@@ -261,18 +262,18 @@ def save_figures(out: Path, name: str, art: dict, trajectories: dict[str, list[n
         idx = np.flatnonzero(d["action"] == a)[:2]
         for i in idx:
             cols.append(np.stack([d["view"][i], d["next"][i], art["gen"][i]]))
-    grid = _strip([np.stack([c[r] for c in cols]) for r in range(3)])
+    grid = image_grid([np.stack([c[r] for c in cols]) for r in range(3)])
     p = out / f"{name}_one_step.png"
     Image.fromarray(np.kron(grid, np.ones((2, 2, 1), np.uint8))).save(p)
     paths.append(p)
     T = min(art["roll_true"].shape[1], 17)
-    strip = _strip([art["roll_true"][0, :T], art["roll_fake"][0, :T], art["roll_true"][1, :T], art["roll_fake"][1, :T]])
+    strip = image_grid([art["roll_true"][0, :T], art["roll_fake"][0, :T], art["roll_true"][1, :T], art["roll_fake"][1, :T]])
     p = out / f"{name}_rollout.png"
     Image.fromarray(np.kron(strip, np.ones((2, 2, 1), np.uint8))).save(p)
     paths.append(p)
     for proc, traj in (trajectories or {}).items():
         p = out / f"{name}_sampling_{proc}.png"
-        Image.fromarray(np.kron(_strip([np.stack(traj)]), np.ones((2, 2, 1), np.uint8))).save(p)
+        Image.fromarray(np.kron(image_grid([np.stack(traj)]), np.ones((2, 2, 1), np.uint8))).save(p)
         paths.append(p)
     return paths
 

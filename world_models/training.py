@@ -30,8 +30,8 @@ from worldgen_env.envs import WorldCore
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import TransitionSampler, to_tensor, to_uint8
-from .inference import load_state, resolve_device
-from .metrics import psnr
+from . import evaluate as ev
+from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
 
@@ -176,12 +176,6 @@ def ema_with_warmup(decay: float):
     return update
 
 
-def _grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
-    """Rows of uint8 images (B, H, W, 3) each -> one (3, H', W') uint8 grid for tensorboard."""
-    r = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in row], 1) for row in rows]
-    return np.concatenate(r, 0).transpose(2, 0, 1)
-
-
 def _rng_state(sampler: TransitionSampler) -> dict:
     st = {"torch": torch.get_rng_state(), "numpy_data": sampler.state, "python": random.getstate()}
     if torch.cuda.is_available():
@@ -219,46 +213,6 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
             skipped.append(k)
     model.load_state_dict(own)
     return loaded, skipped
-
-
-@torch.no_grad()
-def evaluate_batch(model, process, batch: dict, sampling: dict, device, autocast, seed: int = 0) -> tuple[np.ndarray, float]:
-    """Generate next views for a fixed batch; returns (uint8 generated (B, H, W, 3), PSNR dB)."""
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    if model_kind(model) == "world":
-        cond = {"view": to_tensor(batch["view"], device), "action": torch.as_tensor(batch["action"], device=device)}
-        with autocast():
-            x = process.sample(model, cond, generator=g, **sampling)
-        gen = to_uint8(x)
-        return gen, psnr(gen, batch["next"])
-    with autocast():
-        x = process.sample(model, None, n=len(batch["view"]), generator=g, **sampling)
-    return to_uint8(x), float("nan")
-
-
-def model_kind(model) -> str:
-    return getattr(model, "module", model).config.kind
-
-
-@torch.no_grad()
-def rollout(model, process, core: WorldCore, sampling: dict, device, autocast, n_steps: int = 6, seed: int = 0):
-    """Open-loop rollout from a real view under random actions: (true views, generated views), each (T+1, H, W, 3)."""
-    rng = np.random.default_rng(seed)
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    from worldgen_env import dynamics as dyn
-
-    pos = np.stack([rng.integers(0, core.grid[0], 1), rng.integers(0, core.grid[1], 1)], 1)
-    true, gen = [core.views(pos)[0]], [core.views(pos)[0]]
-    view = core.views(pos)
-    for _ in range(n_steps):
-        a = rng.integers(0, 4, 1)
-        pos = dyn.move(pos, a, core.grid)
-        cond = {"view": to_tensor(view, device), "action": torch.as_tensor(a, device=device)}
-        with autocast():
-            view = to_uint8(process.sample(model, cond, generator=g, **sampling))
-        true.append(core.views(pos)[0])
-        gen.append(view[0])
-    return np.stack(true), np.stack(gen)
 
 
 def train(a: Args) -> Path:
@@ -316,7 +270,8 @@ def train(a: Args) -> Path:
             print(f"initialised {len(loaded)} tensors from {a.pretrained}; {len(skipped)} did not match: {skipped[:8]}")
 
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
-    amp = (lambda: torch.autocast(device.type, dtype=torch.bfloat16)) if a.bf16 else contextlib.nullcontext
+    amp_dtype = torch.bfloat16 if a.bf16 else torch.float32
+    amp = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if a.bf16 else contextlib.nullcontext
     writer = None
     if d.main:
         from torch.utils.tensorboard import SummaryWriter
@@ -327,7 +282,7 @@ def train(a: Args) -> Path:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {n_params / 1e6:.2f}M params, {config.conditioning}) "
               f"on {device}, world size {d.world}, batch {a.batch_size}/process -> {out}")
-    eval_batch = TransitionSampler(core, seed=12345).sample(8)
+    eval_batch = ev.sample_transitions(core, 8, seed=12345)
 
     def checkpoint():
         ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling, "model": model.state_dict(),
@@ -384,7 +339,7 @@ def train(a: Args) -> Path:
                 writer.add_scalar("charts/elapsed_s", elapsed, step)
                 t_log, n_log = time.perf_counter(), 0
             if d.main and a.eval_every and step % a.eval_every == 0:
-                _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp, step)
+                _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
             now = time.perf_counter()
             if d.main and (step % a.ckpt_every == 0 or now - last_ckpt_t > a.ckpt_seconds):
                 checkpoint()
@@ -401,24 +356,30 @@ def train(a: Args) -> Path:
     if d.main:
         checkpoint()
         if a.eval_every:
-            _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp, step)
+            _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
         writer.close()
         print(f"done: step {step}, {elapsed:.0f}s; checkpoint {ckpt_path}")
     d.close()
     return path
 
 
-def _log_eval(writer, model, process, core, batch, sampling, device, amp, step):
+def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, step):
+    """Images and fidelity scalars for tensorboard, through the evaluation module's own code."""
     model.eval()
-    gen, p = evaluate_batch(model, process, batch, sampling, device, amp)
-    if model_kind(model) == "world":
-        writer.add_image("images/current_truth_generated", _grid([batch["view"], batch["next"], gen]), step)
-        writer.add_scalar("eval/psnr_one_step", p, step)
-        true, fake = rollout(model, process, core, sampling, device, amp)
-        writer.add_image("images/rollout_truth_vs_generated", _grid([true, fake]), step)
-        writer.add_scalar("eval/psnr_rollout_last", psnr(fake[-1:], true[-1:]), step)
+    wm = WorldModel(model, process, model.config, sampling["sampler"], sampling["steps"], sampling["cfg_scale"], device, amp_dtype)
+    if model.config.kind == "world":
+        res, gen = ev.one_step(ev.model_predictor(wm), batch, core.task.stride)
+        writer.add_image("images/current_truth_generated", ev.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
+        for k, v in res.items():
+            writer.add_scalar(f"eval/{k}", v, step)
+        r, true, fake = ev.rollouts(ev.model_predictor(wm), core, n=2, horizon=6, seed=0, report_at=(1, 6))
+        writer.add_image("images/rollout_truth_vs_generated", ev.image_grid([true[0], fake[0], true[1], fake[1]]), step, dataformats="HWC")
+        for k, v in r.items():
+            writer.add_scalar(f"eval/{k}", v, step)
     else:
-        writer.add_image("images/samples", _grid([gen]), step)
+        with torch.no_grad(), wm.autocast():
+            x = process.sample(model, None, n=8, generator=torch.Generator().manual_seed(0), **sampling)
+        writer.add_image("images/samples", ev.image_grid([to_uint8(x)]), step, dataformats="HWC")
     model.train()
 
 
