@@ -8,6 +8,7 @@ from typing import Callable
 import imageio.v3 as iio
 import numpy as np
 
+from worldgen_env import MAX_EPISODE_STEPS
 from worldgen_env.envs import WorldMapEnv, WorldMapVectorEnv
 
 __all__ = ["evaluate_real", "random_policy", "sb3_policy", "record_gif"]
@@ -57,7 +58,7 @@ def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int 
     for ep in range(n_episodes):
         obs, _ = env.reset(seed=seed + ep)
         frames.append(env.render())
-        for _ in range(32):  # the registered episode length
+        for _ in range(MAX_EPISODE_STEPS):
             batched = {k: v[None] for k, v in obs.items()}
             obs, _, term, _, _ = env.step(int(np.asarray(policy(batched)).reshape(-1)[0]))
             frames.append(env.render())

@@ -23,12 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "TaskConfig",
+    "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "MAX_EPISODE_STEPS", "TaskConfig",
     "grid_shape", "move", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
 ]
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
 ACTION_NAMES = ("up", "down", "left", "right")
+#: Registered episode length (truncation) of WorldMap-v0 and DreamWorldMap-v0.
+MAX_EPISODE_STEPS = 32
 #: (d_row, d_col) of each action, in cells.
 ACTION_DELTAS = np.array([[-1, 0], [1, 0], [0, -1], [0, 1]], dtype=np.int64)
 

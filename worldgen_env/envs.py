@@ -286,7 +286,7 @@ class WorldMapVectorEnv(VectorEnv):
 
     def __init__(self, num_envs: int = 1, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
                  goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
-                 shaping: float = 0.0, max_episode_steps: int | None = 32, render_mode: str | None = None,
+                 shaping: float = 0.0, max_episode_steps: int | None = dyn.MAX_EPISODE_STEPS, render_mode: str | None = None,
                  autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP, world: np.ndarray | None = None):
         if int(num_envs) < 1:
             raise ValueError(f"num_envs must be >= 1, got {num_envs}")
