@@ -71,6 +71,15 @@ class WorldCore:
         return {"agent_pos": pos * s, "goal_pos": goal * s, "distance": distance, "is_success": distance == 0}
 
     # -- rendering ----------------------------------------------------------------------------
+    def render_frames(self, render_mode, views, goal_views, pos, goal) -> list[np.ndarray] | None:
+        """One frame per env of a batch, with the checks every env's ``render()`` shares."""
+        if render_mode is None:
+            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array"')
+            return None
+        if pos is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        return [self.render_frame(views[i], goal_views[i], pos[i], goal[i]) for i in range(len(pos))]
+
     def render_frame(self, view: np.ndarray, goal_view: np.ndarray, pos: np.ndarray, goal: np.ndarray, scale: int = 3) -> np.ndarray:
         """One RGB frame: current view | goal view | minimap with the agent (red) and goal (green)."""
         v, s = self.task.view_size, self.task.stride
@@ -235,14 +244,10 @@ class WorldMapEnv(gym.Env):
         return self._obs(), float(reward[0]), bool(success[0]), False, self._info(dist)
 
     def render(self):
-        if self.render_mode is None:
-            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array" or "human"')
-            return None
-        if self._pos is None:
-            raise gym.error.ResetNeeded("call reset() before render()")
-        frame = self.core.render_frame(self._view[0], self._goal_view[0], self._pos[0], self._goal[0])
-        if self.render_mode == "rgb_array":
-            return frame
+        frames = self.core.render_frames(self.render_mode, self._view, self._goal_view, self._pos, self._goal)
+        if frames is None or self.render_mode == "rgb_array":
+            return None if frames is None else frames[0]
+        frame = frames[0]
         if self._window is None:
             self._window = _HumanWindow(self.metadata["render_fps"])
         self._window.show(frame)
@@ -388,9 +393,5 @@ class WorldMapVectorEnv(VectorEnv):
         return self._obs(), reward, terminated, truncated, info
 
     def render(self):
-        if self.render_mode is None:
-            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array"')
-            return None
-        if self._pos is None:
-            raise gym.error.ResetNeeded("call reset() before render()")
-        return tuple(self.core.render_frame(self._view[i], self._goal_view[i], self._pos[i], self._goal[i]) for i in range(self.num_envs))
+        frames = self.core.render_frames(self.render_mode, self._view, self._goal_view, self._pos, self._goal)
+        return None if frames is None else tuple(frames)
