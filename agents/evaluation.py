@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+import gymnasium as gym
 import imageio.v3 as iio
 import numpy as np
 
-from worldgen_env import MAX_EPISODE_STEPS
-from worldgen_env.envs import WorldMapEnv, WorldMapVectorEnv
+from worldgen_env.demo import record_episode
+from worldgen_env.envs import WorldMapVectorEnv
 
 __all__ = ["evaluate_real", "random_policy", "sb3_policy", "record_gif"]
 
@@ -53,18 +54,12 @@ def evaluate_real(policy: Policy, n_episodes: int = 200, n_envs: int = 50, seed:
 
 def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int = 20_000, **env_kwargs) -> Path:
     """A GIF of a few real-env episodes (view | goal | minimap)."""
-    env = WorldMapEnv(render_mode="rgb_array", **env_kwargs)
+    env = gym.make("WorldMap-v0", render_mode="rgb_array", **env_kwargs)  # truncates at the registered length
+    act = lambda obs: int(np.asarray(policy({k: v[None] for k, v in obs.items()})).reshape(-1)[0])
     frames = []
     for ep in range(n_episodes):
-        obs, _ = env.reset(seed=seed + ep)
-        frames.append(env.render())
-        for _ in range(MAX_EPISODE_STEPS):
-            batched = {k: v[None] for k, v in obs.items()}
-            obs, _, term, _, _ = env.step(int(np.asarray(policy(batched)).reshape(-1)[0]))
-            frames.append(env.render())
-            if term:
-                break
-        frames += [frames[-1]] * 4  # a pause between episodes
+        episode, _ = record_episode(env, act, seed + ep)
+        frames += episode + [episode[-1]] * 4  # a pause between episodes
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(path, np.stack(frames), duration=150, loop=0)
