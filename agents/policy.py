@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-__all__ = ["StackedCNN", "SiameseCNN", "EXTRACTORS"]
+__all__ = ["EXTRACTORS", "CorrelationCNN", "SiameseCNN", "StackedCNN"]
 
 
 def _cnn(in_ch: int) -> nn.Sequential:
@@ -51,4 +52,57 @@ class SiameseCNN(BaseFeaturesExtractor):
         return self.head(torch.cat([a, b, a - b], 1))
 
 
-EXTRACTORS = {"stacked": StackedCNN, "siamese": SiameseCNN}
+class CorrelationCNN(BaseFeaturesExtractor):
+    """Where is the goal relative to me? A cost volume, as in optical-flow networks (FlowNet, PWC-Net).
+
+    A shared encoder embeds each view into one feature vector per ``cell`` x ``cell`` patch, on the
+    env's move grid (8 px: one move = one cell), so the goal view is the current view shifted by a
+    whole number of cells. The extractor correlates the two feature maps at every displacement
+    ``(dy, dx)`` in ``[-R, R]^2`` (cosine similarity averaged over the overlapping cells) and an MLP
+    reads a softmax over the ``(2R+1)^2`` scores (learned temperature), its soft-argmax displacement
+    and the peak score: the peak is the displacement to the goal. R defaults to 7, the longest
+    start-to-goal distance in moves; where the views no longer overlap the scores are 0.
+    """
+
+    def __init__(self, observation_space: gym.spaces.Dict, features_dim: int = 256, cell: int = 8, radius: int = 7, channels: int = 32,
+                 temperature: float = 20.0):
+        super().__init__(observation_space, features_dim)
+        c, h, w = observation_space["image"].shape  # SB3 hands image spaces over channel-first
+        if h % cell or w % cell:
+            raise ValueError(f"view size {h}x{w} must be a multiple of the cell size {cell}")
+        self.radius = radius
+        self.encoder = nn.Sequential(  # (B, 3, H, W) -> (B, channels, H / cell, W / cell)
+            nn.Conv2d(c, channels, cell, stride=cell), nn.ReLU(),
+            nn.Conv2d(channels, channels, 1),
+        )
+        gh, gw = h // cell, w // cell
+        d = torch.arange(-radius, radius + 1)
+        overlap = (gh - d.abs()).clamp(min=0)[:, None] * (gw - d.abs()).clamp(min=0)[None, :]  # (2R+1, 2R+1)
+        self.register_buffer("overlap", overlap.float().clamp(min=1), persistent=False)
+        self.log_temperature = nn.Parameter(torch.tensor(float(np.log(temperature))))
+        self.register_buffer("d", d.float() / radius, persistent=False)  # displacements, scaled to [-1, 1]
+        self.head = nn.Sequential(nn.Linear((2 * radius + 1) ** 2 + 3, features_dim), nn.ReLU())
+
+    def correlation(self, image: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) x 2 -> (B, 2R+1, 2R+1): mean cosine similarity of ``image`` cell ``p + d``
+        and ``goal`` cell ``p`` over the cells ``p`` where both exist."""
+        f_i = nn.functional.normalize(self.encoder(image), dim=1)  # (B, C, h, w)
+        f_g = nn.functional.normalize(self.encoder(goal), dim=1)  # (B, C, h, w)
+        b, c, h, w = f_i.shape
+        r = self.radius
+        # one grouped convolution: each sample's goal features are the kernel for its own image features
+        x = nn.functional.pad(f_i, (r, r, r, r)).reshape(1, b * c, h + 2 * r, w + 2 * r)
+        corr = nn.functional.conv2d(x, f_g.reshape(b * c, 1, h, w), groups=b * c)  # (1, B*C, 2R+1, 2R+1)
+        corr = corr.reshape(b, c, 2 * r + 1, 2 * r + 1).sum(1) / self.overlap  # (B, 2R+1, 2R+1)
+        return corr
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        corr = self.correlation(obs["image"], obs["goal"]).flatten(1)  # (B, (2R+1)^2)
+        p = torch.softmax(corr * self.log_temperature.exp(), 1)  # (B, (2R+1)^2): where the goal is
+        p2 = p.view(-1, len(self.d), len(self.d))
+        dy, dx = (p2.sum(2) * self.d).sum(1), (p2.sum(1) * self.d).sum(1)  # soft-argmax displacement (B,), (B,)
+        peak = corr.max(1).values  # (B,): how sure (1.0 = the same pixels)
+        return self.head(torch.cat([p, dy[:, None], dx[:, None], peak[:, None]], 1))  # (B, (2R+1)^2 + 3) -> (B, F)
+
+
+EXTRACTORS = {"correlation": CorrelationCNN, "stacked": StackedCNN, "siamese": SiameseCNN}

@@ -40,8 +40,8 @@ class Args:
     dream_cfg_scale: float | None = None
     """CFG weight for dreaming (default: the checkpoint's)"""
     dream_dtype: str = "bfloat16"
-    extractor: str = "stacked"
-    """stacked (one CNN over 6 channels) | siamese (shared CNN per view)"""
+    extractor: str = "correlation"
+    """correlation (shared CNN + cost volume over move displacements) | stacked (one CNN over 6 channels) | siamese (shared CNN per view)"""
     shaping: float = 0.1
     """potential-based shaping of the training reward (does not change the optimal policy)"""
     learning_rate: float = 3e-4

@@ -70,3 +70,25 @@ def test_train_agent_smoke(tmp_path, env_id, ckpt):
 def test_train_agent_cli_rejects_bad_env(tmp_path):
     with pytest.raises(SystemExit, match="--env"):
         train(Args(env="CartPole-v1", out=str(tmp_path)))
+
+
+def test_correlation_extractor_peaks_at_the_displacement_to_the_goal():
+    """With any (random) encoder weights, the cost volume's peak is the goal's offset in moves."""
+    import gymnasium as gym
+    import torch
+
+    from agents.policy import CorrelationCNN
+
+    envs = WorldMapVectorEnv(num_envs=16)
+    obs, info = envs.reset(seed=3)
+    space = gym.spaces.Dict({k: gym.spaces.Box(0, 255, (3, 64, 64), np.uint8) for k in ("image", "goal")})
+    torch.manual_seed(0)
+    ext = CorrelationCNN(space)
+    t = {k: torch.from_numpy(v).permute(0, 3, 1, 2).float() / 255 for k, v in obs.items()}
+    with torch.no_grad():
+        corr = ext.correlation(t["image"], t["goal"])
+    assert corr.shape == (16, 15, 15), corr.shape
+    peak = np.stack(np.unravel_index(corr.flatten(1).argmax(1).numpy(), (15, 15)), 1) - 7  # (B, 2) in moves
+    np.testing.assert_array_equal(peak, (info["goal_pos"] - info["agent_pos"]) // 8)
+    np.testing.assert_allclose(corr.flatten(1).max(1).values.numpy(), 1.0, atol=1e-5)
+    assert ext(t).shape == (16, 256)
