@@ -211,10 +211,16 @@ class WorldDiT(DiT):
         translation of each action within a few hundred steps; the transformer then learns, as a
         generative residual, what a copy cannot know (the newly revealed strip). Uses the view and
         action before any CFG condition dropout.
+
+        The loss leaves out a ``kernel // 2`` px frame: there the copy reads replicate padding (or,
+        at the revealed edge, cannot know the answer), and a blurred kernel would lower the error
+        there at the cost of blurring the whole known region, which compounds over a rollout.
         """
         if self.copy is None:
             return x_1.new_zeros((), dtype=torch.float32)
-        return F.mse_loss(self.copy(view, action).float(), x_1.float())
+        m = self.copy.k // 2
+        inner = (..., slice(m, -m), slice(m, -m))  # (B, C, H - 2m, W - 2m)
+        return F.mse_loss(self.copy(view, action).float()[inner], x_1.float()[inner])
 
 
 def build_model(config: ModelConfig | dict) -> DiT:
