@@ -12,7 +12,7 @@ import numpy as np
 from worldgen_env.demo import record_episode
 from worldgen_env.envs import WorldMapVectorEnv
 
-__all__ = ["evaluate_real", "random_policy", "sb3_policy", "record_gif"]
+__all__ = ["evaluate_real", "plot_curves", "random_policy", "record_gif", "sb3_policy"]
 
 #: obs dict of batched arrays -> actions (B,)
 Policy = Callable[[dict], np.ndarray]
@@ -63,4 +63,26 @@ def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(path, np.stack(frames), duration=150, loop=0)
+    return path
+
+
+def plot_curves(curves: dict[str, list[list[tuple[int, float]]]], random_rate: float, path: str | Path) -> Path:
+    """Success rate in the real env against training steps: one colour per name, one line per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for (name, runs), col in zip(curves.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
+        for i, run in enumerate(r for r in runs if r):
+            s, v = zip(*run)
+            ax.plot(s, v, color=col, alpha=0.8, marker="o", ms=3, label=name if i == 0 else None)
+    ax.axhline(random_rate, color="gray", ls="--", label="random")
+    ax.set(xlabel="training env steps", ylabel="success rate in WorldMap-v0", ylim=(0, 1.02))
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path

@@ -1,6 +1,6 @@
 """The sim-to-real table: random vs PPO trained in WorldMap-v0 vs PPO trained in DreamWorldMap-v0.
 
-``python -m agents.experiment --timesteps 200000 --seeds 0 1 2 --out runs/sim2real``
+``python -m agents.experiment --timesteps 64000 --seeds 0 1 2 --eval-every 16000 --out runs/sim2real``
 
 Equal environment-step budgets, every policy evaluated in the REAL env over ``--eval-episodes``
 fixed-seed episodes. Writes ``table.md`` / ``table.json`` and a learning-curve plot (success rate
@@ -16,17 +16,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import evaluate_real, random_policy
+from .evaluation import evaluate_real, plot_curves, random_policy
 from .training import Args, train
 
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--timesteps", type=int, default=200_000)
+    p.add_argument("--timesteps", type=int, default=64_000)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--n-envs", type=int, default=16)
     p.add_argument("--eval-episodes", type=int, default=200)
-    p.add_argument("--eval-every", type=int, default=25_000)
+    p.add_argument("--eval-every", type=int, default=16_000)
     p.add_argument("--world-model", default=None)
     p.add_argument("--out", type=Path, default=Path("runs/sim2real"))
     a = p.parse_args(argv)
@@ -57,30 +57,10 @@ def main(argv=None) -> dict:
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "table.md").write_text(table + "\n\n![learning curves](curves.png)\n")
     (a.out / "table.json").write_text(json.dumps(rows, indent=2))
-    _plot(rows, a.out / "curves.png")
+    plot_curves({k: [r.get("curve") for r in rows[k]] for k in ("PPO (real)", "PPO (dream)")},
+                float(np.mean([r["success_rate"] for r in rows["random"]])), a.out / "curves.png")
     print(table)
     return rows
-
-
-def _plot(rows: dict, path: Path) -> None:
-    """Success rate in the real env against training steps (one line per seed)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6.4, 4))
-    for name, col in (("PPO (real)", "tab:blue"), ("PPO (dream)", "tab:red")):
-        for i, r in enumerate(rows[name]):
-            if r.get("curve"):
-                s, v = zip(*r["curve"])
-                ax.plot(s, v, color=col, alpha=0.8, label=name if i == 0 else None)
-    ax.axhline(np.mean([r["success_rate"] for r in rows["random"]]), color="gray", ls="--", label="random")
-    ax.set(xlabel="training env steps", ylabel="success rate in WorldMap-v0", ylim=(0, 1.02))
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
 
 
 if __name__ == "__main__":

@@ -58,10 +58,16 @@ class CorrelationCNN(BaseFeaturesExtractor):
     A shared encoder embeds each view into one feature vector per ``cell`` x ``cell`` patch, on the
     env's move grid (8 px: one move = one cell), so the goal view is the current view shifted by a
     whole number of cells. The extractor correlates the two feature maps at every displacement
-    ``(dy, dx)`` in ``[-R, R]^2`` (cosine similarity averaged over the overlapping cells) and an MLP
-    reads a softmax over the ``(2R+1)^2`` scores (learned temperature), its soft-argmax displacement
-    and the peak score: the peak is the displacement to the goal. R defaults to 7, the longest
-    start-to-goal distance in moves; where the views no longer overlap the scores are 0.
+    ``(dy, dx)`` in ``[-R, R]^2`` (normalised cross-correlation: zero-mean, unit-norm cell features,
+    averaged over the overlapping cells) and an MLP reads a softmax over the ``(2R+1)^2`` scores
+    (learned temperature), its soft-argmax displacement and the peak score: the peak is the
+    displacement to the goal. R defaults to 7, the longest start-to-goal distance in moves; where
+    the views no longer overlap the scores are 0.
+
+    Measured (``docs/RESULTS.md``): without the zero mean, random-init features of all cells are
+    nearly parallel (the softmax is almost uniform: entropy 5.37 of at most 5.42); PPO still learned
+    in the real env, where matches are exact, but not at all in the dream, where they are close.
+    With it the softmax starts sharp (entropy 0.2-0.8) and PPO learns in both.
     """
 
     def __init__(self, observation_space: gym.spaces.Dict, features_dim: int = 256, cell: int = 8, radius: int = 7, channels: int = 32,
@@ -83,11 +89,20 @@ class CorrelationCNN(BaseFeaturesExtractor):
         self.register_buffer("d", d.float() / radius, persistent=False)  # displacements, scaled to [-1, 1]
         self.head = nn.Sequential(nn.Linear((2 * radius + 1) ** 2 + 3, features_dim), nn.ReLU())
 
+    def embed(self, image: torch.Tensor, goal: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(B, 3, H, W) x 2 -> (B, C, h, w) x 2 cell features, minus their mean over the cells of
+        both views and unit-norm per cell (normalised cross-correlation): what every cell shares
+        (the map's parchment, a ReLU's positive bias) cancels, so only matching content scores
+        high, and the same pixels in both views still give the same feature."""
+        f = self.encoder(torch.cat([image, goal]))  # (2B, C, h, w)
+        f_i, f_g = f.chunk(2)
+        mean = (f_i.mean((2, 3), keepdim=True) + f_g.mean((2, 3), keepdim=True)) / 2  # (B, C, 1, 1)
+        return nn.functional.normalize(f_i - mean, dim=1), nn.functional.normalize(f_g - mean, dim=1)
+
     def correlation(self, image: torch.Tensor, goal: torch.Tensor) -> torch.Tensor:
         """(B, C, H, W) x 2 -> (B, 2R+1, 2R+1): mean cosine similarity of ``image`` cell ``p + d``
         and ``goal`` cell ``p`` over the cells ``p`` where both exist."""
-        f_i = nn.functional.normalize(self.encoder(image), dim=1)  # (B, C, h, w)
-        f_g = nn.functional.normalize(self.encoder(goal), dim=1)  # (B, C, h, w)
+        f_i, f_g = self.embed(image, goal)  # (B, C, h, w) each
         b, c, h, w = f_i.shape
         r = self.radius
         # one grouped convolution: each sample's goal features are the kernel for its own image features

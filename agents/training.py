@@ -12,7 +12,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from .evaluation import evaluate_real, random_policy, record_gif, sb3_policy
+from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, sb3_policy
 from .policy import EXTRACTORS
 from .vec_env import make_sb3_vec_env
 
@@ -29,7 +29,7 @@ class Args:
     """WorldMap-v0 (real) | DreamWorldMap-v0 (the world model's dream)"""
     out: str = "runs/agent"
     """run folder: tensorboard logs (tb/), model.zip, report.md/json, eval.gif"""
-    timesteps: int = 200_000
+    timesteps: int = 100_000
     """environment steps of training"""
     n_envs: int = 16
     seed: int = 0
@@ -52,7 +52,7 @@ class Args:
     gae_lambda: float = 0.95
     ent_coef: float = 0.01
     clip_range: float = 0.2
-    eval_every: int = 25_000
+    eval_every: int = 20_000
     """environment steps between evaluations in the REAL env (0: only at the end)"""
     eval_episodes: int = 200
     device: str = "auto"
@@ -66,14 +66,21 @@ class RealEvalCallback(BaseCallback):
         super().__init__()
         self.every, self.episodes, self.curve, self._next = every, episodes, curve, every
 
+    def _on_training_start(self) -> None:
+        if self.every:
+            self._evaluate()  # the untrained policy: where every curve starts
+
+    def _evaluate(self) -> None:
+        r = evaluate_real(sb3_policy(self.model), n_episodes=self.episodes)
+        for k, v in r.items():
+            self.logger.record(f"eval_real/{k}", v)
+        self.curve.append((self.num_timesteps, r["success_rate"]))
+        self.logger.dump(self.num_timesteps)
+
     def _on_step(self) -> bool:
         if self.every and self.num_timesteps >= self._next:
             self._next += self.every
-            r = evaluate_real(sb3_policy(self.model), n_episodes=self.episodes)
-            for k, v in r.items():
-                self.logger.record(f"eval_real/{k}", v)
-            self.curve.append((self.num_timesteps, r["success_rate"]))
-            self.logger.dump(self.num_timesteps)
+            self._evaluate()
         return True
 
 
@@ -105,8 +112,9 @@ def train(a: Args) -> dict:
     final = evaluate_real(sb3_policy(model), n_episodes=a.eval_episodes)
     rand = evaluate_real(random_policy(a.seed), n_episodes=a.eval_episodes)
     gif = record_gif(sb3_policy(model), out / "eval.gif")
+    plot = plot_curves({f"PPO ({a.env})": [curve + [(a.timesteps, final["success_rate"])]]}, rand["success_rate"], out / "curve.png")
     report = {"env": a.env, "timesteps": a.timesteps, "seed": a.seed, "train_wall_s": wall, "train_env_steps_per_s": a.timesteps / wall,
-              "ppo_real_eval": final, "random_real_eval": rand, "curve": curve, "gif": str(gif)}
+              "ppo_real_eval": final, "random_real_eval": rand, "curve": curve, "gif": str(gif), "plot": str(plot)}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     (out / "report.md").write_text(
         f"# PPO trained in {a.env}, evaluated in WorldMap-v0\n\n"
@@ -114,9 +122,9 @@ def train(a: Args) -> dict:
         "| policy | success rate | mean return | mean length | episodes |\n|---|---|---|---|---|\n"
         + "".join(f"| {n} | {r['success_rate']:.3f} | {r['mean_return']:.3f} | {r['mean_length']:.1f} | {r['episodes']} |\n"
                   for n, r in (("random", rand), (f"PPO ({a.env})", final)))
-        + "\n![evaluation episodes](eval.gif)\n")
+        + "\n![success rate in the real env against training steps](curve.png)\n\n![evaluation episodes](eval.gif)\n")
     print(f"PPO ({a.env}): real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
-          f"{a.timesteps / wall:.0f} env steps/s; report {out / 'report.md'}")
+          f"{a.timesteps / wall:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}")
     return report
 
 
