@@ -122,7 +122,7 @@ def cpu_speed(results: dict, seconds: float = 2.0, repeats: int = 3) -> None:
 def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) -> dict:
     """Training samples/s (batch 32, bf16 autocast, AdamW) and, for conditional rows, frames/s at
     B=1 and B=64 with the row's sampler settings, for the model config ``r["config"]``."""
-    from .benchmark import _timeit
+    from .benchmark import _timeit, frame_fn, train_step_fn
     from .models import ModelConfig, build_model
     from .processes import make_process
 
@@ -130,31 +130,16 @@ def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) 
     model = build_model(ModelConfig.from_dict(r["config"]))
     process = make_process(r["process"])
     world = r["config"]["kind"] == "world"
+    amp = lambda: torch.autocast("cpu", dtype=torch.bfloat16)
 
     def cond(b):
         return {"view": torch.randn(b, 3, 64, 64), "action": torch.randint(0, 4, (b,))} if world else None
 
-    x, c = torch.randn(batch, 3, 64, 64), cond(batch)
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-
-    def train_step():
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            loss = process.loss(model, x, c)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    out = {"train_samples_s": batch / _timeit(train_step, seconds, repeats)}
+    out = {"train_samples_s": batch / _timeit(train_step_fn(model, process, torch.randn(batch, 3, 64, 64), cond(batch), amp), seconds, repeats)}
     model.eval()
     if "frames_per_s_b1" in r:
         for b in (1, 64):
-            cb = cond(b)
-
-            @torch.inference_mode()
-            def frames(cb=cb, b=b):
-                with torch.autocast("cpu", dtype=torch.bfloat16):
-                    process.sample(model, cb, n=b, sampler=r["sampler"], steps=r["steps"], cfg_scale=r["cfg_scale"])
-
+            frames = frame_fn(model, process, cond(b), b, amp, sampler=r["sampler"], steps=r["steps"], cfg_scale=r["cfg_scale"])
             out[f"frames_per_s_b{b}"] = b / _timeit(frames, seconds, repeats if b == 1 else 1)
     return out
 

@@ -13,6 +13,7 @@ import argparse
 import contextlib
 import statistics
 import time
+from collections.abc import Callable
 
 import torch
 
@@ -35,6 +36,31 @@ def _timeit(fn, seconds: float, repeats: int) -> float:
     return statistics.median(per)
 
 
+def train_step_fn(model, process, x_1: torch.Tensor, cond: dict | None, amp) -> Callable[[], None]:
+    """One optimiser step (AdamW) of ``process.loss`` on a fixed batch ``x_1`` (B, C, H, W), for timing."""
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        with amp():
+            loss = process.loss(model, x_1, cond)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+def frame_fn(model, process, cond: dict | None, n: int, amp, **sampling) -> Callable[[], None]:
+    """Generate ``n`` frames (``cond`` for ``n`` samples, or None) with the sampler settings given, for timing."""
+
+    @torch.inference_mode()
+    def frames():
+        with amp():
+            process.sample(model, cond, n=n, **sampling)
+
+    return frames
+
+
 def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, seconds: float = 2.0, repeats: int = 3, device="cpu",
             compile: bool = False) -> dict:
     torch.manual_seed(0)
@@ -42,18 +68,9 @@ def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, secon
     m = build_model(cfg_model).to(device)
     fm = FlowMatching()
     amp = (lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
-    opt = torch.optim.AdamW(m.parameters(), lr=1e-4)
     x = torch.randn(batch, 3, 64, 64, device=device)
     cond = {"view": torch.randn(batch, 3, 64, 64, device=device), "action": torch.randint(0, 4, (batch,), device=device)}
-
-    def train_step():
-        with amp():
-            loss = fm.loss(m, x, cond)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-
-    t_train = _timeit(train_step, seconds, repeats)
+    t_train = _timeit(train_step_fn(m, fm, x, cond, amp), seconds, repeats)
     m.eval()
     one = {k: v[:1] for k, v in cond.items()}
 
@@ -62,17 +79,13 @@ def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, secon
         with amp():
             m(x[:1], torch.rand(1, device=device), **one)
 
-    @torch.inference_mode()
-    def frame():
-        with amp():
-            fm.sample(m, one, steps=steps, cfg_scale=2.0 if cfg else 1.0)
-
     t_fwd = _timeit(forward, seconds / 2, repeats)
+    sampling = {"steps": steps, "cfg_scale": 2.0 if cfg else 1.0}
     if compile:  # inference only: compiled training gained ~5% here, not worth its compile time
         m = torch.compile(m)
         for _ in range(3):
-            frame()  # compile for the shapes used (the CFG batch and the plain one)
-    t_frame = _timeit(frame, seconds, repeats)
+            frame_fn(m, fm, one, 1, amp, **sampling)()  # compile for the shapes used (the CFG batch and the plain one)
+    t_frame = _timeit(frame_fn(m, fm, one, 1, amp, **sampling), seconds, repeats)
     return {"preset": name, "dtype": "bf16" if bf16 else "fp32", "params_M": sum(p.numel() for p in m.parameters()) / 1e6,
             "train_samples_s": batch / t_train, "forwards_s": 1 / t_fwd, "frames_s": 1 / t_frame, "steps": steps, "cfg": cfg}
 
