@@ -53,6 +53,8 @@ def test_evaluate_cli_writes_report(tmp_path):
     assert {"psnr_known", "psnr_new", "kid_rand", "rollout_psnr@4", "frames_per_s_b1"} <= set(model)
     assert (tmp_path / "eval" / "report.md").exists() and (tmp_path / "eval" / "report.json").exists()
     assert len(list((tmp_path / "eval").glob("*.png"))) >= 5
+    with pytest.raises(SystemExit):
+        ev.main([str(ck), "--kid-subset-size", "1"])
 
 
 def test_new_bands_put_the_revealed_edge_on_top():

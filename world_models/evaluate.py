@@ -75,21 +75,12 @@ def new_strip_masks(view_size: int = 64, stride: int = 8) -> np.ndarray:
 
 def new_bands(images: np.ndarray, actions: np.ndarray, width: int = 16) -> np.ndarray:
     """The ``width``-px band at the edge each action reveals, turned so that edge is on top:
-    (B, H, W, 3) -> (B, width, W, 3). The band holds the new strip and the context it must match."""
-    out = np.empty((len(images), width, images.shape[2], 3), images.dtype)
-    for a in range(4):
-        idx = np.flatnonzero(actions == a)
-        v = images[idx]
-        if a == dyn.UP:
-            b = v[:, :width]
-        elif a == dyn.DOWN:
-            b = v[:, ::-1][:, :width]
-        elif a == dyn.LEFT:
-            b = v.transpose(0, 2, 1, 3)[:, :width]
-        else:
-            b = v.transpose(0, 2, 1, 3)[:, ::-1][:, :width]
-        out[idx] = b
-    return out
+    (B, H, W, 3) -> (B, width, W, 3). The band holds the new strip and the context it must match
+    (``adversarial.revealed_band`` on uint8 arrays)."""
+    from .adversarial import revealed_band
+
+    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
+    return revealed_band(x, torch.as_tensor(np.asarray(actions), dtype=torch.long), width).permute(0, 2, 3, 1).numpy()
 
 
 def model_predictor(wm, sampler=None, steps=None, cfg_scale=None, seed: int = 0, batch: int = 64) -> Predictor:
@@ -346,6 +337,10 @@ def main(argv=None) -> dict:
     p.add_argument("--n", type=int, default=500, help="transitions for one-step metrics and KID")
     p.add_argument("--rollouts", type=int, default=32)
     p.add_argument("--horizon", type=int, default=16)
+    p.add_argument("--kid-subsets", type=int, default=20, help="KID: number of random subsets (mean +- std over them)")
+    p.add_argument("--kid-subset-size", type=int, default=100,
+                   help="KID: images per subset, at most the set's size (torchmetrics' default is 1000: "
+                        "with --n 2000 --rollouts 128 it resolves differences that subsets of 100 cannot)")
     p.add_argument("--map", default=None)
     p.add_argument("--inception-weights", default=None, help="TorchScript Inception-v3 (inception-2015-12-05.pt) for Inception KID")
     p.add_argument("--no-baselines", action="store_true")
@@ -362,7 +357,10 @@ def main(argv=None) -> dict:
     if inception is None:
         print("Inception-v3 weights not found (~/.cache/worldgen/inception-2015-12-05.pt or --inception-weights): reporting KID-rand only")
     core = WorldCore(a.map)
-    cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, inception=inception)
+    if a.kid_subsets < 2 or a.kid_subset_size < 2:
+        p.error(f"--kid-subsets and --kid-subset-size must be >= 2, got {a.kid_subsets} and {a.kid_subset_size}")
+    cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, kid_subsets=a.kid_subsets,
+                     kid_subset_size=a.kid_subset_size, inception=inception)
     results, figures, kid_curves = {}, [], {}
     runs = [(wm, a.checkpoint, a.steps)]
     if a.compare:

@@ -83,21 +83,26 @@ class Process:
             return self.target_from_x1(out, x_t, t)
         return out
 
-    def loss(self, model, x_1: torch.Tensor, cond: dict | None = None, drop: torch.Tensor | None = None, generator=None) -> torch.Tensor:
+    def loss(self, model, x_1: torch.Tensor, cond: dict | None = None, drop: torch.Tensor | None = None, generator=None,
+             t: torch.Tensor | None = None, return_x1: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """MSE between the (converted) prediction and the target at random t and noise, plus the
         model's auxiliary loss (WorldDiT's copy filter; zero for others).
 
         ``x_1`` (B, C, H, W) in [-1, 1]; ``cond`` holds ``view`` (B, C, H, W) and ``action`` (B,);
         ``drop`` (B,) bool drops the condition of those samples (classifier-free guidance).
+        ``t`` (B,): training times (default: ``sample_t``). ``return_x1``: also return the
+        prediction as a clean view (B, C, H, W), differentiable (adversarial fine-tuning).
         """
         B = x_1.shape[0]
-        t = self.sample_t(B, x_1.device, generator)  # (B,)
+        t = self.sample_t(B, x_1.device, generator) if t is None else t  # (B,)
+        assert t.shape == (B,), f"t must be ({B},), got {tuple(t.shape)}"
         x_0 = torch.randn(x_1.shape, device=x_1.device, generator=generator, dtype=x_1.dtype)
         a, s = self.alpha_sigma(t)
         x_t = _bcast(a, x_1) * x_1 + _bcast(s, x_1) * x_0
         out, aux = _model_out(model, x_t, t, cond, drop, aux_target=x_1)  # aux: the model's own auxiliary loss
         pred = self.native(model, out, x_t, t)
-        return F.mse_loss(pred.float(), self.target(x_0, x_1).float()) + aux
+        loss = F.mse_loss(pred.float(), self.target(x_0, x_1).float()) + aux
+        return (loss, self.x1_from_target(pred, x_t, t)) if return_x1 else loss
 
     def predict(self, model, x_t: torch.Tensor, t: torch.Tensor, cond: dict | None, cfg_scale: float = 1.0) -> torch.Tensor:
         """The (guided) target prediction at (x_t, t): (B, C, H, W)."""

@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from worldgen_env.dynamics import TaskConfig
 from worldgen_env.envs import WorldCore
 
+from .adversarial import Adversary
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import TransitionSampler, to_tensor, to_uint8
 from . import evaluate as ev
@@ -99,6 +100,15 @@ class Args:
     grad_clip: float = 1.0
     cond_noise: float = 0.0
     """max std of Gaussian noise added to the conditioning view (drift robustness, as DIAMOND)"""
+    adv_weight: float = 0.0
+    """adversarial fine-tuning of the one-step sampler (world_models.adversarial; flow only): size of
+    the adversarial term relative to the flow loss, adaptive as in VQGAN (0: off)"""
+    adv_batch: int = 16
+    """with --adv-weight: extra samples per step drawn at t = 0, whose one-step samples the discriminator judges"""
+    adv_band: int = 24
+    """with --adv-weight: width (px) of the revealed band the discriminator sees"""
+    adv_lr: float = 2e-4
+    """with --adv-weight: the discriminator's learning rate"""
     log_every: int = 25
     eval_every: int = 500
     """steps between evaluations (image grids, rollouts, PSNR) in tensorboard"""
@@ -128,6 +138,11 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
     if not 0 <= a.cfg_dropout < 1:
         raise SystemExit(f"error: --cfg-dropout must be in [0, 1), got {a.cfg_dropout}")
+    if a.adv_weight < 0 or (a.adv_weight > 0 and a.experiment != "world_flow"):
+        raise SystemExit(f"error: --adv-weight must be >= 0, and > 0 only with --experiment world_flow (its one-step "
+                         f"sampler is what it sharpens); got {a.adv_weight} with {a.experiment!r}")
+    if a.adv_weight > 0 and (a.adv_batch < 1 or not 8 <= a.adv_band <= 64):
+        raise SystemExit(f"error: --adv-batch must be >= 1 and --adv-band in [8, 64], got {a.adv_batch} and {a.adv_band}")
 
 
 class _Dist:
@@ -243,6 +258,8 @@ def train(a: Args) -> Path:
     if sampling["sampler"] not in process.samplers:
         raise SystemExit(f"error: --sampler for {process.name} must be one of {process.samplers}, got {sampling['sampler']!r}")
     step, elapsed = 0, 0.0
+    adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels) if a.adv_weight > 0 else None
+    n_adv = a.adv_batch if adversary else 0
 
     if a.resume:
         if not ckpt_path.exists():
@@ -256,6 +273,10 @@ def train(a: Args) -> Path:
         ema.n_averaged.fill_(ck["ema_n"])
         opt.load_state_dict(ck["optimizer"])
         step, elapsed = ck["step"], ck["elapsed"]
+        if adversary is not None and ck.get("adversary") is not None:
+            adversary.load_state_dict(ck["adversary"])
+        elif adversary is not None and d.main:
+            print(f"{ckpt_path} has no discriminator: adversarial fine-tuning starts a new one")
         if d.world == 1:
             _set_rng_state(ck["rng"], sampler)
         else:  # other ranks' streams are not saved: reseed them deterministically from the step
@@ -270,6 +291,8 @@ def train(a: Args) -> Path:
             print(f"initialised {len(loaded)} tensors from {a.pretrained}; {len(skipped)} did not match: {skipped[:8]}")
 
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
+    if adversary is not None and d.world > 1:
+        adversary.train_disc = torch.nn.parallel.DistributedDataParallel(adversary.disc)
     amp_dtype = torch.bfloat16 if a.bf16 else torch.float32
     amp = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if a.bf16 else contextlib.nullcontext
     writer = None
@@ -287,7 +310,8 @@ def train(a: Args) -> Path:
     def checkpoint():
         ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling, "model": model.state_dict(),
                 "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
-                "step": step, "elapsed": elapsed, "rng": _rng_state(sampler), "train_args": dataclasses.asdict(a)}
+                "step": step, "elapsed": elapsed, "rng": _rng_state(sampler), "train_args": dataclasses.asdict(a),
+                "adversary": adversary.state_dict() if adversary else None}
         return save_checkpoint(ckpt_path, ckpt)
 
     def done() -> bool:
@@ -304,30 +328,48 @@ def train(a: Args) -> Path:
     try:
         while not done():
             t0 = time.perf_counter()
-            batch = sampler.sample(a.batch_size)
+            # The first n_adv rows (adversarial fine-tuning only) start from pure noise, t = 0, with
+            # their condition kept: the model's clean-view estimate there is the one-step sample.
+            B = a.batch_size + n_adv
+            batch = sampler.sample(B)
             x_1 = to_tensor(batch["next"], device)
             view = to_tensor(batch["view"], device)
+            action = torch.as_tensor(batch["action"], device=device)
             if a.cond_noise > 0:
-                view = view + a.cond_noise * torch.rand(len(view), 1, 1, 1, device=device) * torch.randn_like(view)
-            cond = {"view": view, "action": torch.as_tensor(batch["action"], device=device)} if kind == "world" else None
-            drop = (torch.rand(a.batch_size, device=device) < a.cfg_dropout) if (a.cfg and kind == "world") else None
+                view = view + a.cond_noise * torch.rand(B, 1, 1, 1, device=device) * torch.randn_like(view)
+            cond = {"view": view, "action": action} if kind == "world" else None
+            drop = (torch.rand(B, device=device) < a.cfg_dropout) if (a.cfg and kind == "world") else None
+            t = process.sample_t(B, device)
+            if n_adv:
+                t[:n_adv] = 0.0
+                if drop is not None:
+                    drop[:n_adv] = False
             for group in opt.param_groups:
                 group["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.warmup))
             with amp():
-                loss = process.loss(net, x_1, cond, drop)
-            if not d.all_finite(loss):
-                msg = (f"error: loss became {loss.item()} at step {step}; stopping. The last good checkpoint is {ckpt_path} "
+                loss, x1_hat = process.loss(net, x_1, cond, drop, t=t, return_x1=True)
+                total = loss
+                if adversary:
+                    fake = adversary.bands(x1_hat[:n_adv], action[:n_adv])  # (n_adv, C, band, W)
+                    adv_loss = adversary.generator_loss(fake)
+                    lam = adversary.adaptive_weight(loss, adv_loss, model.final.linear.weight)
+                    total = loss + lam * adv_loss
+            if not d.all_finite(total):
+                msg = (f"error: loss became {total.item()} at step {step}; stopping. The last good checkpoint is {ckpt_path} "
                        "(step saved there). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
                 bar.close()
                 raise FloatingPointError(msg)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            total.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
             opt.step()
+            if adversary:
+                with amp():
+                    adv_logs = adversary.discriminator_step(adversary.bands(x_1[:n_adv], action[:n_adv]), fake)
             ema.update_parameters(model)
             step += 1
             elapsed += time.perf_counter() - t0
-            n_log += a.batch_size * d.world
+            n_log += B * d.world
             bar.update(1)
             if d.main and (step % a.log_every == 0 or step == 1):
                 sps = n_log / max(time.perf_counter() - t_log, 1e-9)
@@ -337,6 +379,11 @@ def train(a: Args) -> Path:
                 writer.add_scalar("charts/samples_per_s", sps, step)
                 writer.add_scalar("charts/grad_norm", float(gnorm), step)
                 writer.add_scalar("charts/elapsed_s", elapsed, step)
+                if adversary:
+                    writer.add_scalar("losses/adv_generator", adv_loss.item(), step)
+                    writer.add_scalar("charts/adv_lambda", float(lam), step)
+                    for k, v in adv_logs.items():
+                        writer.add_scalar(k, v, step)
                 t_log, n_log = time.perf_counter(), 0
             if d.main and a.eval_every and step % a.eval_every == 0:
                 _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)

@@ -1,0 +1,106 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from world_models import FlowMatching, build_model, preset
+from world_models.adversarial import Adversary, revealed_band
+from world_models.checkpoint import load_checkpoint
+from world_models.evaluate import new_strip_masks
+from world_models.training import Args, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_revealed_band_starts_with_exactly_the_revealed_strip():
+    # pixel (i, j) holds the value i * 64 + j, so a band's values say where they came from
+    x = torch.arange(64 * 64, dtype=torch.float32).view(1, 1, 64, 64).repeat(4, 1, 1, 1)
+    action = torch.arange(4)
+    band = revealed_band(x, action, 8)  # (4, 1, 8, 64)
+    assert band.shape == (4, 1, 8, 64)
+    masks = new_strip_masks(64, 8)
+    for a in range(4):
+        want = np.flatnonzero(masks[a].ravel())
+        assert np.array_equal(np.sort(band[a].flatten().numpy()), want), a
+        # the revealed edge itself is the band's first row
+        edge = {0: x[a, 0, 0], 1: x[a, 0, -1], 2: x[a, 0, :, 0], 3: x[a, 0, :, -1]}[a]
+        assert torch.equal(band[a, 0, 0], edge)
+
+
+def test_revealed_band_reports_bad_shapes():
+    with pytest.raises(AssertionError, match=r"\(B, C, H, W\)"):
+        revealed_band(torch.zeros(2, 3, 32, 64), torch.zeros(2, dtype=torch.long), 8)
+    with pytest.raises(AssertionError, match="action must be"):
+        revealed_band(torch.zeros(2, 3, 64, 64), torch.zeros(3, dtype=torch.long), 8)
+
+
+def test_one_step_estimate_in_the_loss_is_the_one_step_euler_sample():
+    """The adversarial term judges x1_hat at t = 0: exactly what the shipped 1-step sampler returns."""
+    torch.manual_seed(0)
+    m = build_model(preset("tiny")).eval()
+    with torch.no_grad():  # a non-trivial transformer output (the final layer starts at zero)
+        m.final.linear.weight.normal_(0, 0.02)
+    fm = FlowMatching()
+    cond = {"view": torch.rand(3, 3, 64, 64) * 2 - 1, "action": torch.tensor([0, 2, 3])}
+    x_1 = torch.rand(3, 3, 64, 64) * 2 - 1
+    _, x1_hat = fm.loss(m, x_1, cond, t=torch.zeros(3), return_x1=True, generator=torch.Generator().manual_seed(5))
+    sample = fm.sample(m, cond, steps=1, generator=torch.Generator().manual_seed(5))
+    torch.testing.assert_close(x1_hat.detach().clamp(-1, 1), sample, atol=1e-5, rtol=0)
+
+
+def test_discriminator_learns_to_tell_sharp_from_blurred_bands():
+    torch.manual_seed(0)
+    adv = Adversary("cpu", band=16, lr=1e-3)
+    real = torch.rand(16, 3, 16, 64) * 2 - 1
+    fake = torch.nn.functional.avg_pool2d(real, 5, 1, 2)  # the same bands, blurred
+    logs = [adv.discriminator_step(real, fake) for _ in range(60)]
+    assert logs[-1]["charts/disc_real"] > logs[-1]["charts/disc_fake"]
+    assert logs[-1]["losses/disc"] < logs[0]["losses/disc"] - 0.5, (logs[0], logs[-1])
+    # the generator's loss sends gradient to its input only, never into the discriminator
+    adv.opt.zero_grad(set_to_none=True)
+    x = fake.clone().requires_grad_(True)
+    adv.generator_loss(x).backward()
+    assert x.grad.abs().sum() > 0 and all(p.grad is None for p in adv.disc.parameters())
+    assert all(p.requires_grad for p in adv.disc.parameters())
+
+
+def _args(tmp_path, **kw):
+    base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=4, batch_size=4, eval_every=0,
+                progress=False, bf16=False, cfg=True, ckpt_every=2, adv_weight=0.5, adv_batch=4, adv_band=16)
+    base.update(kw)
+    return Args(**base)
+
+
+def test_adversarial_fine_tuning_checkpoints_and_resumes_exactly(tmp_path):
+    straight = train(_args(tmp_path, out=str(tmp_path / "a"), steps=4))
+    train(_args(tmp_path, out=str(tmp_path / "b"), steps=2))
+    resumed = train(_args(tmp_path, out=str(tmp_path / "b"), steps=4, resume=True))
+    a, b = load_checkpoint(straight), load_checkpoint(resumed)
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    for k, v in a["adversary"]["disc"].items():
+        assert torch.equal(v, b["adversary"]["disc"][k]), k
+    start = build_model(preset("tiny")).state_dict()
+    assert any(not torch.equal(start[k], v) for k, v in a["model"].items())
+
+
+def test_adversarial_options_are_validated(tmp_path):
+    with pytest.raises(SystemExit, match="world_flow"):
+        train(_args(tmp_path, experiment="world"))
+    with pytest.raises(SystemExit, match="--adv-band"):
+        train(_args(tmp_path, adv_band=4))
+
+
+def test_torchrun_ddp_adversarial_smoke(tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547",
+                        str(ROOT / "train_world.py"), "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
+                        "--adv-weight", "0.5", "--adv-batch", "2", "--out", str(tmp_path / "ddp"), "--no-progress"],
+                       capture_output=True, text=True, timeout=180, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    ck = load_checkpoint(tmp_path / "ddp" / "last.pt")
+    assert ck["step"] == 3 and ck["adversary"] is not None

@@ -1,0 +1,114 @@
+"""Adversarial fine-tuning of the one-step sampler, as in adversarial diffusion distillation (ADD).
+
+One sampler step from pure noise returns the model's estimate of ``E[x_1 | view, action]``: where
+the newly revealed strip is uncertain that is a blur, and over a dreamed rollout the blurred strips
+pile up (the view turns into a smear). A discriminator that sees the *revealed band* (the new strip
+and the context it has to continue, turned so the revealed edge is on top) rewards a sharp,
+plausible strip instead. The flow loss keeps training alongside, at every t, so the model stays a
+faithful flow model and the copy of the known region is untouched.
+
+* :func:`revealed_band`: (B, C, H, W) + actions -> (B, C, width, W), the revealed edge on top.
+* :class:`BandDiscriminator`: a small PatchGAN with spectral norm on such bands.
+* :class:`Adversary`: the discriminator, its optimiser, the hinge losses and the adaptive weight
+  of the generator's adversarial term (VQGAN, Esser et al. 2021): the adversarial gradient at the
+  model's output layer is scaled to ``weight`` times the norm of the flow loss's gradient there,
+  so one ``weight`` suits any model and loss scale.
+
+The generator's samples are the first ``B_adv`` rows of the training batch, drawn at ``t = 0``
+(pure noise) with their condition kept: the model's clean-view estimate there *is* the one-step
+Euler sample, so the flow loss and the adversarial term share one forward (and one DDP reducer).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
+
+from worldgen_env import dynamics as dyn
+
+__all__ = ["revealed_band", "BandDiscriminator", "Adversary"]
+
+
+def revealed_band(x: torch.Tensor, action: torch.Tensor, width: int) -> torch.Tensor:
+    """The ``width``-px band at the edge each action reveals, turned so that edge is on top.
+
+    ``x`` (B, C, H, W), ``action`` (B,) long -> (B, C, width, W) (square views: H == W). Up reveals
+    the top rows, down the bottom rows (flipped), left the first columns (transposed), right the
+    last columns (transposed and flipped).
+    """
+    assert x.dim() == 4 and x.shape[-1] == x.shape[-2], f"revealed_band needs square (B, C, H, W) views, got {tuple(x.shape)}"
+    assert action.shape == (x.shape[0],), f"action must be ({x.shape[0]},), got {tuple(action.shape)}"
+    xt = x.transpose(-1, -2)
+    turn = {dyn.UP: x, dyn.DOWN: x.flip(-2), dyn.LEFT: xt, dyn.RIGHT: xt.flip(-2)}
+    turned = torch.stack([turn[a] for a in range(4)])  # (4, B, C, H, W): row a turns for action a
+    return turned[action, torch.arange(x.shape[0], device=x.device), :, :width]
+
+
+class BandDiscriminator(nn.Module):
+    """PatchGAN on revealed bands: (B, C, width, W) in [-1, 1] -> logits (B, 1, width / 4, W / 4).
+
+    Each logit sees about 22 x 22 px, enough to judge a strip against the context above and
+    below it. Spectral norm on every conv keeps the hinge game stable without a gradient penalty.
+    """
+
+    def __init__(self, channels: int = 3, width: int = 64):
+        super().__init__()
+        sn = spectral_norm
+        self.net = nn.Sequential(
+            sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * width, 4 * width, 3, 1, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(4 * width, 1, 3, 1, 1)),
+        )
+
+    def forward(self, band: torch.Tensor) -> torch.Tensor:
+        return self.net(band.float())
+
+
+class Adversary:
+    """The discriminator side of adversarial fine-tuning, and the generator's adversarial loss.
+
+    ``band``: width of the revealed band the discriminator sees (the 8-px strip and its context).
+    ``weight``: the adversarial term's size relative to the flow loss (adaptive, see the module).
+    """
+
+    def __init__(self, device, band: int = 24, weight: float = 0.5, lr: float = 2e-4, channels: int = 3):
+        self.band, self.weight = band, weight
+        self.disc = BandDiscriminator(channels).to(device)
+        self.train_disc: nn.Module = self.disc  # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
+        self.opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
+
+    def bands(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
+        return revealed_band(x, action, self.band)
+
+    def generator_loss(self, fake_band: torch.Tensor) -> torch.Tensor:
+        """Hinge generator loss ``-D(fake)``; the discriminator's weights get no gradient."""
+        self.disc.requires_grad_(False)
+        try:
+            return -self.disc(fake_band).mean()
+        finally:
+            self.disc.requires_grad_(True)
+
+    def adaptive_weight(self, rec_loss: torch.Tensor, adv_loss: torch.Tensor, last: torch.Tensor) -> torch.Tensor:
+        """``weight * |grad_last rec| / |grad_last adv|`` (detached, clamped to [0, 1e4])."""
+        g_rec = torch.autograd.grad(rec_loss, last, retain_graph=True)[0]
+        g_adv = torch.autograd.grad(adv_loss, last, retain_graph=True)[0]
+        return (self.weight * g_rec.norm() / (g_adv.norm() + 1e-6)).clamp(0, 1e4).detach()
+
+    def discriminator_step(self, real_band: torch.Tensor, fake_band: torch.Tensor) -> dict[str, float]:
+        """One hinge-loss step of the discriminator on real and (detached) generated bands."""
+        d_real, d_fake = self.train_disc(torch.cat([real_band, fake_band.detach()])).chunk(2)  # one forward (one DDP reducer pass)
+        loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"losses/disc": loss.item(), "charts/disc_real": d_real.mean().item(), "charts/disc_fake": d_fake.mean().item()}
+
+    def state_dict(self) -> dict:
+        return {"disc": self.disc.state_dict(), "opt": self.opt.state_dict()}
+
+    def load_state_dict(self, st: dict) -> None:
+        self.disc.load_state_dict(st["disc"])
+        self.opt.load_state_dict(st["opt"])
