@@ -131,13 +131,18 @@ def load_inception(path: str | Path | None) -> nn.Module | None:
     return None
 
 
-def kid(features: nn.Module, real: np.ndarray, fake: np.ndarray, subsets: int = 20, subset_size: int = 100) -> tuple[float, float]:
-    """KID mean and std over subsets (torchmetrics) of uint8 (B, H, W, 3) image sets."""
+def kid(features: nn.Module, real: np.ndarray, fake: np.ndarray, subsets: int = 20, subset_size: int = 100, seed: int = 0) -> tuple[float, float]:
+    """KID mean and std over subsets (torchmetrics) of uint8 (B, H, W, 3) image sets.
+
+    torchmetrics draws the subsets from torch's global generator: they are drawn here under
+    ``seed`` (the global state is restored afterwards), so the same sets give the same numbers.
+    """
     import warnings
 
     from torchmetrics.image.kid import KernelInceptionDistance
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
         warnings.simplefilter("ignore")
         m = KernelInceptionDistance(feature=features, subsets=subsets, subset_size=min(subset_size, len(real)))
         to_t = lambda x: torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2)
@@ -337,6 +342,7 @@ def main(argv=None) -> dict:
     p.add_argument("--n", type=int, default=500, help="transitions for one-step metrics and KID")
     p.add_argument("--rollouts", type=int, default=32)
     p.add_argument("--horizon", type=int, default=16)
+    p.add_argument("--seed", type=int, default=0, help="draws the transitions and rollouts (another seed: an independent sample)")
     p.add_argument("--kid-subsets", type=int, default=20, help="KID: number of random subsets (mean +- std over them)")
     p.add_argument("--kid-subset-size", type=int, default=100,
                    help="KID: images per subset, at most the set's size (torchmetrics' default is 1000: "
@@ -359,7 +365,7 @@ def main(argv=None) -> dict:
     core = WorldCore(a.map)
     if a.kid_subsets < 2 or a.kid_subset_size < 2:
         p.error(f"--kid-subsets and --kid-subset-size must be >= 2, got {a.kid_subsets} and {a.kid_subset_size}")
-    cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, kid_subsets=a.kid_subsets,
+    cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, seed=a.seed, kid_subsets=a.kid_subsets,
                      kid_subset_size=a.kid_subset_size, inception=inception)
     results, figures, kid_curves = {}, [], {}
     runs = [(wm, a.checkpoint, a.steps)]
