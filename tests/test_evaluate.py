@@ -60,6 +60,15 @@ def test_evaluate_cli_writes_report(tmp_path):
         ev.main([str(ck), "--kid-subset-size", "1"])
 
 
+def test_calibration_shows_what_kid_rand_sees():
+    cal = ev.main(["--calibrate", "--n", "100", "--kid-subsets", "5", "--kid-subset-size", "50"])
+    assert len(cal) == 5
+    floor = abs(cal["real (independent sample)"]["kid_rand"])
+    assert cal["blur (Gaussian, sigma 1 px)"]["kid_rand"] > 3 * floor + 1e-3
+    with pytest.raises(SystemExit):
+        ev.main([])  # neither a checkpoint nor --calibrate
+
+
 def test_new_bands_put_the_revealed_edge_on_top():
     core = WorldCore()
     data = ev.sample_transitions(core, 40, seed=3)

@@ -8,7 +8,7 @@ plausible strip instead. The flow loss keeps training alongside, at every t, so 
 faithful flow model and the copy of the known region is untouched.
 
 * :func:`revealed_band`: (B, C, H, W) + actions -> (B, C, width, W), the revealed edge on top.
-* :class:`BandDiscriminator`: a small PatchGAN with spectral norm on such bands.
+* :class:`BandDiscriminator`: a small PatchGAN on such bands (spectral norm, optionally R1).
 * :class:`Adversary`: the discriminator, its optimiser, the hinge losses and the adaptive weight
   of the generator's adversarial term (VQGAN, Esser et al. 2021): the adversarial gradient at the
   model's output layer is scaled to ``weight`` times the norm of the flow loss's gradient there,
@@ -50,12 +50,14 @@ class BandDiscriminator(nn.Module):
     """PatchGAN on revealed bands: (B, C, width, W) in [-1, 1] -> logits (B, 1, width / 4, W / 4).
 
     Each logit sees about 22 x 22 px, enough to judge a strip against the context above and
-    below it. Spectral norm on every conv keeps the hinge game stable without a gradient penalty.
+    below it. ``spectral``: spectral norm on every conv (stable without a gradient penalty, but a
+    1-Lipschitz discriminator barely reacts to low-amplitude high-frequency noise, which a
+    generator then learns to add); without it, train with the R1 penalty (``Adversary(r1=...)``).
     """
 
-    def __init__(self, channels: int = 3, width: int = 64):
+    def __init__(self, channels: int = 3, width: int = 64, spectral: bool = True):
         super().__init__()
-        sn = spectral_norm
+        sn = spectral_norm if spectral else (lambda m: m)
         self.net = nn.Sequential(
             sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2),
             sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
@@ -74,9 +76,11 @@ class Adversary:
     ``weight``: the adversarial term's size relative to the flow loss (adaptive, see the module).
     """
 
-    def __init__(self, device, band: int = 24, weight: float = 0.5, lr: float = 2e-4, channels: int = 3):
-        self.band, self.weight = band, weight
-        self.disc = BandDiscriminator(channels).to(device)
+    def __init__(self, device, band: int = 24, weight: float = 0.5, lr: float = 2e-4, channels: int = 3, r1: float = 0.0,
+                 r1_every: int = 4, spectral: bool = True):
+        self.band, self.weight, self.r1, self.r1_every = band, weight, r1, r1_every
+        self.steps = 0
+        self.disc = BandDiscriminator(channels, spectral=spectral).to(device)
         self.train_disc: nn.Module = self.disc  # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
         self.opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
 
@@ -98,17 +102,29 @@ class Adversary:
         return (self.weight * g_rec.norm() / (g_adv.norm() + 1e-6)).clamp(0, 1e4).detach()
 
     def discriminator_step(self, real_band: torch.Tensor, fake_band: torch.Tensor) -> dict[str, float]:
-        """One hinge-loss step of the discriminator on real and (detached) generated bands."""
-        d_real, d_fake = self.train_disc(torch.cat([real_band, fake_band.detach()])).chunk(2)  # one forward (one DDP reducer pass)
+        """One hinge-loss step of the discriminator on real and (detached) generated bands, with
+        the R1 penalty ``r1 / 2 * |grad_x D(x_real)|^2`` every ``r1_every`` steps (lazy
+        regularisation, as in StyleGAN2, scaled by ``r1_every``)."""
+        lazy = self.r1 > 0 and self.steps % self.r1_every == 0
+        real_band = real_band.detach().float().requires_grad_(lazy)
+        d_real, d_fake = self.train_disc(torch.cat([real_band, fake_band.detach().float()])).chunk(2)  # one forward (one DDP reducer pass)
         loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        logs = {"losses/disc": loss.item(), "charts/disc_real": d_real.mean().item(), "charts/disc_fake": d_fake.mean().item()}
+        if lazy:
+            (g,) = torch.autograd.grad(d_real.float().sum(), real_band, create_graph=True)
+            penalty = g.pow(2).flatten(1).sum(1).mean()  # (B,) -> ()
+            loss = loss + 0.5 * self.r1 * self.r1_every * penalty
+            logs["losses/disc_r1"] = penalty.item()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
-        return {"losses/disc": loss.item(), "charts/disc_real": d_real.mean().item(), "charts/disc_fake": d_fake.mean().item()}
+        self.steps += 1
+        return logs
 
     def state_dict(self) -> dict:
-        return {"disc": self.disc.state_dict(), "opt": self.opt.state_dict()}
+        return {"disc": self.disc.state_dict(), "opt": self.opt.state_dict(), "steps": self.steps}
 
     def load_state_dict(self, st: dict) -> None:
         self.disc.load_state_dict(st["disc"])
         self.opt.load_state_dict(st["opt"])
+        self.steps = int(st.get("steps", 0))

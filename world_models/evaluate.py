@@ -13,6 +13,10 @@ Prints and writes (``--out``: ``report.json``, ``report.md`` and PNG figures):
 * generation speed (frames/s at the evaluated sampler settings, batch 64 and batch 1);
 * the same numbers for the ``shift`` and ``copy`` baselines, through the same code.
 
+``--calibrate`` prints what KID-rand sees: real views against blurred, noised, contrast-reduced
+and edge-repeated versions of an independent sample (random-network features see blur and
+contrast, not low-amplitude noise or streaks; read its KID with that in mind).
+
 Only moves that stay on the map are drawn, so every transition has a known region and a new strip.
 """
 
@@ -35,7 +39,7 @@ from worldgen_env.envs import WorldCore
 from .metrics import psnr
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
-           "sample_transitions", "evaluate", "main"]
+           "sample_transitions", "evaluate", "calibrate", "corruptions", "main"]
 
 #: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -207,6 +211,37 @@ class EvalConfig:
     inception: nn.Module | None = field(default=None, repr=False)
 
 
+def corruptions(views: np.ndarray, actions: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    """Known defects applied to real next views (uint8 (B, H, W, 3)), to calibrate a metric."""
+    x = torch.from_numpy(views).permute(0, 3, 1, 2).float()  # (B, 3, H, W)
+    k = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)  # Gaussian, sigma 1 px
+    k = (k / k.sum()).repeat(3, 1)[:, None]  # (3, 1, 7)
+    blur = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (3, 3, 0, 0), mode="replicate"), k[..., None, :], groups=3)
+    blur = torch.nn.functional.conv2d(torch.nn.functional.pad(blur, (0, 0, 3, 3), mode="replicate"), k[..., :, None], groups=3)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    to_u8 = lambda t: t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    noise = np.random.default_rng(seed).normal(0, 8, views.shape)
+    return {"blur (Gaussian, sigma 1 px)": to_u8(blur), "noise (Gaussian, sigma 8 / 255)": np.clip(views + noise, 0, 255).astype(np.uint8),
+            "contrast x 0.85": to_u8(mean + 0.85 * (x - mean))}
+
+
+def calibrate(core: WorldCore, cfg: EvalConfig) -> dict[str, dict]:
+    """KID-rand (whole frame and revealed band) of real next views against known defects of an
+    independent sample of real next views: what the random-feature KID can and cannot see."""
+    real = sample_transitions(core, cfg.n_transitions, cfg.seed)
+    other = sample_transitions(core, cfg.n_transitions, cfg.seed + 1)
+    sets = {"real (independent sample)": other["next"], **corruptions(other["next"], other["action"], cfg.seed)}
+    sets["revealed strip edge-repeated (shift)"] = shift_baseline(other["view"], other["action"])
+    out = {}
+    for name, fake in sets.items():
+        r = {}
+        r["kid_rand"], r["kid_rand_std"] = kid(RandomFeatures(), real["next"], fake, cfg.kid_subsets, cfg.kid_subset_size)
+        r["kid_rand_new"], r["kid_rand_new_std"] = kid(RandomFeatures(), new_bands(real["next"], real["action"]),
+                                                       new_bands(fake, other["action"]), cfg.kid_subsets, cfg.kid_subset_size)
+        out[name] = r
+    return out
+
+
 def evaluate(pred: Predictor, core: WorldCore, cfg: EvalConfig, speed_fn: Callable[[], dict] | None = None) -> tuple[dict, dict]:
     """All metrics for one predictor. Returns (scalars, artefacts for figures)."""
     data = sample_transitions(core, cfg.n_transitions, cfg.seed)
@@ -334,7 +369,9 @@ def markdown_table(results: dict[str, dict]) -> str:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint")
+    p.add_argument("checkpoint", nargs="?", help="world-model checkpoint (not needed with --calibrate)")
+    p.add_argument("--calibrate", action="store_true",
+                   help="instead: KID-rand of real views against known defects (blur, noise, contrast, edge-repeat): what the metric sees")
     p.add_argument("--out", type=Path, default=None, help="report folder (default: <checkpoint folder>/eval)")
     p.add_argument("--sampler", default=None)
     p.add_argument("--steps", type=int, nargs="+", default=[None], help="sampler steps to evaluate (several: one row each)")
@@ -355,6 +392,14 @@ def main(argv=None) -> dict:
     p.add_argument("--device", default="cpu")
     p.add_argument("--bf16", action="store_true", help="sample under bfloat16 autocast")
     a = p.parse_args(argv)
+    if a.kid_subsets < 2 or a.kid_subset_size < 2:
+        p.error(f"--kid-subsets and --kid-subset-size must be >= 2, got {a.kid_subsets} and {a.kid_subset_size}")
+    if a.calibrate:
+        cal = calibrate(WorldCore(a.map), EvalConfig(n_transitions=a.n, seed=a.seed, kid_subsets=a.kid_subsets, kid_subset_size=a.kid_subset_size))
+        print(markdown_table(cal))
+        return cal
+    if a.checkpoint is None:
+        p.error("give a CHECKPOINT to evaluate (or --calibrate)")
     from .inference import load_world_model
 
     wm = load_world_model(a.checkpoint, device=a.device, dtype=torch.bfloat16 if a.bf16 else torch.float32)
@@ -363,8 +408,6 @@ def main(argv=None) -> dict:
     if inception is None:
         print("Inception-v3 weights not found (~/.cache/worldgen/inception-2015-12-05.pt or --inception-weights): reporting KID-rand only")
     core = WorldCore(a.map)
-    if a.kid_subsets < 2 or a.kid_subset_size < 2:
-        p.error(f"--kid-subsets and --kid-subset-size must be >= 2, got {a.kid_subsets} and {a.kid_subset_size}")
     cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, seed=a.seed, kid_subsets=a.kid_subsets,
                      kid_subset_size=a.kid_subset_size, inception=inception)
     results, figures, kid_curves = {}, [], {}

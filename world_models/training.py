@@ -109,6 +109,10 @@ class Args:
     """with --adv-weight: width (px) of the revealed band the discriminator sees"""
     adv_lr: float = 2e-4
     """with --adv-weight: the discriminator's learning rate"""
+    adv_spectral: bool = True
+    """with --adv-weight: spectral norm on the discriminator's convs"""
+    adv_r1: float = 0.0
+    """with --adv-weight: R1 gradient penalty on real bands (0: off; the usual stabiliser without spectral norm)"""
     log_every: int = 25
     eval_every: int = 500
     """steps between evaluations (image grids, rollouts, PSNR) in tensorboard"""
@@ -258,7 +262,8 @@ def train(a: Args) -> Path:
     if sampling["sampler"] not in process.samplers:
         raise SystemExit(f"error: --sampler for {process.name} must be one of {process.samplers}, got {sampling['sampler']!r}")
     step, elapsed = 0, 0.0
-    adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels) if a.adv_weight > 0 else None
+    adversary = (Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral)
+                 if a.adv_weight > 0 else None)
     n_adv = a.adv_batch if adversary else 0
 
     if a.resume:
