@@ -11,7 +11,9 @@ from world_models import FlowMatching, build_model, preset
 from world_models.adversarial import Adversary, revealed_band
 from world_models.checkpoint import load_checkpoint
 from world_models.evaluate import new_strip_masks
-from world_models.training import Args, train
+from world_models.training import train
+
+from test_world_models import ADV, _args as _world_args  # the same tiny-run settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,23 +73,7 @@ def test_discriminator_learns_to_tell_sharp_from_blurred_bands(spectral, r1):
 
 
 def _args(tmp_path, **kw):
-    base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=4, batch_size=4, eval_every=0,
-                progress=False, bf16=False, cfg=True, ckpt_every=2, adv_weight=0.5, adv_batch=4, adv_band=16)
-    base.update(kw)
-    return Args(**base)
-
-
-def test_adversarial_fine_tuning_checkpoints_and_resumes_exactly(tmp_path):
-    straight = train(_args(tmp_path, out=str(tmp_path / "a"), steps=4))
-    train(_args(tmp_path, out=str(tmp_path / "b"), steps=2))
-    resumed = train(_args(tmp_path, out=str(tmp_path / "b"), steps=4, resume=True))
-    a, b = load_checkpoint(straight), load_checkpoint(resumed)
-    for k in a["model"]:
-        assert torch.equal(a["model"][k], b["model"][k]), k
-    for k, v in a["adversary"]["disc"].items():
-        assert torch.equal(v, b["adversary"]["disc"][k]), k
-    start = build_model(preset("tiny")).state_dict()
-    assert any(not torch.equal(start[k], v) for k, v in a["model"].items())
+    return _world_args(tmp_path, **{**ADV, **kw})
 
 
 def test_adversarial_options_are_validated(tmp_path):

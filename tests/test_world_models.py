@@ -171,16 +171,26 @@ def _args(tmp_path, **kw):
     return Args(**base)
 
 
-def test_checkpoint_resume_is_exact(tmp_path):
-    straight = train(_args(tmp_path, out=str(tmp_path / "a"), steps=4))
-    train(_args(tmp_path, out=str(tmp_path / "b"), steps=2))
-    resumed = train(_args(tmp_path, out=str(tmp_path / "b"), steps=4, resume=True))
+#: adversarial fine-tuning of a tiny run (tests/test_adversarial.py uses it too)
+ADV = dict(adv_weight=0.5, adv_batch=4, adv_band=16)
+
+
+@pytest.mark.parametrize("extra", [{}, ADV], ids=["plain", "adversarial"])
+def test_checkpoint_resume_is_exact(tmp_path, extra):
+    straight = train(_args(tmp_path, out=str(tmp_path / "a"), steps=4, **extra))
+    train(_args(tmp_path, out=str(tmp_path / "b"), steps=2, **extra))
+    resumed = train(_args(tmp_path, out=str(tmp_path / "b"), steps=4, resume=True, **extra))
     a, b = load_checkpoint(straight), load_checkpoint(resumed)
     assert a["step"] == b["step"] == 4
     for k in a["model"]:
         assert torch.equal(a["model"][k], b["model"][k]), k
     for k in a["ema"]:
         assert torch.equal(a["ema"][k], b["ema"][k]), k
+    if extra:  # the discriminator resumes too, and the generator has moved
+        for k, v in a["adversary"]["disc"].items():
+            assert torch.equal(v, b["adversary"]["disc"][k]), k
+        start = build_model(preset("tiny")).state_dict()
+        assert any(not torch.equal(start[k], v) for k, v in a["model"].items())
 
 
 def test_checkpoints_load_safely_and_fail_clearly(tmp_path):

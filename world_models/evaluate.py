@@ -36,6 +36,7 @@ from torch import nn
 from worldgen_env import dynamics as dyn
 from worldgen_env.envs import WorldCore
 
+from .adversarial import revealed_band
 from .metrics import psnr
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
@@ -81,8 +82,6 @@ def new_bands(images: np.ndarray, actions: np.ndarray, width: int = 16) -> np.nd
     """The ``width``-px band at the edge each action reveals, turned so that edge is on top:
     (B, H, W, 3) -> (B, width, W, 3). The band holds the new strip and the context it must match
     (``adversarial.revealed_band`` on uint8 arrays)."""
-    from .adversarial import revealed_band
-
     x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2)
     return revealed_band(x, torch.as_tensor(np.asarray(actions), dtype=torch.long), width).permute(0, 2, 3, 1).numpy()
 
@@ -211,7 +210,7 @@ class EvalConfig:
     inception: nn.Module | None = field(default=None, repr=False)
 
 
-def corruptions(views: np.ndarray, actions: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+def corruptions(views: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     """Known defects applied to real next views (uint8 (B, H, W, 3)), to calibrate a metric."""
     x = torch.from_numpy(views).permute(0, 3, 1, 2).float()  # (B, 3, H, W)
     k = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)  # Gaussian, sigma 1 px
@@ -230,14 +229,15 @@ def calibrate(core: WorldCore, cfg: EvalConfig) -> dict[str, dict]:
     independent sample of real next views: what the random-feature KID can and cannot see."""
     real = sample_transitions(core, cfg.n_transitions, cfg.seed)
     other = sample_transitions(core, cfg.n_transitions, cfg.seed + 1)
-    sets = {"real (independent sample)": other["next"], **corruptions(other["next"], other["action"], cfg.seed)}
-    sets["revealed strip edge-repeated (shift)"] = shift_baseline(other["view"], other["action"])
+    sets = {"real (independent sample)": other["next"], **corruptions(other["next"], cfg.seed),
+            "revealed strip edge-repeated (shift)": shift_baseline(other["view"], other["action"])}
+    real_bands = new_bands(real["next"], real["action"])
     out = {}
     for name, fake in sets.items():
         r = {}
         r["kid_rand"], r["kid_rand_std"] = kid(RandomFeatures(), real["next"], fake, cfg.kid_subsets, cfg.kid_subset_size)
-        r["kid_rand_new"], r["kid_rand_new_std"] = kid(RandomFeatures(), new_bands(real["next"], real["action"]),
-                                                       new_bands(fake, other["action"]), cfg.kid_subsets, cfg.kid_subset_size)
+        r["kid_rand_new"], r["kid_rand_new_std"] = kid(RandomFeatures(), real_bands, new_bands(fake, other["action"]),
+                                                       cfg.kid_subsets, cfg.kid_subset_size)
         out[name] = r
     return out
 
