@@ -4,7 +4,7 @@ import pytest
 
 import worldgen_env
 from world_models.training import Args, train
-from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv
+from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv, dream_views
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +74,30 @@ def test_vector_dream_steps_all_envs_with_batched_calls(ckpt, monkeypatch):
     assert obs["image"].shape == (5, 64, 64, 3)
     steps, cfg = envs.dreamer.steps, envs.dreamer.cfg_scale != 1.0
     assert calls == [5 * (2 if cfg else 1)] * steps  # one batched forward per sampler step (CFG halves in one batch)
+
+
+def test_blocked_move_keeps_the_view_without_a_model_call(ckpt, monkeypatch):
+    calls = []
+
+    def predict(views, actions):
+        calls.append(len(views))
+        return np.full_like(views, 7)
+
+    prev_pos, pos = np.array([[0, 0], [3, 4], [0, 5]]), np.array([[0, 0], [2, 4], [0, 5]])
+    views = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    out = dream_views(predict, prev_pos, pos, views, np.array([0, 0, 0]))
+    assert calls == [1] and (out[1] == 7).all()  # only the row that moved is dreamed
+    assert np.array_equal(out[[0, 2]], views[[0, 2]]) and out is not views
+    assert dream_views(predict, pos, pos, views, np.zeros(3, np.int64)) is not views and calls == [1]  # none moved: no call
+
+    env = DreamWorldMapEnv(checkpoint=ckpt)  # at the map's top-left corner, up and left are blocked
+    env.reset(seed=0)
+    env._pos = np.zeros((1, 2), np.int64)
+    env._view = env.core.views(env._pos)
+    monkeypatch.setattr(env.dreamer.model.model, "forward", lambda *a, **k: pytest.fail("the model was called for a blocked move"))
+    for a in (0, 2):
+        obs, *_, info = env.step(a)
+        assert np.array_equal(obs["image"], env.core.views(np.zeros((1, 2), np.int64))[0]) and (info["agent_pos"] == 0).all()
 
 
 def test_resync_every_step_equals_real_env(ckpt):

@@ -2,6 +2,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -16,9 +17,24 @@ from world_models.models import ModelConfig
 from world_models.nn import Block, DynamicFilterCopy, RMSNorm, patchify, unpatchify
 from world_models.processes import cfg_predict
 from world_models.training import Args, init_from_pretrained, train
+from worldgen_env.envs import WorldCore
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
+
+def test_transition_sampler_draws_only_moves_that_happen():
+    from worldgen_env import dynamics as dyn
+
+    core = WorldCore(world=np.random.default_rng(0).integers(0, 256, (80, 400, 3), dtype=np.uint8))  # grid (3, 43): a third of the cells on each horizontal edge
+    sampler = TransitionSampler(core, seed=0)
+    b = sampler.sample(400)
+    assert not (dyn.move(b["pos"], b["action"], core.grid) == b["pos"]).all(1).any()
+    assert (b["view"] != b["next"]).any((1, 2, 3)).all() and set(b["action"]) == {0, 1, 2, 3}
+    again = TransitionSampler(core, seed=0).sample(400)
+    assert all(np.array_equal(b[k], again[k]) for k in b)  # still a pure function of the seed
+    with pytest.raises(ValueError, match="single view position"):
+        TransitionSampler(SimpleNamespace(grid=np.array([1, 1])))  # a 64 x 64 map: one view, no moves
 
 def _cond(B=3, seed=0):
     g = torch.Generator().manual_seed(seed)

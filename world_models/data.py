@@ -26,11 +26,17 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 class TransitionSampler:
     """Uniformly random positions and actions on the map; next views from ``dynamics.move``.
 
-    Moves that would leave the map leave the view unchanged, exactly as in the env. The generator
-    state is exposed (``state``) so a resumed training run draws the same batches.
+    Only moves that happen: at the map's edge an action that would leave the map is redrawn. A
+    blocked move shows nothing new, and the envs know it exactly (the position does not change, so
+    the dream env keeps the view, :func:`worldgen_env.dream.dream_views`); left in the data, the 1 in
+    120 blocked moves teach the model to blend every view with a copy of itself, a faint ghost that
+    piles up over a dreamed rollout (the view fades). The generator state is exposed (``state``)
+    so a resumed training run draws the same batches.
     """
 
     def __init__(self, core: WorldCore, seed: int = 0):
+        if (core.grid < 2).all():
+            raise ValueError(f"the map has a single view position (grid {tuple(core.grid)}): there are no moves to learn; use a map larger than one view plus one stride")
         self.core = core
         self.rng = np.random.default_rng(seed)
 
@@ -39,6 +45,9 @@ class TransitionSampler:
         pos = np.stack([self.rng.integers(0, g[0], n), self.rng.integers(0, g[1], n)], 1)
         action = self.rng.integers(0, 4, n)
         nxt = dyn.move(pos, action, g)
+        while (blocked := (nxt == pos).all(1)).any():  # redraw the actions of blocked moves
+            action[blocked] = self.rng.integers(0, 4, int(blocked.sum()))
+            nxt = dyn.move(pos, action, g)
         views = self.core.views(np.concatenate([pos, nxt]))
         return {"view": views[:n], "action": action, "next": views[n:], "pos": pos}
 

@@ -210,7 +210,7 @@ class WorldMapEnv(gym.Env):
         self._pos = self._goal = self._view = self._goal_view = None
 
     # The hook the dream env overrides: how the next view comes about.
-    def _next_views(self, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+    def _next_views(self, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
         return self.core.views(pos)
 
     def _obs(self) -> dict[str, np.ndarray]:
@@ -237,8 +237,9 @@ class WorldMapEnv(gym.Env):
         if not self.action_space.contains(action):
             raise gym.error.InvalidAction(f"action must be an int in 0..3 (up, down, left, right), got {action!r}")
         a = np.array([int(action)])
-        self._pos, reward, success, dist = self.core.step_positions(self._pos, self._goal, a)
-        self._view = self._next_views(self._pos, self._view, a)
+        new_pos, reward, success, dist = self.core.step_positions(self._pos, self._goal, a)
+        self._view = self._next_views(self._pos, new_pos, self._view, a)
+        self._pos = new_pos
         if self.render_mode == "human":
             self.render()
         return self._obs(), float(reward[0]), bool(success[0]), False, self._info(dist)
@@ -315,7 +316,7 @@ class WorldMapVectorEnv(VectorEnv):
         self._steps = np.zeros(n, np.int64)
         self._needs_reset = np.zeros(n, bool)
 
-    def _next_views(self, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+    def _next_views(self, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
         return self.core.views(pos)
 
     def _on_reset(self, idx: np.ndarray, seed: int | None) -> None:
@@ -359,7 +360,7 @@ class WorldMapVectorEnv(VectorEnv):
         new_pos, reward, success, dist = self.core.step_positions(self._pos, self._goal, a)
         # A fresh array: arrays handed out before are never written to. Envs in done_before are
         # reset below, in this same array.
-        self._view = self._next_views(new_pos, self._view, a)
+        self._view = self._next_views(self._pos, new_pos, self._view, a)
         self._pos = new_pos
         self._steps += 1
         terminated = success
