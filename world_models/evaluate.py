@@ -9,7 +9,12 @@ Prints and writes (``--out``: ``report.json``, ``report.md`` and PNG figures):
   KID) and ``KID-inception`` when Inception weights are available (``--inception-weights``);
   ``KID-rand new`` on the 16-px band at the newly revealed edge (the part a model must invent,
   which whole-frame features, 7/8 copied context, barely see);
-* open-loop rollouts: PSNR against the true views after 1, 4, 16 (and 64) model steps;
+* sharpness of the new strips (``metrics.gradient_energy`` over the truth's: 1 = as sharp, below
+  blurred, above noisier), which KID-rand cannot see;
+* open-loop rollouts, stepped as DreamWorldMap-v0 steps (a move the map's edge blocks keeps the
+  view): PSNR against the true views after 1, 4, 16 (and 64) model steps, KID-rand of the second
+  half's frames, and contrast (``metrics.contrast``) and sharpness of the last frames over the
+  truth's (fading, speckle);
 * generation speed (frames/s at the evaluated sampler settings, batch 64 and batch 1);
 * the same numbers for the ``shift`` and ``copy`` baselines, through the same code.
 
