@@ -12,7 +12,7 @@ import numpy as np
 from worldgen_env.demo import record_episode
 from worldgen_env.envs import WorldMapVectorEnv
 
-__all__ = ["evaluate_real", "plot_curves", "random_policy", "record_gif", "sb3_policy"]
+__all__ = ["evaluate_real", "plot_curves", "random_policy", "record_gif", "sb3_policy", "scalar_curve"]
 
 #: obs dict of batched arrays -> actions (B,)
 Policy = Callable[[dict], np.ndarray]
@@ -66,8 +66,10 @@ def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int 
     return path
 
 
-def plot_curves(curves: dict[str, list[list[tuple[int, float]]]], random_rate: float, path: str | Path) -> Path:
-    """Success rate in the real env against training steps: one colour per name, one line per run."""
+def plot_curves(curves: dict[str, list[list[tuple[int, float]]]], random_rate: float | None, path: str | Path,
+                ylabel: str = "success rate in WorldMap-v0") -> Path:
+    """Success rate against training steps: one colour per name, one line per run (``random_rate``:
+    a dashed line for the random policy, None for none)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -77,12 +79,27 @@ def plot_curves(curves: dict[str, list[list[tuple[int, float]]]], random_rate: f
     for (name, runs), col in zip(curves.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
         for i, run in enumerate(r for r in runs if r):
             s, v = zip(*run)
-            ax.plot(s, v, color=col, alpha=0.8, marker="o", ms=3, label=name if i == 0 else None)
-    ax.axhline(random_rate, color="gray", ls="--", label="random")
-    ax.set(xlabel="training env steps", ylabel="success rate in WorldMap-v0", ylim=(0, 1.02))
+            ax.plot(s, v, color=col, alpha=0.8, marker="o" if len(s) < 30 else None, ms=3, label=name if i == 0 else None)
+    if random_rate is not None:
+        ax.axhline(random_rate, color="gray", ls="--", label="random")
+    ax.set(xlabel="training env steps", ylabel=ylabel, ylim=(0, 1.02))
     ax.legend()
     fig.tight_layout()
     path = Path(path)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return path
+
+
+def scalar_curve(tb_dir: str | Path, tag: str = "rollout/success_rate") -> list[tuple[int, float]]:
+    """(step, value) pairs of one scalar from a run's tensorboard logs (every event file below
+    ``tb_dir``, in step order; empty if the run logged none)."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    points = {}
+    for f in sorted(Path(tb_dir).rglob("events.out.tfevents.*")):
+        acc = EventAccumulator(str(f), size_guidance={"scalars": 0})
+        acc.Reload()
+        if tag in acc.Tags()["scalars"]:
+            points.update((e.step, float(e.value)) for e in acc.Scalars(tag))
+    return sorted(points.items())

@@ -3,8 +3,9 @@
 ``python -m agents.experiment --timesteps 64000 --seeds 0 1 2 --eval-every 16000 --out runs/sim2real``
 
 Equal environment-step budgets, every policy evaluated in the REAL env over ``--eval-episodes``
-fixed-seed episodes. Writes ``table.md`` / ``table.json`` and a learning-curve plot (success rate
-in the real env against training steps, real vs dream) to ``--out``. Runs already finished (a
+fixed-seed episodes. Writes ``table.md`` / ``table.json`` and two plots to ``--out``: success rate
+in the real env against training steps, real vs dream (``curves.png``), and success of the training
+episodes in the env each policy trains in (``train_success.png``, from the runs' tensorboard logs). Runs already finished (a
 ``report.json`` in their folder) are reused, so an interrupted experiment continues.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .evaluation import evaluate_real, plot_curves, random_policy
+from .evaluation import evaluate_real, plot_curves, random_policy, scalar_curve
 from .training import Args, train
 
 
@@ -41,7 +42,8 @@ def main(argv=None) -> dict:
                 rep = train(Args(env=env, timesteps=a.timesteps, n_envs=a.n_envs, seed=seed, out=str(out), world_model=a.world_model,
                                  eval_every=a.eval_every, eval_episodes=a.eval_episodes, progress=False))
             rows[name].append({**rep["ppo_real_eval"], "seed": seed, "train_wall_s": rep["train_wall_s"],
-                               "train_env_steps_per_s": rep["train_env_steps_per_s"], "curve": rep["curve"]})
+                               "train_env_steps_per_s": rep["train_env_steps_per_s"], "curve": rep["curve"],
+                               "train_success": scalar_curve(out / "tb")})
     lines = ["| policy (trained in) | real-env success (mean ± std over seeds) | mean return | mean length | train wall-clock | train env steps/s |",
              "|---|---|---|---|---|---|"]
     for name, rs in rows.items():
@@ -55,10 +57,12 @@ def main(argv=None) -> dict:
                  f"({a.timesteps} env steps each, seeds {a.seeds}, {a.eval_episodes} evaluation episodes per policy).")
     table = "\n".join(lines)
     a.out.mkdir(parents=True, exist_ok=True)
-    (a.out / "table.md").write_text(table + "\n\n![learning curves](curves.png)\n")
+    (a.out / "table.md").write_text(table + "\n\n![learning curves](curves.png)\n![training success](train_success.png)\n")
     (a.out / "table.json").write_text(json.dumps(rows, indent=2))
     plot_curves({k: [r.get("curve") for r in rows[k]] for k in ("PPO (real)", "PPO (dream)")},
                 float(np.mean([r["success_rate"] for r in rows["random"]])), a.out / "curves.png")
+    plot_curves({k: [r.get("train_success") for r in rows[k]] for k in ("PPO (real)", "PPO (dream)")}, None, a.out / "train_success.png",
+                ylabel="success of training episodes (own env, last 100)")
     print(table)
     return rows
 

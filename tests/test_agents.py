@@ -92,3 +92,18 @@ def test_correlation_extractor_peaks_at_the_displacement_to_the_goal():
     np.testing.assert_array_equal(peak, (info["goal_pos"] - info["agent_pos"]) // 8)
     np.testing.assert_allclose(corr.flatten(1).max(1).values.numpy(), 1.0, atol=1e-5)
     assert ext(t).shape == (16, 256)
+
+
+def test_scalar_curve_reads_a_runs_tensorboard_logs(tmp_path):
+    from torch.utils.tensorboard import SummaryWriter
+
+    from agents.evaluation import scalar_curve
+
+    w = SummaryWriter(str(tmp_path / "tb" / "ppo_1"))
+    for step in (3, 1, 2):
+        w.add_scalar("rollout/success_rate", step / 10, step)
+        w.add_scalar("train/loss", 5.0, step)
+    w.close()
+    curve = scalar_curve(tmp_path / "tb")
+    assert [s for s, _ in curve] == [1, 2, 3] and [v for _, v in curve] == pytest.approx([0.1, 0.2, 0.3])
+    assert scalar_curve(tmp_path / "tb", "rollout/missing") == [] and scalar_curve(tmp_path / "nothing") == []
