@@ -4,9 +4,10 @@
 
 Equal environment-step budgets, every policy evaluated in the REAL env over ``--eval-episodes``
 fixed-seed episodes. Writes ``table.md`` / ``table.json`` and two plots to ``--out``: success rate
-in the real env against training steps, real vs dream (``curves.png``), and success of the training
-episodes in the env each policy trains in (``train_success.png``, from the runs' tensorboard logs). Runs already finished (a
-``report.json`` in their folder) are reused, so an interrupted experiment continues.
+in the real env against training steps, real vs dream (``curves.png``), and success of the
+training episodes in the env each policy trains in (``train_success.png``, from the runs'
+tensorboard logs). Runs already finished (a ``report.json`` in their folder) are reused, so an
+interrupted experiment continues.
 """
 
 from __future__ import annotations

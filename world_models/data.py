@@ -30,8 +30,8 @@ class TransitionSampler:
     blocked move shows nothing new, and the envs know it exactly (the position does not change, so
     the dream env keeps the view, :func:`worldgen_env.dream.dream_views`); left in the data, the
     blocked moves (about 1 in 150 on the default map) teach the model to blend every view with a
-    copy of itself, a faint ghost that piles up over a dreamed rollout (the view fades). The generator state is exposed (``state``)
-    so a resumed training run draws the same batches.
+    copy of itself, a faint ghost that piles up over a dreamed rollout (the view fades). The
+    generator state is exposed (``state``) so a resumed training run draws the same batches.
     """
 
     def __init__(self, core: WorldCore, seed: int = 0):
