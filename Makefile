@@ -21,10 +21,12 @@ $(BIN)/.installed: setup.cfg pyproject.toml
 venv: $(BIN)/.installed
 
 # The main job: PPO trained inside DreamWorldMap-v0 (the shipped world model), evaluated in the
-# real WorldMap-v0 next to a random policy; report, curves and GIFs in runs/demo.
+# real WorldMap-v0 next to a random policy; report, curves and GIFs in runs/demo-DATE-TIME (each
+# demo gets its own folder: a run folder is never overwritten).
 DEMO_ARGS ?=
+DEMO_OUT ?= runs/demo-$(shell date +%Y%m%d-%H%M%S)
 demo: venv
-	$(BIN)/python train_agent.py --env DreamWorldMap-v0 --out runs/demo $(DEMO_ARGS)
+	$(BIN)/python train_agent.py --env DreamWorldMap-v0 --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: venv
 	$(BIN)/python -m pytest -n 2 -q worldgen_env world_models agents tests

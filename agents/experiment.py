@@ -6,8 +6,8 @@ Equal environment-step budgets, every policy evaluated in the REAL env over ``--
 fixed-seed episodes. Writes ``table.md`` / ``table.json`` and two plots to ``--out``: success rate
 in the real env against training steps, real vs dream (``curves.png``), and success of the
 training episodes in the env each policy trains in (``train_success.png``, from the runs'
-tensorboard logs). Runs already finished (a ``report.json`` in their folder) are reused, so an
-interrupted experiment continues.
+tensorboard logs). Runs already finished (a ``report.json`` in their folder) are reused and interrupted
+ones resume from their ``checkpoint.pt``, so an interrupted experiment continues.
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ def main(argv=None) -> dict:
                 rep = json.loads((out / "report.json").read_text())
             else:
                 rep = train(Args(env=env, timesteps=a.timesteps, n_envs=a.n_envs, seed=seed, out=str(out), world_model=a.world_model,
-                                 eval_every=a.eval_every, eval_episodes=a.eval_episodes, progress=False))
+                                 eval_every=a.eval_every, eval_episodes=a.eval_episodes, progress=False,
+                                 resume=(out / "checkpoint.pt").exists()))
             rows[name].append({**rep["ppo_real_eval"], "seed": seed, "train_wall_s": rep["train_wall_s"],
                                "train_env_steps_per_s": rep["train_env_steps_per_s"], "curve": rep["curve"],
                                "train_success": scalar_curve(out / "tb")})

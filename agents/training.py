@@ -1,9 +1,21 @@
-"""PPO (stable-baselines3) in the real or the dreamed WorldMap, evaluated in the real one."""
+"""PPO (stable-baselines3) in the real or the dreamed WorldMap, evaluated in the real one.
+
+A run folder holds ``checkpoint.pt`` (policy, optimiser, step count, learning curve: plain tensors
+and values, loaded with ``weights_only=True``), written atomically every ``--ckpt-every`` env
+steps; ``--resume`` continues from it. SIGINT (Ctrl-C) and SIGTERM save the checkpoint and
+``model.zip`` and write the report for the steps done, then exit with status 130.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import os
+import signal
+import sys
+import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +24,9 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
+from world_models.checkpoint import CheckpointError, atomic_save, safe_load
+from world_models.runs import check_resume_args, claim_run_dir, record_args
+
 from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, sb3_policy
 from .policy import EXTRACTORS
 from .vec_env import make_sb3_vec_env
@@ -19,6 +34,8 @@ from .vec_env import make_sb3_vec_env
 __all__ = ["Args", "train", "main"]
 
 ENVS = ("WorldMap-v0", "DreamWorldMap-v0")
+#: settings a --resume may change (when to stop, how to report); every other one must match the run's
+RESUME_MAY_CHANGE = {"out", "resume", "timesteps", "progress", "device", "eval_episodes", "eval_every", "ckpt_every"}
 
 
 @dataclass
@@ -28,9 +45,9 @@ class Args:
     env: str = "DreamWorldMap-v0"
     """WorldMap-v0 (real) | DreamWorldMap-v0 (the world model's dream)"""
     out: str = "runs/agent"
-    """run folder: tensorboard logs (tb/), model.zip, report.md/json, eval.gif"""
+    """run folder: tensorboard logs (tb/), checkpoint.pt, model.zip, report.md/json, eval.gif; must not hold another run"""
     timesteps: int = 100_000
-    """environment steps of training"""
+    """environment steps of training (in all, counting the steps done before a --resume)"""
     n_envs: int = 16
     seed: int = 0
     world_model: str | None = None
@@ -55,19 +72,49 @@ class Args:
     eval_every: int = 20_000
     """environment steps between evaluations in the REAL env (0: only at the end)"""
     eval_episodes: int = 200
+    ckpt_every: int = 10_000
+    """environment steps between checkpoints (checkpoint.pt; 0: only at the end and on interruption)"""
+    resume: bool = False
+    """continue the run in --out from its checkpoint.pt, up to --timesteps in all"""
     device: str = "auto"
     progress: bool = True
 
 
-class RealEvalCallback(BaseCallback):
-    """Every ``every`` env steps: success rate etc. in the REAL env, logged to tensorboard."""
+def _validate(a: Args) -> None:
+    if a.env not in ENVS:
+        raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
+    if a.extractor not in EXTRACTORS:
+        raise SystemExit(f"error: --extractor must be one of {sorted(EXTRACTORS)}, got {a.extractor!r}")
+    for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_episodes"):
+        if getattr(a, name) < 1:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
+    if a.n_steps * a.n_envs < 2:
+        raise SystemExit(f"error: --n-steps x --n-envs must be >= 2 (PPO normalises advantages over a rollout), got {a.n_steps} x {a.n_envs}")
+    for name in ("eval_every", "ckpt_every"):
+        if getattr(a, name) < 0:
+            raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 0 (0: only at the end), got {getattr(a, name)}")
+    checks = {"learning_rate": a.learning_rate > 0, "gamma": 0 < a.gamma <= 1, "gae_lambda": 0 <= a.gae_lambda <= 1,
+              "ent_coef": a.ent_coef >= 0, "clip_range": a.clip_range > 0, "shaping": math.isfinite(a.shaping)}
+    for name, ok in checks.items():
+        v = getattr(a, name)
+        if not (ok and math.isfinite(v)):
+            raise SystemExit(f"error: --{name.replace('_', '-')} {v!r} is out of range (learning-rate > 0, gamma in (0, 1], "
+                             "gae-lambda in [0, 1], ent-coef >= 0, clip-range > 0, all finite)")
 
-    def __init__(self, every: int, episodes: int, curve: list):
+
+class RealEvalCallback(BaseCallback):
+    """Every ``every`` env steps: success rate etc. in the REAL env, logged to tensorboard; every
+    ``ckpt_every`` env steps (between rollouts, after an update): ``save()``."""
+
+    def __init__(self, every: int, episodes: int, curve: list, ckpt_every: int = 0, save=None, start: int = 0):
         super().__init__()
-        self.every, self.episodes, self.curve, self._next = every, episodes, curve, every
+        self.every, self.episodes, self.curve = every, episodes, curve
+        self.ckpt_every, self.save, self.start = ckpt_every, save, start
+        self._next = (start // every + 1) * every if every else 0
+        self._next_ckpt = (start // ckpt_every + 1) * ckpt_every if ckpt_every else 0
 
     def _on_training_start(self) -> None:
-        if self.every:
+        if self.every and self.start == 0:
             self._evaluate()  # the untrained policy: where every curve starts
 
     def _evaluate(self) -> None:
@@ -77,6 +124,11 @@ class RealEvalCallback(BaseCallback):
         self.curve.append((self.num_timesteps, r["success_rate"]))
         self.logger.dump(self.num_timesteps)
 
+    def _on_rollout_start(self) -> None:
+        if self.ckpt_every and self.save is not None and self.num_timesteps >= self._next_ckpt:
+            self._next_ckpt = (self.num_timesteps // self.ckpt_every + 1) * self.ckpt_every
+            self.save()
+
     def _on_step(self) -> bool:
         if self.every and self.num_timesteps >= self._next:
             self._next += self.every
@@ -84,51 +136,118 @@ class RealEvalCallback(BaseCallback):
         return True
 
 
+def _save_model_zip(model: PPO, path: Path) -> Path:
+    """SB3's ``model.zip``, written atomically (temp file, rename)."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            model.save(f)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _interrupt_as_keyboard(signum, frame):
+    raise KeyboardInterrupt
+
+
 def train(a: Args) -> dict:
-    if a.env not in ENVS:
-        raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
-    if a.extractor not in EXTRACTORS:
-        raise SystemExit(f"error: --extractor must be one of {sorted(EXTRACTORS)}, got {a.extractor!r}")
-    if a.timesteps < 1 or a.n_envs < 1:
-        raise SystemExit("error: --timesteps and --n-envs must be >= 1")
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "args.json").write_text(json.dumps(dataclasses.asdict(a), indent=2))
+    _validate(a)
+    out = claim_run_dir(a.out, a.resume)
+    ck, changed = None, None
+    if a.resume:
+        if not (out / "checkpoint.pt").exists():
+            raise SystemExit(f"error: --resume but {out / 'checkpoint.pt'} does not exist; start the run without --resume (and a new --out)")
+        try:
+            ck = safe_load(out / "checkpoint.pt", "agent checkpoint")
+        except CheckpointError as e:
+            raise SystemExit(f"error: {e}") from e
+        changed = check_resume_args(ck["args"], dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
+        if ck["num_timesteps"] >= a.timesteps:
+            print(f"{out} already has {ck['num_timesteps']} of --timesteps {a.timesteps}: evaluating it")
+    record_args(out, dataclasses.asdict(a), changed, ck["num_timesteps"] if ck else None)
     torch.manual_seed(a.seed)
     kw = dict(shaping=a.shaping)
     if a.env == "DreamWorldMap-v0":
         kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
-    env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed, **kw)
+    env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
     model = PPO("MultiInputPolicy", env, learning_rate=a.learning_rate, n_steps=a.n_steps, batch_size=min(a.batch_size, a.n_steps * a.n_envs),
                 n_epochs=a.n_epochs, gamma=a.gamma, gae_lambda=a.gae_lambda, ent_coef=a.ent_coef, clip_range=a.clip_range,
                 policy_kwargs=dict(features_extractor_class=EXTRACTORS[a.extractor]), tensorboard_log=str(out / "tb"),
                 seed=a.seed, device=a.device, verbose=0)
     curve: list = []
+    wall_before = 0.0
+    if ck is not None:
+        model.policy.load_state_dict(ck["policy"])
+        model.policy.optimizer.load_state_dict(ck["optimizer"])
+        model.num_timesteps = int(ck["num_timesteps"])
+        curve = [tuple(p) for p in ck["curve"]]
+        wall_before = float(ck["train_wall_s"])
+        print(f"resumed {out / 'checkpoint.pt'} at {model.num_timesteps} env steps")
     t0 = time.perf_counter()
-    model.learn(a.timesteps, callback=RealEvalCallback(a.eval_every, a.eval_episodes, curve), progress_bar=a.progress, tb_log_name="ppo")
-    wall = time.perf_counter() - t0
-    model.save(out / "model.zip")
+    wall = lambda: wall_before + time.perf_counter() - t0
+
+    def save_checkpoint() -> None:
+        atomic_save(out / "checkpoint.pt", {"policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict(),
+                                            "num_timesteps": int(model.num_timesteps), "curve": [list(p) for p in curve],
+                                            "train_wall_s": wall(), "args": dataclasses.asdict(a)})
+
+    if ck is None:
+        save_checkpoint()  # a run killed before its first checkpoint still resumes (from step 0)
+    callback = RealEvalCallback(a.eval_every, a.eval_episodes, curve, a.ckpt_every, save_checkpoint, start=model.num_timesteps)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt_as_keyboard)
+    interrupted = False
+    try:
+        remaining = a.timesteps - model.num_timesteps
+        if remaining > 0:
+            model.learn(remaining, callback=callback, progress_bar=a.progress, tb_log_name="ppo", reset_num_timesteps=ck is None)
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\ninterrupted at {model.num_timesteps} env steps: saving the checkpoint, model and report "
+              f"(continue with --resume --out {out})", file=sys.stderr)
+    save_checkpoint()
+    _save_model_zip(model, out / "model.zip")
     env.close()
+    report = _report(a, out, model, curve, wall(), interrupted)
+    if interrupted:
+        raise SystemExit(130)
+    return report
+
+
+def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupted: bool) -> dict:
+    steps = int(model.num_timesteps)
     final = evaluate_real(sb3_policy(model), n_episodes=a.eval_episodes)
     rand = evaluate_real(random_policy(a.seed), n_episodes=a.eval_episodes)
     gif = record_gif(sb3_policy(model), out / "eval.gif")
-    plot = plot_curves({f"PPO ({a.env})": [curve + [(a.timesteps, final["success_rate"])]]}, rand["success_rate"], out / "curve.png")
-    report = {"env": a.env, "timesteps": a.timesteps, "seed": a.seed, "train_wall_s": wall, "train_env_steps_per_s": a.timesteps / wall,
-              "ppo_real_eval": final, "random_real_eval": rand, "curve": curve, "gif": str(gif), "plot": str(plot)}
+    plot = plot_curves({f"PPO ({a.env})": [curve + [(steps, final["success_rate"])]]}, rand["success_rate"], out / "curve.png")
+    sps = steps / max(wall, 1e-9)
+    report = {"env": a.env, "timesteps": steps, "timesteps_asked": a.timesteps, "interrupted": interrupted, "seed": a.seed,
+              "train_wall_s": wall, "train_env_steps_per_s": sps, "ppo_real_eval": final, "random_real_eval": rand,
+              "curve": curve, "gif": str(gif), "plot": str(plot)}
     (out / "report.json").write_text(json.dumps(report, indent=2))
+    note = f" (interrupted: {steps} of {a.timesteps} steps; continue with --resume)" if interrupted else ""
     (out / "report.md").write_text(
         f"# PPO trained in {a.env}, evaluated in WorldMap-v0\n\n"
-        f"{a.timesteps} env steps in {wall:.0f} s ({a.timesteps / wall:.0f} env steps/s), seed {a.seed}.\n\n"
+        f"{steps} env steps{note} in {wall:.0f} s ({sps:.0f} env steps/s), seed {a.seed}.\n\n"
         "| policy | success rate | mean return | mean length | episodes |\n|---|---|---|---|---|\n"
         + "".join(f"| {n} | {r['success_rate']:.3f} | {r['mean_return']:.3f} | {r['mean_length']:.1f} | {r['episodes']} |\n"
                   for n, r in (("random", rand), (f"PPO ({a.env})", final)))
         + "\n![success rate in the real env against training steps](curve.png)\n\n![evaluation episodes](eval.gif)\n")
-    print(f"PPO ({a.env}): real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
-          f"{a.timesteps / wall:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}")
+    print(f"PPO ({a.env}){note}: real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
+          f"{sps:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}")
     return report
 
 
 def main(argv=None) -> dict:
     import tyro
 
-    return train(tyro.cli(Args, args=argv, description=__doc__))
+    args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
+    try:
+        return train(args)
+    except (CheckpointError, FileNotFoundError, ValueError) as e:  # bad maps, checkpoints, devices, env settings
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e

@@ -8,3 +8,15 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def tiny_world_model(tmp_path_factory):
+    """A 2-step tiny WorldDiT checkpoint (flow matching, CFG, 2 sampler steps), trained once per worker."""
+    from world_models.training import Args, train
+
+    out = tmp_path_factory.mktemp("tiny_wm")
+    return str(train(Args(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
+                          progress=False, cfg=True, sample_steps=2)))

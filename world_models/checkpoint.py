@@ -5,20 +5,26 @@ A checkpoint is a ``torch.save`` dict of tensors and plain Python values only, s
 
 Keys: ``format`` (version), ``config`` (ModelConfig as a dict), ``process`` (``"flow"`` /
 ``"ddpm"``), ``sampling`` (default sampler, steps, cfg_scale), ``model``, ``ema`` (state dicts),
-``optimizer``, ``step``, ``rng``, ``train_args``, ``elapsed``.
+``optimizer``, ``step``, ``rng``, ``train_args``, ``elapsed``, and ``sha256``: a digest of every
+other entry (tensor bytes included), checked on load, so a flipped bit is an error, not a silently
+different model. Files written before the digest existed load without the check.
+
+:func:`atomic_save` is the one writer (also for the agent trainer's checkpoints): a temp file in
+the same folder, fsync, rename; permissions follow the umask like any new file; temp files that a
+killed writer left behind are removed by the next save into that folder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import pickle
+import re
 import tempfile
-import zipfile
 from pathlib import Path
 
 import torch
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "CheckpointError"]
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "safe_load", "digest", "CheckpointError"]
 
 FORMAT = 1
 _REQUIRED = ("config", "process", "sampling", "model")
@@ -28,19 +34,69 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing, corrupted, or does not fit what it is loaded into."""
 
 
-def save_checkpoint(path: str | Path, ckpt: dict) -> Path:
-    """Write ``ckpt`` to ``path`` atomically (temp file in the same folder, fsync, rename)."""
+def digest(obj) -> str:
+    """sha256 of a nest of dicts, lists, tensors and plain values (tensor dtype, shape and bytes)."""
+    h = hashlib.sha256()
+
+    def walk(x):
+        if isinstance(x, torch.Tensor):
+            t = x.detach().cpu().contiguous().reshape(-1)
+            h.update(f"T{t.dtype}{tuple(x.shape)}".encode())
+            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+        elif isinstance(x, dict):
+            h.update(b"{")
+            for k in sorted(x, key=repr):
+                h.update(repr(k).encode())
+                walk(x[k])
+            h.update(b"}")
+        elif isinstance(x, (list, tuple)):
+            h.update(b"[" if isinstance(x, list) else b"(")
+            for v in x:
+                walk(v)
+            h.update(b"]")
+        else:
+            h.update(repr(x).encode())
+
+    walk(obj)
+    return h.hexdigest()
+
+
+def _umask() -> int:
+    old = os.umask(0)
+    os.umask(old)
+    return old
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    """Delete ``.NAME.PID.*.tmp`` files whose writer process no longer exists (killed mid-write)."""
+    pat = re.compile(rf"^\.{re.escape(name)}\.(\d+)\..*\.tmp$")
+    for f in folder.glob(f".{name}.*.tmp"):
+        m = pat.match(f.name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+        except PermissionError:  # alive, someone else's
+            pass
+
+
+def atomic_save(path: str | Path, obj) -> Path:
+    """``torch.save(obj)`` to ``path`` atomically: the file is either the old one or the new one."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    missing = [k for k in _REQUIRED if k not in ckpt]
-    if missing:
-        raise CheckpointError(f"refusing to save a checkpoint without {missing}")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _remove_stale_temps(path.parent, path.name)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save({"format": FORMAT, **ckpt}, f)
+            torch.save(obj, f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -48,17 +104,41 @@ def save_checkpoint(path: str | Path, ckpt: dict) -> Path:
     return path
 
 
+def safe_load(path: str | Path, what: str = "checkpoint", map_location="cpu"):
+    """``torch.load(weights_only=True)`` whose every failure is a :class:`CheckpointError` naming the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{what} {str(path)!r} does not exist; pass the path of a .pt file written by this project")
+    try:
+        obj = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as e:  # noqa: BLE001 - random bytes raise anything (IndexError, KeyError, UnicodeDecodeError, ...)
+        raise CheckpointError(f"{what} {str(path)!r} is corrupted or not a WorldGen checkpoint "
+                              f"({e.__class__.__name__}: {str(e)[:200]})") from e
+    if isinstance(obj, dict) and "sha256" in obj:
+        want = obj.pop("sha256")
+        if digest(obj) != want:
+            raise CheckpointError(f"{what} {str(path)!r} is corrupted: its contents do not match the sha256 stored in it "
+                                  "(a damaged copy or disk); use another copy, or an earlier checkpoint")
+    return obj
+
+
+def save_checkpoint(path: str | Path, ckpt: dict) -> Path:
+    """Write ``ckpt`` (with ``format`` and its ``sha256``) to ``path`` atomically."""
+    missing = [k for k in _REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"refusing to save a checkpoint without {missing}")
+    body = {"format": FORMAT, **{k: v for k, v in ckpt.items() if k not in ("format", "sha256")}}
+    return atomic_save(path, {**body, "sha256": digest(body)})
+
+
 def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
-    """Load a checkpoint with ``weights_only=True``; clear errors for missing or broken files."""
+    """Load a checkpoint with ``weights_only=True``; clear errors for missing, broken or altered files."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r} does not exist; train one with train_world.py or pass the path of a .pt file")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError, OSError) as e:
-        raise CheckpointError(f"checkpoint {str(path)!r} is corrupted or not a WorldGen checkpoint ({e.__class__.__name__}: {str(e)[:200]})") from e
+    ckpt = safe_load(path, "checkpoint", map_location)
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in ("format", *_REQUIRED)):
-        have = sorted(ckpt) if isinstance(ckpt, dict) else type(ckpt).__name__
+        have = sorted(map(str, ckpt)) if isinstance(ckpt, dict) else type(ckpt).__name__
         raise CheckpointError(f"checkpoint {str(path)!r} lacks keys {['format', *_REQUIRED]} (has {have}); it was not written by world_models")
     if ckpt["format"] != FORMAT:
         raise CheckpointError(f"checkpoint {str(path)!r} has format {ckpt['format']}, this code reads format {FORMAT}")

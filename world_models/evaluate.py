@@ -43,7 +43,7 @@ from worldgen_env.envs import WorldCore
 from worldgen_env.dream import dream_views
 
 from .adversarial import revealed_band
-from .metrics import contrast, gradient_energy, psnr
+from .metrics import contrast, gradient_energy, psnr, ratio
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
            "sample_transitions", "evaluate", "calibrate", "corruptions", "main"]
@@ -190,7 +190,7 @@ def one_step(pred: Predictor, data: dict, stride: int) -> tuple[dict, np.ndarray
     # sharpness_new: gradient energy of the generated new strips over the true ones (1 = as sharp;
     # < 1 blurred, > 1 noisier than the map), which KID-rand cannot see (see ``calibrate``).
     return {"psnr": psnr(gen, true), "ssim": float(ssim(to_t(gen), to_t(true), data_range=1.0)),
-            "psnr_known": wavg(known), "psnr_new": wavg(new), "sharpness_new": wavg(sharp_gen) / wavg(sharp_true)}, gen
+            "psnr_known": wavg(known), "psnr_new": wavg(new), "sharpness_new": ratio(wavg(sharp_gen), wavg(sharp_true))}, gen
 
 
 def rollouts(pred: Predictor, core: WorldCore, n: int, horizon: int, seed: int, report_at=(1, 4, 16, 64)) -> tuple[dict, np.ndarray, np.ndarray]:
@@ -210,8 +210,8 @@ def rollouts(pred: Predictor, core: WorldCore, n: int, horizon: int, seed: int, 
     out = {f"rollout_psnr@{k}": psnr(fake[:, k], true[:, k]) for k in report_at if k <= horizon}
     # Drift that PSNR does not name: contrast (fading) and sharpness (blur, speckle) of the last
     # dreamed frames, as ratios to the true frames' (1 = no drift).
-    out[f"contrast_roll@{horizon}"] = contrast(fake[:, horizon]) / contrast(true[:, horizon])
-    out[f"sharpness_roll@{horizon}"] = gradient_energy(fake[:, horizon]) / gradient_energy(true[:, horizon])
+    out[f"contrast_roll@{horizon}"] = ratio(contrast(fake[:, horizon]), contrast(true[:, horizon]))
+    out[f"sharpness_roll@{horizon}"] = ratio(gradient_energy(fake[:, horizon]), gradient_energy(true[:, horizon]))
     return out, true, fake
 
 

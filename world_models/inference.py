@@ -21,7 +21,20 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     """``"auto"`` -> CUDA when available, else CPU; otherwise ``torch.device(device)``."""
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        raise ValueError(f"device {device!r} is not a torch device; use 'auto', 'cpu', 'cuda' or 'cuda:N'") from e
+    if dev.type == "cuda":
+        n = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if n == 0:
+            raise ValueError(f"device {str(device)!r} asks for a CUDA GPU, but torch sees none (torch.cuda.is_available() is False); "
+                             "use device 'auto' or 'cpu'")
+        if dev.index is not None and dev.index >= n:
+            raise ValueError(f"device {str(device)!r}: there are {n} CUDA GPU(s), numbered 0..{n - 1}")
+    elif dev.type not in ("cpu", "mps"):
+        raise ValueError(f"device {str(device)!r} is not supported here; use 'auto', 'cpu' or 'cuda[:N]'")
+    return dev
 
 
 def load_state(model: torch.nn.Module, state: dict, what: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["psnr", "gradient_energy", "contrast"]
+__all__ = ["psnr", "gradient_energy", "contrast", "ratio"]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -52,3 +52,15 @@ def contrast(x: np.ndarray) -> float:
     """
     assert x.ndim == 4, f"contrast needs (B, H, W, C) images, got {x.shape}"
     return float(x.reshape(len(x), -1).astype(np.float32).std(1).mean())
+
+
+def ratio(value: float, truth: float) -> float:
+    """``value / truth`` for the statistics above (1 = as the truth). A flat truth (0: a single-colour
+    map) gives 1 when the value is flat too, else ``inf``, instead of dividing by zero.
+
+    >>> ratio(2.0, 4.0), ratio(0.0, 0.0), ratio(1.0, 0.0)
+    (0.5, 1.0, inf)
+    """
+    if truth == 0:
+        return 1.0 if value == 0 else float("inf")
+    return float(value / truth)

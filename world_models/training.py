@@ -7,10 +7,12 @@ on CPU).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
-import json
+import math
 import os
+import statistics
 import random
 import signal
 import sys
@@ -30,6 +32,7 @@ from worldgen_env.envs import WorldCore
 
 from .adversarial import Adversary
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .runs import check_resume_args, claim_run_dir, record_args
 from .data import TransitionSampler, to_tensor, to_uint8
 from . import evaluate as ev
 from .inference import WorldModel, load_state, resolve_device
@@ -37,6 +40,12 @@ from .models import ModelConfig, build_model, preset
 from .processes import make_process
 
 __all__ = ["Args", "EXPERIMENTS", "train"]
+
+#: Settings a ``--resume`` may change: when to stop, how fast to step, what to log. Every other
+#: setting (model, process, data, seed, CFG, adversary) must match the run's, or the run would be
+#: two runs mixed.
+RESUME_MAY_CHANGE = {"out", "resume", "steps", "time_budget", "lr", "warmup", "grad_clip", "bf16", "device", "threads",
+                     "progress", "log_every", "eval_every", "ckpt_every", "ckpt_seconds", "pretrained"}
 
 #: experiment -> (model kind, process), as in the original research.
 EXPERIMENTS = {"diffusion": ("dit", "ddpm"), "world": ("world", "ddpm"), "world_flow": ("world", "flow")}
@@ -145,6 +154,10 @@ def _validate(a: Args) -> None:
     if a.adv_weight < 0 or (a.adv_weight > 0 and a.experiment != "world_flow"):
         raise SystemExit(f"error: --adv-weight must be >= 0, and > 0 only with --experiment world_flow (its one-step "
                          f"sampler is what it sharpens); got {a.adv_weight} with {a.experiment!r}")
+    if a.steps is not None and a.steps < 1 or a.time_budget is not None and not a.time_budget > 0:
+        raise SystemExit(f"error: --steps must be >= 1 and --time-budget > 0, got {a.steps} and {a.time_budget}")
+    if a.ckpt_every < 1 or a.log_every < 1 or a.eval_every < 0:
+        raise SystemExit(f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {a.ckpt_every}, {a.log_every}, {a.eval_every}")
     if a.adv_weight > 0 and (a.adv_batch < 1 or not 8 <= a.adv_band <= 64):
         raise SystemExit(f"error: --adv-batch must be >= 1 and --adv-band in [8, 64], got {a.adv_batch} and {a.adv_band}")
 
@@ -168,11 +181,13 @@ class _Dist:
     def main(self) -> bool:
         return self.rank == 0
 
-    def all_finite(self, x: torch.Tensor) -> bool:
-        ok = torch.isfinite(x.detach()).all().float().reshape(1)
-        if self.world > 1:
-            dist.all_reduce(ok, op=dist.ReduceOp.MIN)
-        return bool(ok.item())
+    def max_loss(self, x: torch.Tensor) -> float:
+        """The largest of the ranks' losses, ``inf`` if any rank's is not finite (one sync)."""
+        v = x.detach().float().reshape(1)
+        if self.world > 1:  # MAX is not defined for nan: any non-finite rank makes it inf
+            v = torch.where(torch.isfinite(v), v, torch.full_like(v, float("inf")))
+            dist.all_reduce(v, op=dist.ReduceOp.MAX)
+        return float(v.item())
 
     def close(self):
         if self.world > 1 and dist.is_initialized():
@@ -193,6 +208,31 @@ def ema_with_warmup(decay: float):
         torch._foreach_lerp_(ema_params, params, 1 - d)
 
     return update
+
+
+class Divergence:
+    """Tells a diverged loss: not finite, or over ``factor`` times the median of the last ``window``.
+
+    An update can explode the weights while every value stays finite (``--lr 1e9``: the loss goes
+    0.86 -> 9e17 -> 2e32 -> nan), so finiteness alone would let exploded weights be saved as the
+    "last good" checkpoint. A denoising loss on images in [-1, 1] never grows a thousandfold in
+    healthy training. ``floor``: medians below it count as it (a map with nothing to learn has a
+    loss near 0, from which any growth would be a thousandfold).
+    """
+
+    def __init__(self, factor: float = 1000.0, window: int = 100, floor: float = 0.01):
+        self.factor, self.floor, self.recent = factor, floor, collections.deque(maxlen=window)
+
+    def __call__(self, loss: float) -> str | None:
+        """None if ``loss`` is healthy (and remembered), else why it is not."""
+        if not math.isfinite(loss):
+            return f"loss became {loss}"
+        if self.recent:
+            med = statistics.median(self.recent)
+            if loss > self.factor * max(med, self.floor):
+                return f"loss jumped to {loss:.3g}, over {self.factor:g}x its recent median {med:.3g} (training diverged)"
+        self.recent.append(loss)
+        return None
 
 
 def _rng_state(sampler: TransitionSampler) -> dict:
@@ -242,8 +282,11 @@ def train(a: Args) -> Path:
     kind, process_name = EXPERIMENTS[a.experiment]
     d = _Dist(a.device)
     device = d.device
-    out = Path(a.out)
+    out = claim_run_dir(a.out, a.resume)  # every rank checks before the main one writes anything
+    if d.world > 1:
+        dist.barrier()
     ckpt_path = out / "last.pt"
+    changed = None
 
     # ---- seeding: one block; each process draws different batches
     random.seed(a.seed + d.rank)
@@ -273,6 +316,7 @@ def train(a: Args) -> Path:
         if ck["config"] != config.to_dict() or ck["process"] != process_name:
             raise SystemExit(f"error: {ckpt_path} was trained with another model/process ({ck['process']}, {ck['config']}); "
                              "resume with the same --experiment/--preset/overrides, or use a new --out")
+        changed = check_resume_args(ck.get("train_args") or {}, dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
         load_state(model, ck["model"], str(ckpt_path))
         load_state(ema.module, ck["ema"], str(ckpt_path))
         ema.n_averaged.fill_(ck["ema_n"])
@@ -304,20 +348,28 @@ def train(a: Args) -> Path:
     if d.main:
         from torch.utils.tensorboard import SummaryWriter
 
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "args.json").write_text(json.dumps(dataclasses.asdict(a), indent=2))
+        record_args(out, dataclasses.asdict(a), changed, step if a.resume else None)
         writer = SummaryWriter(str(out / "tb"), purge_step=step if a.resume else None)
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {n_params / 1e6:.2f}M params, {config.conditioning}) "
               f"on {device}, world size {d.world}, batch {a.batch_size}/process -> {out}")
     eval_batch = ev.sample_transitions(core, 8, seed=12345)
 
-    def checkpoint():
+    saved = {"step": None}
+
+    def checkpoint(rng: dict | None = None) -> Path:
+        """Write the current state; refuses weights that are not finite (they would not be 'good')."""
+        bad = [k for k, v in [*model.state_dict().items(), *ema.module.state_dict().items()] if v.is_floating_point() and not torch.isfinite(v).all()]
+        if bad:
+            raise FloatingPointError(f"the weights are not finite at step {step} ({bad[0]}, ...); not saved. The last good "
+                                     f"checkpoint is {ckpt_path} (step {saved['step']}). Try a lower --lr, then --resume.")
         ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling, "model": model.state_dict(),
                 "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
-                "step": step, "elapsed": elapsed, "rng": _rng_state(sampler), "train_args": dataclasses.asdict(a),
+                "step": step, "elapsed": elapsed, "rng": rng or _rng_state(sampler), "train_args": dataclasses.asdict(a),
                 "adversary": adversary.state_dict() if adversary else None}
-        return save_checkpoint(ckpt_path, ckpt)
+        path = save_checkpoint(ckpt_path, ckpt)
+        saved["step"] = step
+        return path
 
     def done() -> bool:
         return (a.steps is not None and step >= a.steps) or (a.time_budget is not None and elapsed >= a.time_budget)
@@ -327,12 +379,24 @@ def train(a: Args) -> Path:
 
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, on_sigterm)
+    # A checkpoint falls due after an update, but is written only once the next step's loss has
+    # come out finite: an update can explode the weights without a non-finite value anywhere, and
+    # the checkpoint a failure names as the last good one must not hold them. A new run writes
+    # its step-0 state, so that checkpoint always exists.
+    if d.main:
+        if a.resume:
+            saved["step"] = step
+        else:
+            checkpoint()
+    ckpt_due = False
+    diverged = Divergence()
     bar = tqdm(total=a.steps, initial=step, disable=not (d.main and a.progress), dynamic_ncols=True, mininterval=1.0)
     last_ckpt_t = time.perf_counter()
     t_log, n_log = time.perf_counter(), 0
     try:
         while not done():
             t0 = time.perf_counter()
+            rng_before = _rng_state(sampler) if ckpt_due else None  # the state this step's batch is drawn from
             # The first n_adv rows (adversarial fine-tuning only) start from pure noise, t = 0, with
             # their condition kept: the model's clean-view estimate there is the one-step sample.
             B = a.batch_size + n_adv
@@ -359,11 +423,15 @@ def train(a: Args) -> Path:
                     adv_loss = adversary.generator_loss(fake)
                     lam = adversary.adaptive_weight(loss, adv_loss, model.final.linear.weight)
                     total = loss + lam * adv_loss
-            if not d.all_finite(total):
-                msg = (f"error: loss became {total.item()} at step {step}; stopping. The last good checkpoint is {ckpt_path} "
-                       "(step saved there). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
+            why = diverged(d.max_loss(total))
+            if why:
                 bar.close()
-                raise FloatingPointError(msg)
+                raise FloatingPointError(f"{why} at step {step}; stopping. The last good checkpoint is {ckpt_path} (step "
+                                         f"{saved['step']}). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
+            if ckpt_due:
+                if d.main:
+                    checkpoint(rng_before)
+                ckpt_due = False
             opt.zero_grad(set_to_none=True)
             total.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
@@ -393,8 +461,8 @@ def train(a: Args) -> Path:
             if d.main and a.eval_every and step % a.eval_every == 0:
                 _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
             now = time.perf_counter()
-            if d.main and (step % a.ckpt_every == 0 or now - last_ckpt_t > a.ckpt_seconds):
-                checkpoint()
+            if step % a.ckpt_every == 0 or now - last_ckpt_t > a.ckpt_seconds:
+                ckpt_due = True
                 last_ckpt_t = now
     except KeyboardInterrupt:
         if d.main:

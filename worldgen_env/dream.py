@@ -22,6 +22,7 @@ How a dream step works:
 from __future__ import annotations
 
 import functools
+import math
 from pathlib import Path
 
 import numpy as np
@@ -37,17 +38,26 @@ DEFAULT_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_m
 _DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "fp32": torch.float32, "bf16": torch.bfloat16}
 
 
-@functools.lru_cache(maxsize=4)
 def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float32", compile: bool = False):
-    """Load (and cache, so many envs share one copy) a WorldDiT checkpoint for dreaming."""
-    from world_models.inference import load_world_model
+    """Load (and cache, so many envs share one copy) a WorldDiT checkpoint for dreaming.
 
+    The cache knows the file by its resolved path, size and modification time: a checkpoint
+    replaced on disk is loaded anew.
+    """
     path = Path(checkpoint)
     if not path.exists():
         hint = " (the shipped model is missing: train one with the command in the README)" if path == DEFAULT_WORLD_MODEL else ""
         raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py checkpoint")
     if dtype not in _DTYPES:
         raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+    st = path.stat()
+    return _load_cached(str(path.resolve()), st.st_size, st.st_mtime_ns, str(device), dtype, bool(compile))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_cached(path: str, size: int, mtime_ns: int, device: str, dtype: str, compile: bool):
+    from world_models.inference import load_world_model
+
     wm = load_world_model(path, device=device, dtype=_DTYPES[dtype], compile=compile)
     if wm.config.kind != "world":
         raise ValueError(f"{str(path)!r} holds an unconditional DiT; DreamWorldMap needs a WorldDiT (train_world.py --experiment world or world_flow)")
@@ -81,7 +91,12 @@ class _Dreamer:
         self.sampler = sampler or self.model.sampler
         if self.sampler not in proc.samplers:
             raise ValueError(f"sampler must be one of {proc.samplers} for this {proc.name} model, got {self.sampler!r}")
-        self.steps = int(steps or self.model.steps)
+        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
+            raise ValueError(f"steps must be an int >= 1 (sampler steps per dreamed frame) or None for the checkpoint's "
+                             f"{self.model.steps}, got {steps!r}")
+        self.steps = int(self.model.steps if steps is None else steps)
+        if cfg_scale is not None and not (isinstance(cfg_scale, (int, float, np.number)) and math.isfinite(cfg_scale)):
+            raise ValueError(f"cfg_scale must be a finite number (1.0: no guidance) or None for the checkpoint's {self.model.cfg_scale}, got {cfg_scale!r}")
         self.cfg_scale = float(self.model.cfg_scale if cfg_scale is None else cfg_scale)
         if resync_every < 0:
             raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")

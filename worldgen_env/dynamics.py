@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = [
     "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "MAX_EPISODE_STEPS", "TaskConfig",
-    "grid_shape", "move", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
+    "as_int", "grid_shape", "move", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
 ]
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -57,11 +57,34 @@ class TaskConfig:
     shaping: float = 0.0
 
     def __post_init__(self):
-        if self.view_size < 1 or self.stride < 1:
-            raise ValueError(f"view_size and stride must be positive, got view_size={self.view_size}, stride={self.stride}")
-        lo, hi = self.goal_distance
-        if not (1 <= lo <= hi):
-            raise ValueError(f"goal_distance must be (min, max) with 1 <= min <= max, got {self.goal_distance}")
+        set_ = object.__setattr__  # frozen: normalise the validated values once, here
+        set_(self, "view_size", as_int("view_size", self.view_size, 1))
+        set_(self, "stride", as_int("stride", self.stride, 1))
+        g = self.goal_distance
+        if isinstance(g, (str, bytes)) or not hasattr(g, "__len__") or len(g) != 2:
+            raise ValueError(f"goal_distance must be a (min, max) pair of moves, e.g. (3, 7), or (5, 5) for exactly 5; got {g!r}")
+        lo, hi = as_int("goal_distance min", g[0], 1), as_int("goal_distance max", g[1], 1)
+        if not lo <= hi:
+            raise ValueError(f"goal_distance must be (min, max) with 1 <= min <= max, got {g!r}")
+        set_(self, "goal_distance", (lo, hi))
+        for name in ("step_penalty", "success_reward", "shaping"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
+                raise ValueError(f"{name} must be a finite number, got {v!r}")
+            set_(self, name, float(v))
+
+
+def as_int(name: str, value, lo: int | None = None) -> int:
+    """``value`` as an int if it is one (an integral float such as 64.0 too), else a ValueError naming ``name``."""
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok and isinstance(value, (float, np.floating)) and float(value).is_integer():
+        ok = True
+    if not ok:
+        raise ValueError(f"{name} must be a whole number, got {value!r}")
+    value = int(value)
+    if lo is not None and value < lo:
+        raise ValueError(f"{name} must be >= {lo}, got {value}")
+    return value
 
 
 def grid_shape(map_hw: tuple[int, int], view_size: int, stride: int) -> np.ndarray:

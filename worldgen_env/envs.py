@@ -134,8 +134,8 @@ class _HumanWindow:
 
 
 def _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping) -> dyn.TaskConfig:
-    return dyn.TaskConfig(view_size=int(view_size), stride=int(stride), goal_distance=tuple(int(g) for g in goal_distance),
-                          step_penalty=float(step_penalty), success_reward=float(success_reward), shaping=float(shaping))
+    return dyn.TaskConfig(view_size=view_size, stride=stride, goal_distance=goal_distance, step_penalty=step_penalty,
+                          success_reward=success_reward, shaping=shaping)
 
 
 class WorldMapEnv(gym.Env):
@@ -294,8 +294,9 @@ class WorldMapVectorEnv(VectorEnv):
                  goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
                  shaping: float = 0.0, max_episode_steps: int | None = dyn.MAX_EPISODE_STEPS, render_mode: str | None = None,
                  autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP, world: np.ndarray | None = None):
-        if int(num_envs) < 1:
-            raise ValueError(f"num_envs must be >= 1, got {num_envs}")
+        num_envs = dyn.as_int("num_envs", num_envs, 1)
+        if max_episode_steps is not None:
+            max_episode_steps = dyn.as_int("max_episode_steps", max_episode_steps, 1)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}

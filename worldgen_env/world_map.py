@@ -30,19 +30,40 @@ def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
     try:
         with Image.open(path) as im:
             im.load()
-            if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-                rgba = im.convert("RGBA")
-                bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-                im_rgb = Image.alpha_composite(bg, rgba).convert("RGB")
+            if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit integer or float greyscale
+                arr = _high_depth_grey(np.asarray(im), im.mode)
             else:
-                im_rgb = im.convert("RGB")
+                if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
+                    rgba = im.convert("RGBA")
+                    bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+                    im_rgb = Image.alpha_composite(bg, rgba).convert("RGB")
+                else:
+                    im_rgb = im.convert("RGB")
+                arr = np.asarray(im_rgb, dtype=np.uint8).copy()
+    except Image.DecompressionBombError as e:
+        raise ValueError(f"world map {str(path)!r} is too large to load safely ({e}); downscale it, e.g. to at most "
+                         "8192x8192 px (a 64 px view sees a small part of any such map)") from e
     except (UnidentifiedImageError, OSError) as e:
         raise ValueError(f"world map {str(path)!r} is not an image that Pillow can read ({e.__class__.__name__}); use a PNG or JPEG file") from e
-    arr = np.asarray(im_rgb, dtype=np.uint8).copy()
     h, w = arr.shape[:2]
     if h < min_size or w < min_size:
         raise ValueError(f"world map {str(path)!r} is {w}x{h} px, smaller than one {min_size}x{min_size} view; use a larger image or a smaller view_size")
     return arr
+
+
+def _high_depth_grey(a: np.ndarray, mode: str) -> np.ndarray:
+    """A 16-bit, 32-bit or float greyscale image -> (H, W, 3) uint8, scaled rather than clipped.
+
+    16-bit images (Pillow modes ``I;16*``, and ``I`` holding values above 255) map 0..65535 to
+    0..255; float images in [0, 1] map to 0..255; 8-bit values in an ``I`` image stay as they are.
+    """
+    a = a.astype(np.float64)
+    if mode.startswith("I;16") or (mode == "I" and a.max() > 255):
+        a = a / 257.0
+    elif mode == "F" and a.min() >= 0 and a.max() <= 1:
+        a = a * 255.0
+    g = np.clip(np.round(a), 0, 255).astype(np.uint8)
+    return np.repeat(g[:, :, None], 3, axis=2)
 
 
 @functools.lru_cache(maxsize=1)
