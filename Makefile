@@ -29,7 +29,7 @@ demo: venv
 	$(BIN)/python train_agent.py --env DreamWorldMap-v0 --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: venv
-	$(BIN)/python -m pytest -n 2 -q worldgen_env world_models agents tests
+	$(BIN)/python -m pytest -n 2 -q worldgen_env world_models agents worldbench tests
 
 bench: venv
 	$(BIN)/python -m worldgen_env.benchmark

@@ -43,6 +43,7 @@ from worldgen_env.envs import WorldCore
 from worldgen_env.dream import dream_views
 
 from .adversarial import revealed_band
+from .baselines import copy_baseline, shift_baseline
 from .metrics import contrast, gradient_energy, psnr, ratio
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
@@ -52,36 +53,9 @@ __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "R
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def shift_baseline(views: np.ndarray, actions: np.ndarray, stride: int = 8) -> np.ndarray:
-    """Translate each view by its action and fill the revealed strip by repeating the edge pixels."""
-    out = np.empty_like(views)
-    for a in range(4):
-        idx = np.flatnonzero(actions == a)
-        if not len(idx):
-            continue
-        v = views[idx]
-        if a == dyn.UP:  # the view moves up: content moves down, a new strip appears at the top
-            out[idx] = np.concatenate([np.repeat(v[:, :1], stride, 1), v[:, :-stride]], 1)
-        elif a == dyn.DOWN:
-            out[idx] = np.concatenate([v[:, stride:], np.repeat(v[:, -1:], stride, 1)], 1)
-        elif a == dyn.LEFT:
-            out[idx] = np.concatenate([np.repeat(v[:, :, :1], stride, 2), v[:, :, :-stride]], 2)
-        else:
-            out[idx] = np.concatenate([v[:, :, stride:], np.repeat(v[:, :, -1:], stride, 2)], 2)
-    return out
-
-
-def copy_baseline(views: np.ndarray, actions: np.ndarray) -> np.ndarray:
-    """next = current."""
-    return views.copy()
-
-
 def new_strip_masks(view_size: int = 64, stride: int = 8) -> np.ndarray:
-    """(4, H, W) bool: the strip each action reveals."""
-    m = np.zeros((4, view_size, view_size), bool)
-    m[dyn.UP, :stride] = m[dyn.DOWN, -stride:] = True
-    m[dyn.LEFT, :, :stride] = m[dyn.RIGHT, :, -stride:] = True
-    return m
+    """(4, H, W) bool: the strip each action reveals (``dynamics.revealed_masks``)."""
+    return dyn.revealed_masks(view_size, stride)
 
 
 def new_bands(images: np.ndarray, actions: np.ndarray, width: int = 16) -> np.ndarray:

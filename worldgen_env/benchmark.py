@@ -37,7 +37,8 @@ def _time_single(env_id: str, seconds: float, env_kwargs: dict) -> float:
     return rate
 
 
-def _time_vector(env_id: str, num_envs: int, seconds: float, env_kwargs: dict) -> float:
+def time_vector(env_id: str, num_envs: int, seconds: float, env_kwargs: dict) -> float:
+    """Env-steps/s of one timed run of a vector env of ``num_envs`` (random actions, after one warm-up step)."""
     envs = gym.make_vec(env_id, num_envs=num_envs, **env_kwargs)
     envs.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, 4, (1000, num_envs))
@@ -58,7 +59,7 @@ def run(env_id: str = "WorldMap-v0", sizes=(1, 16, 256), seconds: float = 1.0, r
     if single:
         out["single"] = statistics.median(_time_single(env_id, seconds, env_kwargs) for _ in range(repeats))
     for n in sizes:
-        out[f"vec{n}"] = statistics.median(_time_vector(env_id, n, seconds, env_kwargs) for _ in range(repeats))
+        out[f"vec{n}"] = statistics.median(time_vector(env_id, n, seconds, env_kwargs) for _ in range(repeats))
     return out
 
 
@@ -84,7 +85,7 @@ def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkp
         out = {}
         for name, kw in settings.items():
             for n in sizes:
-                out[(name, n)] = statistics.median(_time_vector("DreamWorldMap-v0", n, seconds, kw) for _ in range(repeats))
+                out[(name, n)] = statistics.median(time_vector("DreamWorldMap-v0", n, seconds, kw) for _ in range(repeats))
                 print(f"{name:<8} N={n:<4} {out[(name, n)]:>10.1f} env-steps/s", flush=True)
     for n in sizes:
         print(f"N={n}: default / seed = {out[('default', n)] / out[('seed', n)]:.0f}x")

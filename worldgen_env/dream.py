@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from .envs import WorldMapEnv, WorldMapVectorEnv
+from .simulator import PredictorSimulator, check_simulator, keep_blocked
 
 __all__ = ["DEFAULT_WORLD_MODEL", "DreamWorldMapEnv", "DreamWorldMapVectorEnv", "load_dream_model", "dream_views"]
 
@@ -81,9 +82,23 @@ def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.n
 
 
 class _Dreamer:
-    """The world-model half shared by the single and the vector dream env."""
+    """The world-model half shared by the single and the vector dream env: a :class:`Simulator`
+    (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
-    def __init__(self, checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, view_size, num_envs, compile=False):
+    def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, view_size, num_envs, compile=False):
+        if resync_every < 0:
+            raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
+        self.resync_every = int(resync_every)
+        self.since_resync = np.zeros(num_envs, np.int64)
+        self._seeded = False
+        self.model = None
+        if model is not None:
+            given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale).items() if v is not None}
+            if given:
+                raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler settings, not both (got model= and {sorted(given)})")
+            check_simulator(model)
+            self.sim = model
+            return
         self.model = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
             raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")
@@ -98,32 +113,32 @@ class _Dreamer:
         if cfg_scale is not None and not (isinstance(cfg_scale, (int, float, np.number)) and math.isfinite(cfg_scale)):
             raise ValueError(f"cfg_scale must be a finite number (1.0: no guidance) or None for the checkpoint's {self.model.cfg_scale}, got {cfg_scale!r}")
         self.cfg_scale = float(self.model.cfg_scale if cfg_scale is None else cfg_scale)
-        if resync_every < 0:
-            raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
-        self.resync_every = int(resync_every)
         self.generator = torch.Generator(device="cpu")
-        self._seeded = False
-        self.since_resync = np.zeros(num_envs, np.int64)
+        self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed)
 
-    def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator) -> None:
-        if seed is not None:
-            self.generator.manual_seed(int(seed))
-        elif not self._seeded:  # first reset without a seed: derive one from the env's RNG
-            self.generator.manual_seed(int(np_random.integers(2**62)))
+    def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator, views: np.ndarray, pos: np.ndarray) -> None:
+        seed_fn = getattr(self.sim, "seed", None)
+        if seed_fn is not None and (seed is not None or not self._seeded):
+            # first reset without a seed: derive one from the env's RNG
+            seed_fn(int(seed) if seed is not None else int(np_random.integers(2**62)))
         self._seeded = True
         self.since_resync[idx] = 0
+        self.sim.reset(idx, views[idx], pos[idx])
 
     def predict(self, views: np.ndarray, action: np.ndarray) -> np.ndarray:
         return self.model.predict(views, action, self.generator, sampler=self.sampler, steps=self.steps, cfg_scale=self.cfg_scale)
 
     def next_views(self, core, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
-        views = dream_views(self.predict, prev_pos, pos, prev_views, action)
+        moved = (pos != prev_pos).any(1)  # (N,) a move the map's edge blocks keeps the view
+        views = keep_blocked(prev_views, self.sim.step(action, moved), moved)
         self.since_resync += 1
         if self.resync_every:
             due = self.since_resync >= self.resync_every
             if due.any():
-                views[due] = core.views(pos[due])
-                self.since_resync[due] = 0
+                idx = np.flatnonzero(due)
+                views[idx] = core.views(pos[idx])
+                self.sim.reset(idx, views[idx], pos[idx])
+                self.since_resync[idx] = 0
         return views
 
 
@@ -138,6 +153,10 @@ class DreamWorldMapEnv(WorldMapEnv):
     * ``device`` (``"auto"``), ``dtype`` (``"bfloat16"``, the default: autocast, same quality here; or ``"float32"``), ``compile``
       (``torch.compile`` the model: slow first steps, faster after).
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
+    * ``model``: instead of a checkpoint, any simulator implementing
+      :class:`worldgen_env.simulator.Simulator` (``reset(idx, first_views, positions)``,
+      ``step(actions, moved) -> views``); one simulator object per env, since it keeps the
+      sub-envs' state.
 
     >>> import gymnasium as gym, worldgen_env
     >>> env = gym.make("DreamWorldMap-v0")
@@ -149,12 +168,12 @@ class DreamWorldMapEnv(WorldMapEnv):
 
     def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
-                 compile: bool = False, **kwargs):
+                 compile: bool = False, model=None, **kwargs):
         super().__init__(**kwargs)
-        self.dreamer = _Dreamer(checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size, 1, compile)
+        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size, 1, compile)
 
     def _on_reset(self, seed):
-        self.dreamer.reset(np.arange(1), seed, self.np_random)
+        self.dreamer.reset(np.arange(1), seed, self.np_random, self._view, self._pos)
 
     def _next_views(self, prev_pos, pos, prev_views, action):
         return self.dreamer.next_views(self.core, prev_pos, pos, prev_views, action)
@@ -172,13 +191,13 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
 
     def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
-                 compile: bool = False, **kwargs):
+                 compile: bool = False, model=None, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
-        self.dreamer = _Dreamer(checkpoint, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size,
+        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size,
                                 self.num_envs, compile)
 
     def _on_reset(self, idx, seed):
-        self.dreamer.reset(idx, seed, self.np_random)
+        self.dreamer.reset(idx, seed, self.np_random, self._view, self._pos)
 
     def _next_views(self, prev_pos, pos, prev_views, action):
         return self.dreamer.next_views(self.core, prev_pos, pos, prev_views, action)

@@ -24,7 +24,7 @@ import numpy as np
 
 __all__ = [
     "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "MAX_EPISODE_STEPS", "TaskConfig",
-    "as_int", "grid_shape", "move", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
+    "as_int", "grid_shape", "move", "revealed_masks", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
 ]
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -155,3 +155,16 @@ def reward_and_success(d_before: np.ndarray, d_after: np.ndarray, task: TaskConf
     success = d_after == 0
     reward = task.step_penalty + task.success_reward * success + task.shaping * (d_before - d_after)
     return reward.astype(np.float64), success
+
+
+def revealed_masks(view_size: int = 64, stride: int = 8) -> np.ndarray:
+    """(4, H, W) bool: for each action, the strip of the next view that the current one did not show.
+
+    >>> m = revealed_masks(4, 1)
+    >>> m[UP].astype(int)[:, 0], int(m[RIGHT].sum())
+    (array([1, 0, 0, 0]), 4)
+    """
+    m = np.zeros((4, view_size, view_size), bool)
+    m[UP, :stride] = m[DOWN, -stride:] = True
+    m[LEFT, :, :stride] = m[RIGHT, :, -stride:] = True
+    return m

@@ -1,0 +1,82 @@
+"""The benchmark's numbers on known answers, and the command end to end."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from world_models.evaluate import new_bands
+from worldbench import c2st, runners
+from worldbench.bench import QUICK, evaluate_entry
+from worldbench.models import parse_spec
+from worldgen_env import dynamics as dyn
+from worldgen_env.envs import WorldCore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def core():
+    return WorldCore()
+
+
+def test_a_perfect_model_is_exact_everywhere(core):
+    r, c, _ = evaluate_entry(parse_spec("oracle", core), core, QUICK)
+    for k in ("psnr_known", "psnr_new", "rollout_psnr@1", "rollout_psnr@16", "loop_line_back_min", "loop_square_back_min", "loop_square_turn_min"):
+        assert r[k] == 100.0, k
+    assert all(v == 100.0 for v in c["rollout_psnr"])
+
+
+def test_copy_is_exact_back_at_the_start_of_a_loop_only(core):
+    r, c, _ = evaluate_entry(parse_spec("copy", core), core, QUICK)
+    assert c["loop_line_back"] == c["loop_square_back"] == [100.0] * len(QUICK.loop_ks)
+    assert max(c["loop_line_turn"]) < 30 and r["psnr_known"] < 30 and r["rollout_psnr@16"] < 30
+
+
+def test_shift_is_exact_on_the_known_region_and_forgets_loops(core):
+    r, c, _ = evaluate_entry(parse_spec("shift", core), core, QUICK)
+    assert r["psnr_known"] == 100.0 and r["psnr_new"] < 25 and r["sharpness_new"] < 0.7
+    assert max(c["loop_line_back"]) < 40
+
+
+def test_loops_return_to_their_start(core):
+    for k in (1, 5, 16):
+        for make in (runners.line_loops, runners.square_loops):
+            starts, acts = make(core, 12, k, seed=k)
+            pos = starts.copy()
+            for t in range(acts.shape[1]):
+                new = dyn.move(pos, acts[:, t], core.grid)
+                assert (new != pos).any(1).all()  # no move is blocked: the loop is exact
+                pos = new
+            assert np.array_equal(pos, starts)
+
+
+def _bands(core, n, seed):
+    s, a = runners.transitions(core, n, seed)
+    return new_bands(core.views(dyn.move(s, a[:, 0], core.grid)), a[:, 0])
+
+
+def test_c2st_is_chance_on_real_data_and_catches_noise(core):
+    a, b = _bands(core, 600, 0), _bands(core, 600, 1)
+    same = c2st.c2st(a, b, seed=0)
+    assert same["ci_low"] < 0.5 < same["ci_high"] and 0.4 < same["accuracy"] < 0.6
+    noisy = c2st.corruptions(b)["noise (sigma 8/255)"]
+    assert c2st.c2st(a, noisy, seed=0)["accuracy"] > 0.9
+    assert c2st.c2st(a, a, seed=0)["accuracy"] == 0.5  # identical paired sets: nothing to learn
+
+
+def test_quick_command_writes_the_leaderboard(tmp_path, tiny_world_model):
+    out = tmp_path / "bench"
+    r = subprocess.run([sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "copy", "shift", f"tiny={tiny_world_model}"],
+                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert r.returncode == 0, r.stderr[-3000:]
+    for f in ("leaderboard.md", "leaderboard.json", "psnr_curves.png", "c2st.png", "strips.png", "loop.gif"):
+        assert (out / f).stat().st_size > 0, f
+    data = json.loads((out / "leaderboard.json").read_text())
+    assert set(data["results"]) == {"copy", "shift", "tiny"} and data["results"]["tiny"]["mflop_per_frame"] > 0
+    assert "| tiny |" in (out / "leaderboard.md").read_text()
+    bad = subprocess.run([sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "banana"], capture_output=True, text=True, cwd=ROOT)
+    assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr

@@ -1,0 +1,90 @@
+"""The simulator protocol: any model in the dream env and the benchmark."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import worldgen_env  # noqa: F401
+from worldbench.models import OracleSimulator, parse_spec
+from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv
+from worldgen_env.envs import WorldCore, WorldMapEnv
+
+
+class CountingSim:
+    """A toy simulator with per-sub-env memory: each next view is the first view, darkened by
+    the number of moves made since the sub-env's reset."""
+
+    def __init__(self):
+        self.first, self.moves, self.calls = None, None, []
+
+    def reset(self, idx, first_views, positions):
+        if self.first is None:
+            self.first, self.moves = np.zeros((len(idx), *first_views.shape[1:]), np.uint8), np.zeros(len(idx), int)
+        self.first[idx], self.moves[idx] = first_views, 0
+        self.calls.append(("reset", np.array(idx), positions.copy()))
+
+    def step(self, actions, moved):
+        self.calls.append(("step", np.array(actions), np.array(moved)))
+        self.moves += moved
+        return np.clip(self.first.astype(int) - self.moves[:, None, None, None], 0, 255).astype(np.uint8)
+
+
+def test_toy_simulator_dreams_through_the_vector_env():
+    sim = CountingSim()
+    envs = DreamWorldMapVectorEnv(num_envs=3, model=sim, max_episode_steps=None)
+    obs, info = envs.reset(seed=0)
+    kind, idx, pos = sim.calls[0]
+    assert kind == "reset" and idx.tolist() == [0, 1, 2] and np.array_equal(pos * 8, info["agent_pos"])
+    real = WorldMapEnv()
+    first = obs["image"].copy()
+    obs, *_ = envs.step(np.array([3, 3, 3]))
+    kind, actions, moved = sim.calls[-1]
+    assert kind == "step" and actions.tolist() == [3, 3, 3] and moved.all()
+    assert np.array_equal(obs["image"].astype(int), np.clip(first.astype(int) - 1, 0, 255))
+    assert real.observation_space["image"].contains(obs["image"][0])
+
+
+def test_blocked_moves_keep_the_view_and_reset_clears_the_sub_env():
+    sim = CountingSim()
+    env = DreamWorldMapEnv(model=sim)
+    obs, info = env.reset(seed=0)
+    while env.unwrapped._pos[0, 0] > 0:  # walk to the top edge
+        obs, *_ = env.step(0)
+    before = obs["image"].copy()
+    obs, *_ = env.step(0)  # blocked
+    assert not sim.calls[-1][2].any() and np.array_equal(obs["image"], before)
+    env.reset(seed=1)
+    assert sim.moves[0] == 0
+
+
+def test_model_and_checkpoint_are_exclusive_and_checked(tiny_world_model):
+    with pytest.raises(ValueError, match="either model="):
+        DreamWorldMapEnv(model=CountingSim(), checkpoint=tiny_world_model)
+    with pytest.raises(TypeError, match="simulator protocol"):
+        DreamWorldMapEnv(model=object())
+
+
+def test_oracle_in_the_dream_env_is_the_real_env():
+    core = WorldCore()
+    dream = gym.make("DreamWorldMap-v0", model=OracleSimulator(core))
+    real = gym.make("WorldMap-v0")
+    o1, _ = dream.reset(seed=3)
+    o2, _ = real.reset(seed=3)
+    for a in np.random.default_rng(0).integers(0, 4, 20):
+        o1, r1, *_ = dream.step(int(a))
+        o2, r2, *_ = real.step(int(a))
+        assert np.array_equal(o1["image"], o2["image"]) and r1 == r2
+
+
+def test_model_specs(tiny_world_model):
+    core = WorldCore()
+    assert parse_spec("copy", core).name == "copy"
+    e = parse_spec(f"tiny={tiny_world_model}?steps=1&cfg=1.0", core)
+    assert e.name == "tiny" and e.learned
+    assert isinstance(parse_spec("worldbench.models:OracleSimulator", core).make(), OracleSimulator)  # anyone's factory(core)
+    with pytest.raises(ValueError, match="unknown settings"):
+        parse_spec(f"{tiny_world_model}?temperature=2", core)
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        parse_spec("nope.pt", core)
+    with pytest.raises(ValueError, match="is not copy, shift"):
+        parse_spec("banana", core)

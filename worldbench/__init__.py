@@ -1,0 +1,14 @@
+"""worldbench: the world-model yardstick. Every number is against the true views of a known map.
+
+One concern per module:
+
+* :mod:`worldbench.models`: model specs (``copy``, ``shift``, ``oracle``, a checkpoint path, or
+  ``module:factory`` for anyone's own simulator) -> fresh :class:`worldgen_env.simulator.Simulator`
+  objects;
+* :mod:`worldbench.runners`: episodes stepped through the protocol exactly as the dream env steps
+  them: one-step transitions, open-loop rollouts, loop closures;
+* :mod:`worldbench.c2st`: the classifier two-sample test (realism) and its calibration;
+* :mod:`worldbench.cost`: FLOPs per generated frame, dream env-steps/s;
+* :mod:`worldbench.report`: the leaderboard (markdown, JSON) and its figures and GIF;
+* ``python -m worldbench``: the command (``--help``).
+"""

@@ -1,0 +1,116 @@
+"""Which world models the benchmark runs: specs -> fresh simulators.
+
+A spec is one of
+
+* ``copy`` / ``shift``: the baselines (:mod:`world_models.baselines`);
+* ``oracle``: the true views (a perfect simulator: exact everywhere; a check of the benchmark);
+* a checkpoint path, optionally with sampler settings: ``runs/x/last.pt`` or
+  ``runs/x/last.pt?steps=10&cfg=1.5&sampler=euler``;
+* ``package.module:factory``: ``factory(core)`` returns any object implementing
+  :class:`worldgen_env.simulator.Simulator` (your own world model).
+
+``NAME=SPEC`` names a row (default: the spec itself).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+from urllib.parse import parse_qsl
+
+import numpy as np
+import torch
+
+from world_models.baselines import copy_baseline, shift_baseline
+from worldgen_env import dynamics as dyn
+from worldgen_env.dream import load_dream_model
+from worldgen_env.envs import WorldCore
+from worldgen_env.simulator import PredictorSimulator, Simulator, check_simulator
+
+__all__ = ["Entry", "OracleSimulator", "parse_spec", "checkpoint_simulator"]
+
+
+@dataclass
+class Entry:
+    """One leaderboard row: its name, its spec and a maker of fresh simulators (state is per run)."""
+
+    name: str
+    spec: str
+    make: Callable[[], Simulator]
+    learned: bool = True  # False for the baselines and the oracle
+
+
+class OracleSimulator:
+    """The true views: follows the known motion from the real start cells and crops the map."""
+
+    def __init__(self, core: WorldCore):
+        self.core, self.pos = core, None
+
+    def reset(self, idx, first_views, positions):
+        idx = np.asarray(idx)
+        if self.pos is None or idx.max(initial=-1) >= len(self.pos):
+            grown = np.zeros((int(idx.max(initial=-1)) + 1 if self.pos is None else max(len(self.pos), int(idx.max()) + 1), 2), np.int64)
+            if self.pos is not None:
+                grown[: len(self.pos)] = self.pos
+            self.pos = grown
+        self.pos[idx] = positions
+
+    def step(self, actions, moved):
+        self.pos = dyn.move(self.pos, np.asarray(actions), self.core.grid)
+        return self.core.views(self.pos)
+
+
+def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "bfloat16", sampler: str | None = None,
+                         steps: int | None = None, cfg_scale: float | None = None) -> PredictorSimulator:
+    """A ``train_world.py`` checkpoint as a simulator (noise from its own seeded generator)."""
+    wm = load_dream_model(path, device, dtype)
+    g = torch.Generator()
+
+    def predict(views, actions, batch: int = 256):
+        return np.concatenate([wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+                               for i in range(0, len(views), batch)])
+
+    sim = PredictorSimulator(predict, seed_fn=g.manual_seed)
+    sim.world_model = wm  # for the cost measurements
+    return sim
+
+
+def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "bfloat16") -> Entry:
+    """``[NAME=]SPEC`` -> :class:`Entry` (see the module docstring)."""
+    name, _, body = spec.partition("=") if "=" in spec.split("?")[0] else ("", "", spec)
+    name = name or body
+    stride = core.task.stride
+    if body == "copy":
+        return Entry(name, body, lambda: PredictorSimulator(copy_baseline), learned=False)
+    if body == "shift":
+        return Entry(name, body, lambda: PredictorSimulator(lambda v, a: shift_baseline(v, a, stride)), learned=False)
+    if body == "oracle":
+        return Entry(name, body, lambda: OracleSimulator(core), learned=False)
+    path, _, query = body.partition("?")
+    if Path(path).suffix == ".pt" or Path(path).is_file():
+        opts = dict(parse_qsl(query))
+        unknown = set(opts) - {"steps", "cfg", "sampler"}
+        if unknown:
+            raise ValueError(f"model spec {spec!r}: unknown settings {sorted(unknown)}; use ?steps=N&cfg=W&sampler=NAME")
+        kw = dict(sampler=opts.get("sampler"), steps=int(opts["steps"]) if "steps" in opts else None,
+                  cfg_scale=float(opts["cfg"]) if "cfg" in opts else None)
+        if not Path(path).is_file():
+            raise FileNotFoundError(f"model spec {spec!r}: checkpoint {path!r} does not exist")
+        load_dream_model(path, device, dtype)  # fail now, with the checkpoint's own error, not mid-benchmark
+        return Entry(name, body, lambda: checkpoint_simulator(path, device, dtype, **kw))
+    if ":" in body:
+        mod, _, attr = body.partition(":")
+        try:
+            factory = getattr(importlib.import_module(mod), attr)
+        except (ImportError, AttributeError) as e:
+            raise ValueError(f"model spec {spec!r}: cannot import {attr!r} from {mod!r} ({e})") from e
+
+        def make():
+            sim = factory(core)
+            check_simulator(sim)
+            return sim
+
+        return Entry(name, body, make)
+    raise ValueError(f"model spec {spec!r} is not copy, shift, oracle, a .pt checkpoint or module:factory")
