@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from .evaluation import evaluate_real, plot_curves, random_policy, scalar_curve
-from .training import Args, train
+from .training import Args, task_kwargs, train
 
 
 def main(argv=None) -> dict:
@@ -30,11 +30,17 @@ def main(argv=None) -> dict:
     p.add_argument("--eval-episodes", type=int, default=200)
     p.add_argument("--eval-every", type=int, default=16_000)
     p.add_argument("--world-model", default=None)
+    p.add_argument("--task", default="near", help="near | far (worldgen_env.dynamics.TASKS)")
+    p.add_argument("--map", default=None, help="world-map image (default: data/world_map.png)")
+    p.add_argument("--goal-distance", type=int, nargs=2, default=None, metavar=("MIN", "MAX"), help="override the task's goal range")
+    p.add_argument("--max-episode-steps", type=int, default=None, help="override the task's episode length")
     p.add_argument("--out", type=Path, default=Path("runs/sim2real"))
     a = p.parse_args(argv)
+    task = dict(task=a.task, map=a.map, goal_distance=tuple(a.goal_distance) if a.goal_distance else None, max_episode_steps=a.max_episode_steps)
+    task_kw = task_kwargs(Args(**task))
     rows: dict[str, list[dict]] = {"random": [], "PPO (real)": [], "PPO (dream)": []}
     for seed in a.seeds:
-        rows["random"].append({**evaluate_real(random_policy(seed), n_episodes=a.eval_episodes), "seed": seed})
+        rows["random"].append({**evaluate_real(random_policy(seed), n_episodes=a.eval_episodes, **task_kw), "seed": seed})
         for name, env in (("PPO (real)", "WorldMap-v0"), ("PPO (dream)", "DreamWorldMap-v0")):
             out = a.out / f"{env}_seed{seed}"
             if (out / "report.json").exists():
@@ -42,7 +48,7 @@ def main(argv=None) -> dict:
             else:
                 rep = train(Args(env=env, timesteps=a.timesteps, n_envs=a.n_envs, seed=seed, out=str(out), world_model=a.world_model,
                                  eval_every=a.eval_every, eval_episodes=a.eval_episodes, progress=False,
-                                 resume=(out / "checkpoint.pt").exists()))
+                                 resume=(out / "checkpoint.pt").exists(), **task))
             rows[name].append({**rep["ppo_real_eval"], "seed": seed, "train_wall_s": rep["train_wall_s"],
                                "train_env_steps_per_s": rep["train_env_steps_per_s"], "curve": rep["curve"],
                                "train_success": scalar_curve(out / "tb")})
@@ -56,7 +62,8 @@ def main(argv=None) -> dict:
                      f"{np.mean([r['mean_length'] for r in rs]):.1f} | {wall} | {fps} |")
     real, dream = (np.mean([r["success_rate"] for r in rows[k]]) for k in ("PPO (real)", "PPO (dream)"))
     lines.append(f"\nDream-trained / real-trained success in the real env: **{dream / max(real, 1e-9):.2f}x** "
-                 f"({a.timesteps} env steps each, seeds {a.seeds}, {a.eval_episodes} evaluation episodes per policy).")
+                 f"({a.timesteps} env steps each, seeds {a.seeds}, {a.eval_episodes} evaluation episodes per policy; "
+                 f"map `{a.map or 'data/world_map.png'}`, task {a.task!r}: {task_kw}).")
     table = "\n".join(lines)
     a.out.mkdir(parents=True, exist_ok=True)
     (a.out / "table.md").write_text(table + "\n\n![learning curves](curves.png)\n![training success](train_success.png)\n")

@@ -26,6 +26,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from world_models.checkpoint import CheckpointError, atomic_save, safe_load
 from world_models.runs import check_resume_args, claim_run_dir, record_args
+from worldgen_env.dynamics import TASKS, TaskConfig
+from worldgen_env.envs import WorldCore
 
 from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, sb3_policy
 from .policy import EXTRACTORS
@@ -44,6 +46,14 @@ class Args:
 
     env: str = "DreamWorldMap-v0"
     """WorldMap-v0 (real) | DreamWorldMap-v0 (the world model's dream)"""
+    task: str = "near"
+    """near (goal 3-7 moves, in view at the start) | far (goal 8-12 moves, never in view at the start; 64-step episodes)"""
+    map: str | None = None
+    """world-map image for training, evaluation and the GIF (default: data/world_map.png)"""
+    goal_distance: tuple[int, int] | None = None
+    """override the task's goal range: MIN MAX moves"""
+    max_episode_steps: int | None = None
+    """override the task's episode length"""
     out: str = "runs/agent"
     """run folder: tensorboard logs (tb/), checkpoint.pt, model.zip, report.md/json, eval.gif; must not hold another run"""
     timesteps: int = 100_000
@@ -80,7 +90,23 @@ class Args:
     progress: bool = True
 
 
+def task_kwargs(a: Args) -> dict:
+    """The env keyword arguments of the run's map and task (training env, evaluation, random baseline, GIF)."""
+    kw = {k: v for k, v in TASKS[a.task].items()}
+    if a.goal_distance is not None:
+        kw["goal_distance"] = tuple(a.goal_distance)
+    if a.max_episode_steps is not None:
+        kw["max_episode_steps"] = a.max_episode_steps
+    return {"map_path": a.map, **kw}
+
+
 def _validate(a: Args) -> None:
+    if a.task not in TASKS:
+        raise SystemExit(f"error: --task must be one of {sorted(TASKS)}, got {a.task!r}")
+    if a.map is not None and not Path(a.map).is_file():
+        raise SystemExit(f"error: --map {a.map!r} is not a file; pass an image (PNG, JPEG, ...)")
+    if a.max_episode_steps is not None and a.max_episode_steps < 1:
+        raise SystemExit(f"error: --max-episode-steps must be >= 1, got {a.max_episode_steps}")
     if a.env not in ENVS:
         raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
     if a.extractor not in EXTRACTORS:
@@ -106,9 +132,9 @@ class RealEvalCallback(BaseCallback):
     """Every ``every`` env steps: success rate etc. in the REAL env, logged to tensorboard; every
     ``ckpt_every`` env steps (between rollouts, after an update): ``save()``."""
 
-    def __init__(self, every: int, episodes: int, curve: list, ckpt_every: int = 0, save=None, start: int = 0):
+    def __init__(self, every: int, episodes: int, curve: list, ckpt_every: int = 0, save=None, start: int = 0, env_kwargs: dict | None = None):
         super().__init__()
-        self.every, self.episodes, self.curve = every, episodes, curve
+        self.every, self.episodes, self.curve, self.env_kwargs = every, episodes, curve, env_kwargs or {}
         self.ckpt_every, self.save, self.start = ckpt_every, save, start
         self._next = (start // every + 1) * every if every else 0
         self._next_ckpt = (start // ckpt_every + 1) * ckpt_every if ckpt_every else 0
@@ -118,7 +144,7 @@ class RealEvalCallback(BaseCallback):
             self._evaluate()  # the untrained policy: where every curve starts
 
     def _evaluate(self) -> None:
-        r = evaluate_real(sb3_policy(self.model), n_episodes=self.episodes)
+        r = evaluate_real(sb3_policy(self.model), n_episodes=self.episodes, **self.env_kwargs)
         for k, v in r.items():
             self.logger.record(f"eval_real/{k}", v)
         self.curve.append((self.num_timesteps, r["success_rate"]))
@@ -156,6 +182,11 @@ def _interrupt_as_keyboard(signum, frame):
 
 def train(a: Args) -> dict:
     _validate(a)
+    task_kw = task_kwargs(a)
+    try:  # the map and the task, checked before anything is written
+        WorldCore(task_kw["map_path"], TaskConfig(**{k: v for k, v in task_kw.items() if k in ("goal_distance", "goal_out_of_view")}))
+    except ValueError as e:
+        raise SystemExit(f"error: {e}") from e
     out = claim_run_dir(a.out, a.resume)
     ck, changed = None, None
     if a.resume:
@@ -170,7 +201,8 @@ def train(a: Args) -> dict:
             print(f"{out} already has {ck['num_timesteps']} of --timesteps {a.timesteps}: evaluating it")
     record_args(out, dataclasses.asdict(a), changed, ck["num_timesteps"] if ck else None)
     torch.manual_seed(a.seed)
-    kw = dict(shaping=a.shaping)
+    task_kw = task_kwargs(a)
+    kw = dict(shaping=a.shaping, **task_kw)
     if a.env == "DreamWorldMap-v0":
         kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
     env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
@@ -197,7 +229,7 @@ def train(a: Args) -> dict:
 
     if ck is None:
         save_checkpoint()  # a run killed before its first checkpoint still resumes (from step 0)
-    callback = RealEvalCallback(a.eval_every, a.eval_episodes, curve, a.ckpt_every, save_checkpoint, start=model.num_timesteps)
+    callback = RealEvalCallback(a.eval_every, a.eval_episodes, curve, a.ckpt_every, save_checkpoint, start=model.num_timesteps, env_kwargs=task_kw)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt_as_keyboard)
     interrupted = False
@@ -220,24 +252,30 @@ def train(a: Args) -> dict:
 
 def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupted: bool) -> dict:
     steps = int(model.num_timesteps)
-    final = evaluate_real(sb3_policy(model), n_episodes=a.eval_episodes)
-    rand = evaluate_real(random_policy(a.seed), n_episodes=a.eval_episodes)
-    gif = record_gif(sb3_policy(model), out / "eval.gif")
+    task_kw = task_kwargs(a)
+    final = evaluate_real(sb3_policy(model), n_episodes=a.eval_episodes, **task_kw)
+    rand = evaluate_real(random_policy(a.seed), n_episodes=a.eval_episodes, **task_kw)
+    gif = record_gif(sb3_policy(model), out / "eval.gif", **task_kw)
     plot = plot_curves({f"PPO ({a.env})": [curve + [(steps, final["success_rate"])]]}, rand["success_rate"], out / "curve.png")
     sps = steps / max(wall, 1e-9)
-    report = {"env": a.env, "timesteps": steps, "timesteps_asked": a.timesteps, "interrupted": interrupted, "seed": a.seed,
+    map_name = a.map or "data/world_map.png"
+    task_desc = (f"task {a.task!r}: goal {task_kw['goal_distance'][0]}-{task_kw['goal_distance'][1]} moves"
+                 f"{', out of view at the start' if task_kw['goal_out_of_view'] else ''}, {task_kw['max_episode_steps']}-step episodes")
+    report = {"env": a.env, "map": map_name, "task": a.task, "task_kwargs": {k: v for k, v in task_kw.items() if k != "map_path"},
+              "timesteps": steps, "timesteps_asked": a.timesteps, "interrupted": interrupted, "seed": a.seed,
               "train_wall_s": wall, "train_env_steps_per_s": sps, "ppo_real_eval": final, "random_real_eval": rand,
               "curve": curve, "gif": str(gif), "plot": str(plot)}
     (out / "report.json").write_text(json.dumps(report, indent=2))
     note = f" (interrupted: {steps} of {a.timesteps} steps; continue with --resume)" if interrupted else ""
     (out / "report.md").write_text(
         f"# PPO trained in {a.env}, evaluated in WorldMap-v0\n\n"
+        f"Map `{map_name}`, {task_desc}.\n\n"
         f"{steps} env steps{note} in {wall:.0f} s ({sps:.0f} env steps/s), seed {a.seed}.\n\n"
         "| policy | success rate | mean return | mean length | episodes |\n|---|---|---|---|---|\n"
         + "".join(f"| {n} | {r['success_rate']:.3f} | {r['mean_return']:.3f} | {r['mean_length']:.1f} | {r['episodes']} |\n"
                   for n, r in (("random", rand), (f"PPO ({a.env})", final)))
         + "\n![success rate in the real env against training steps](curve.png)\n\n![evaluation episodes](eval.gif)\n")
-    print(f"PPO ({a.env}){note}: real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
+    print(f"PPO ({a.env}, {task_desc}, map {map_name}){note}: real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
           f"{sps:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}")
     return report
 

@@ -107,3 +107,43 @@ def test_scalar_curve_reads_a_runs_tensorboard_logs(tmp_path):
     curve = scalar_curve(tmp_path / "tb")
     assert [s for s, _ in curve] == [1, 2, 3] and [v for _, v in curve] == pytest.approx([0.1, 0.2, 0.3])
     assert scalar_curve(tmp_path / "tb", "rollout/missing") == [] and scalar_curve(tmp_path / "nothing") == []
+
+
+def test_map_and_task_options_reach_training_evaluation_and_gif(tmp_path, monkeypatch):
+    import agents.training as tr
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (200, 260, 3), dtype=np.uint8)).save(tmp_path / "mine.png")
+    seen = {"train": [], "eval": [], "gif": []}
+
+    def spy(key, fn):
+        def wrapped(*a, **k):
+            seen[key].append(k)
+            return fn(*a, **k)
+        return wrapped
+
+    monkeypatch.setattr(tr, "make_sb3_vec_env", spy("train", tr.make_sb3_vec_env))
+    monkeypatch.setattr(tr, "evaluate_real", spy("eval", tr.evaluate_real))
+    monkeypatch.setattr(tr, "record_gif", spy("gif", tr.record_gif))
+    rep = train(Args(env="WorldMap-v0", task="far", map=str(tmp_path / "mine.png"), goal_distance=(8, 9), max_episode_steps=20,
+                     out=str(tmp_path / "run"), timesteps=64, n_envs=2, n_steps=16, batch_size=16, n_epochs=1, eval_every=32,
+                     eval_episodes=4, progress=False))
+    want = {"map_path": str(tmp_path / "mine.png"), "goal_distance": (8, 9), "goal_out_of_view": True, "max_episode_steps": 20}
+    for key in ("train", "eval", "gif"):
+        assert seen[key] and all({k: kw.get(k) for k in want} == want for kw in seen[key]), (key, seen[key])
+    assert len(seen["eval"]) >= 3  # the periodic evaluation, the final one and the random baseline
+    assert rep["map"].endswith("mine.png") and rep["task"] == "far" and rep["ppo_real_eval"]["mean_length"] <= 20
+    assert "mine.png" in (tmp_path / "run" / "report.md").read_text() and "out of view" in (tmp_path / "run" / "report.md").read_text()
+    with pytest.raises(SystemExit, match="--task must be one of"):
+        train(Args(env="WorldMap-v0", task="medium", out=str(tmp_path / "x")))
+    with pytest.raises(SystemExit, match="goal_out_of_view needs goals at least 8 moves"):
+        train(Args(env="WorldMap-v0", task="far", goal_distance=(3, 5), out=str(tmp_path / "y")))
+    assert not (tmp_path / "y").exists()
+
+
+def test_far_task_goal_never_overlaps_the_start_view():
+    envs = WorldMapVectorEnv(num_envs=500, goal_distance=(8, 12), goal_out_of_view=True)
+    _, info = envs.reset(seed=0)
+    off = np.abs(info["goal_pos"] - info["agent_pos"]).max(1)
+    assert (off >= 64).all() and set(np.unique(info["distance"])) == set(range(8, 13))

@@ -25,11 +25,11 @@ class BenchConfig:
 
     n_transitions: int = 1000
     """one-step transitions (PSNR known / new strip, C2ST and KID-rand on revealed bands)"""
-    n_rollouts: int = 32
+    n_rollouts: int = 16
     """open-loop rollouts of random moves, ``horizon`` steps each"""
     horizon: int = 64
     loop_ks: tuple[int, ...] = (1, 2, 4, 8, 16)
-    n_loops: int = 16
+    n_loops: int = 8
     """episodes per loop kind (line, square) and k"""
     c2st_rollouts: int = 256
     """rollouts of 16 steps whose last frames C2ST compares with the true ones"""

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "MAX_EPISODE_STEPS", "TaskConfig",
+    "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "MAX_EPISODE_STEPS", "TASKS", "TaskConfig",
     "as_int", "grid_shape", "move", "revealed_masks", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
 ]
 
@@ -47,6 +47,9 @@ class TaskConfig:
         success_reward: reward added on the step that reaches the goal.
         shaping: if non-zero, adds ``shaping * (d_before - d_after)`` each step (potential-based,
             so it does not change the optimal policy).
+        goal_out_of_view: if True, the goal view never overlaps the start view (the goal is at
+            least ``view_size`` pixels away along one axis): the agent must move through content it
+            has not seen (and a dream must invent or remember it).
     """
 
     view_size: int = 64
@@ -55,6 +58,7 @@ class TaskConfig:
     step_penalty: float = -0.01
     success_reward: float = 1.0
     shaping: float = 0.0
+    goal_out_of_view: bool = False
 
     def __post_init__(self):
         set_ = object.__setattr__  # frozen: normalise the validated values once, here
@@ -67,11 +71,31 @@ class TaskConfig:
         if not lo <= hi:
             raise ValueError(f"goal_distance must be (min, max) with 1 <= min <= max, got {g!r}")
         set_(self, "goal_distance", (lo, hi))
+        if not isinstance(self.goal_out_of_view, (bool, np.bool_)):
+            raise ValueError(f"goal_out_of_view must be True or False, got {self.goal_out_of_view!r}")
+        if self.goal_out_of_view and hi < self.min_axis_moves:
+            raise ValueError(f"goal_out_of_view needs goals at least {self.min_axis_moves} moves away along one axis "
+                             f"(view {self.view_size} px / stride {self.stride} px), but goal_distance is {(lo, hi)}")
         for name in ("step_penalty", "success_reward", "shaping"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
                 raise ValueError(f"{name} must be a finite number, got {v!r}")
             set_(self, name, float(v))
+
+
+def _min_axis_moves(task: TaskConfig) -> int:
+    return -(-task.view_size // task.stride)
+
+
+TaskConfig.min_axis_moves = property(_min_axis_moves, doc="Moves along one axis after which two views no longer overlap.")
+
+#: Named tasks (env keyword arguments and episode length). ``near``: the goal is always in view at
+#: the start, so an agent can solve it by matching pictures (and a dream by copying); ``far``: the
+#: goal view never overlaps the start view, so the agent must travel through unseen content.
+TASKS = {
+    "near": {"goal_distance": (3, 7), "goal_out_of_view": False, "max_episode_steps": MAX_EPISODE_STEPS},
+    "far": {"goal_distance": (8, 12), "goal_out_of_view": True, "max_episode_steps": 64},
+}
 
 
 def as_int(name: str, value, lo: int | None = None) -> int:
@@ -125,8 +149,9 @@ def manhattan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b).sum(-1)
 
 
-def sample_start_and_goal(rng: np.random.Generator, grid: np.ndarray, goal_distance: tuple[int, int], n: int = 1):
-    """Uniform start cells and goals exactly ``d`` moves away, ``d`` uniform in ``goal_distance``.
+def sample_start_and_goal(rng: np.random.Generator, grid: np.ndarray, goal_distance: tuple[int, int], n: int = 1, min_axis: int = 0):
+    """Uniform start cells and goals exactly ``d`` moves away, ``d`` uniform in ``goal_distance``,
+    and at least ``min_axis`` moves away along one axis (0: any split of ``d``).
 
     Returns ``(start, goal)``, each (n, 2) int64. Uses only ``rng``.
     """
@@ -145,6 +170,8 @@ def sample_start_and_goal(rng: np.random.Generator, grid: np.ndarray, goal_dista
         sign = np.where(u[:, 4:] < 0.5, -1, 1)
         g = s + sign * np.stack([dr, d - dr], 1)
         ok = np.all((g >= 0) & (g < grid), axis=1)
+        if min_axis:
+            ok &= np.abs(g - s).max(1) >= min_axis
         start[todo[ok]], goal[todo[ok]] = s[ok], g[ok]
         todo = todo[~ok]
     return start, goal

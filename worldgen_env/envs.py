@@ -43,7 +43,8 @@ class WorldCore:
         self.world = world
         self.windows = dyn.view_windows(world, v)
         self.grid = dyn.grid_shape(world.shape[:2], v, self.task.stride)
-        dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance)  # validates the goal range
+        self._min_axis = self.task.min_axis_moves if self.task.goal_out_of_view else 0
+        dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis)  # validates the goal range
         view = spaces.Box(0, 255, (v, v, 3), np.uint8)
         self.observation_space = spaces.Dict({"image": view, "goal": view})
         self.action_space = spaces.Discrete(4)
@@ -56,7 +57,7 @@ class WorldCore:
 
     def reset_positions(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
         """``n`` (start, goal) pairs, (n, 2) each, drawn from ``rng`` only."""
-        return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n)
+        return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n, self._min_axis)
 
     def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
         """Move and score: returns (new_pos, reward (B,), success (B,), distance (B,))."""
@@ -133,9 +134,9 @@ class _HumanWindow:
             self.screen = None
 
 
-def _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping) -> dyn.TaskConfig:
+def _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping, goal_out_of_view) -> dyn.TaskConfig:
     return dyn.TaskConfig(view_size=view_size, stride=stride, goal_distance=goal_distance, step_penalty=step_penalty,
-                          success_reward=success_reward, shaping=shaping)
+                          success_reward=success_reward, shaping=shaping, goal_out_of_view=goal_out_of_view)
 
 
 class WorldMapEnv(gym.Env):
@@ -165,6 +166,19 @@ class WorldMapEnv(gym.Env):
     ``goal_distance`` (default 3..7 moves, so the goal view always overlaps the start view). All
     randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``.
 
+    ## Tasks
+    ``WorldMap-v0`` is the *near* task: the goal is 3-7 moves away and always in view at the start,
+    so matching the two pictures solves it. ``WorldMapFar-v0`` (``dynamics.TASKS["far"]``) is the
+    *far* task: the goal is 8-12 moves away and its view never overlaps the start view
+    (``goal_out_of_view=True``), episodes last 64 steps; the agent must travel through content it
+    has not seen. ``DreamWorldMapFar-v0`` is its dream.
+
+    >>> import gymnasium as gym, worldgen_env, numpy as np
+    >>> env = gym.make("WorldMapFar-v0")
+    >>> obs, info = env.reset(seed=0)
+    >>> bool(np.abs(info["goal_pos"] - info["agent_pos"]).max() >= 64), env.spec.max_episode_steps
+    (True, 64)
+
     ## Episode End
     Terminates when the agent is at the goal position (``info["is_success"]``). Truncates after
     ``max_episode_steps`` steps (32 when made through ``gymnasium.make``).
@@ -177,7 +191,8 @@ class WorldMapEnv(gym.Env):
     * ``map_path``: any image file (default: ``data/world_map.png``); RGBA, grayscale and palette
       images are converted to RGB.
     * ``view_size`` (64), ``stride`` (8), ``goal_distance`` ((3, 7)), ``step_penalty`` (-0.01),
-      ``success_reward`` (1.0), ``shaping`` (0.0), ``render_mode`` (``"rgb_array"`` or ``"human"``).
+      ``success_reward`` (1.0), ``shaping`` (0.0), ``goal_out_of_view`` (False), ``render_mode``
+      (``"rgb_array"`` or ``"human"``).
 
     ## Vectorized environment
     ``gymnasium.make_vec("WorldMap-v0", num_envs=N)`` returns one batched :class:`WorldMapVectorEnv`
@@ -199,10 +214,11 @@ class WorldMapEnv(gym.Env):
 
     def __init__(self, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
                  goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
-                 shaping: float = 0.0, render_mode: str | None = None, world: np.ndarray | None = None):
+                 shaping: float = 0.0, render_mode: str | None = None, world: np.ndarray | None = None, goal_out_of_view: bool = False):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping), world)
+        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping,
+                                                          goal_out_of_view), world)
         self.observation_space = self.core.observation_space
         self.action_space = self.core.action_space
         self.render_mode = render_mode
@@ -293,7 +309,8 @@ class WorldMapVectorEnv(VectorEnv):
     def __init__(self, num_envs: int = 1, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
                  goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
                  shaping: float = 0.0, max_episode_steps: int | None = dyn.MAX_EPISODE_STEPS, render_mode: str | None = None,
-                 autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP, world: np.ndarray | None = None):
+                 autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP, world: np.ndarray | None = None,
+                 goal_out_of_view: bool = False):
         num_envs = dyn.as_int("num_envs", num_envs, 1)
         if max_episode_steps is not None:
             max_episode_steps = dyn.as_int("max_episode_steps", max_episode_steps, 1)
@@ -304,7 +321,8 @@ class WorldMapVectorEnv(VectorEnv):
         if mode not in modes.values():
             raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step' (or an AutoresetMode), got {autoreset_mode!r}")
         self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping), world)
+        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping,
+                                                          goal_out_of_view), world)
         self.num_envs = int(num_envs)
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
