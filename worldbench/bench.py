@@ -71,7 +71,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
 
     # one step: the known region must be copied, the revealed strip invented (or known)
     starts, acts = runners.transitions(core, cfg.n_transitions, s)
-    true, fake = runners.run_episodes(entry.make(), core, starts, acts, s)
+    true, fake = runners.run_episodes(entry.make, core, starts, acts, s)
     a = acts[:, 0]
     res["psnr_known"] = masked_psnr(fake[:, 1], true[:, 1], a, False, stride)
     res["psnr_new"] = masked_psnr(fake[:, 1], true[:, 1], a, True, stride)
@@ -84,7 +84,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
 
     # open loop: random moves, PSNR against the true views at every step
     starts, acts = runners.open_loop(core, cfg.n_rollouts, cfg.horizon, s + 1)
-    true, fake = runners.run_episodes(entry.make(), core, starts, acts, s + 1)
+    true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 1)
     curves["rollout_psnr"] = [psnr(fake[:, t], true[:, t]) for t in range(1, cfg.horizon + 1)]
     for k in ROLLOUT_AT:
         if k <= cfg.horizon:
@@ -93,7 +93,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
 
     # realism late in a dream: C2ST of the frames at step 16 of open-loop rollouts
     starts, acts = runners.open_loop(core, cfg.c2st_rollouts, C2ST_STEP, s + 2)
-    true, fake = runners.run_episodes(entry.make(), core, starts, acts, s + 2)
+    true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 2)
     c = c2st_mod.c2st(true[:, -1], fake[:, -1], s, cfg.c2st_steps)
     res.update({f"c2st_roll{C2ST_STEP}_{k}": v for k, v in c.items()})
     res[f"contrast_roll@{C2ST_STEP}"] = ratio(contrast(fake[:, -1]), contrast(true[:, -1]))
@@ -105,7 +105,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
         turn, back = [], []
         for k in cfg.loop_ks:
             starts, acts = make_loop(core, cfg.n_loops, k, s + 3 + k)
-            true, fake = runners.run_episodes(entry.make(), core, starts, acts, s + 3 + k)
+            true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 3 + k)
             assert np.array_equal(true[:, back_at * k], true[:, 0])  # the loop closes
             turn.append(psnr(fake[:, turn_at * k], true[:, turn_at * k]))
             back.append(psnr(fake[:, back_at * k], true[:, back_at * k]))

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from world_models.evaluate import corruptions
+
 __all__ = ["c2st", "wilson", "corruptions", "calibrate"]
 
 
@@ -106,24 +108,10 @@ def c2st(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 400, ba
     return {"accuracy": correct / len(y_te), "ci_low": lo, "ci_high": hi, "n_test": int(len(y_te))}
 
 
-def corruptions(views: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
-    """Known defects of real images (uint8 (n, H, W, 3)): what a realism metric must flag."""
-    x = torch.from_numpy(np.ascontiguousarray(views)).permute(0, 3, 1, 2).float()
-    k = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)
-    k = (k / k.sum()).repeat(3, 1)[:, None]  # (3, 1, 7): Gaussian, sigma 1 px
-    pad = nn.functional.pad
-    blur = nn.functional.conv2d(pad(x, (3, 3, 0, 0), mode="replicate"), k[..., None, :], groups=3)
-    blur = nn.functional.conv2d(pad(blur, (0, 0, 3, 3), mode="replicate"), k[..., :, None], groups=3)
-    mean = x.mean((1, 2, 3), keepdim=True)
-    to_u8 = lambda t: t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
-    noise = np.random.default_rng(seed).normal(0, 8, views.shape)
-    return {"noise (sigma 8/255)": np.clip(views + noise, 0, 255).astype(np.uint8), "blur (sigma 1 px)": to_u8(blur),
-            "contrast x0.85": to_u8(mean + 0.85 * (x - mean))}
-
-
 def calibrate(real_a: np.ndarray, real_b: np.ndarray, streaked: np.ndarray | None = None, seed: int = 0, steps: int = 400) -> dict[str, dict]:
     """C2ST of ``real_a`` against an independent real sample ``real_b`` (about 50%) and against
-    known defects of ``real_b`` (near 100%); ``streaked``: e.g. ``shift``'s edge-repeated bands."""
+    known defects of ``real_b`` (near 100%: ``world_models.evaluate.corruptions``, the defects KID-rand
+    was calibrated on); ``streaked``: e.g. ``shift``'s edge-repeated bands."""
     sets = {"real vs independent real": real_b, **{f"real vs {k}": v for k, v in corruptions(real_b, seed).items()}}
     if streaked is not None:
         sets["real vs edge-repeat (shift)"] = streaked

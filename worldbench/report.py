@@ -142,7 +142,7 @@ def strips_png(arts: dict[str, dict], path: Path, zoom: int = 3) -> Path:
 def loop_gif(arts: dict[str, dict], path: Path, zoom: int = 3) -> Path:
     """A square loop, real | each model, frame by frame (the last frame should equal the first)."""
     true = next(iter(arts.values()))["loop"][0]
-    cols = [("real", true)] + [(n, a["loop"][1]) for n, a in arts.items()]
+    cols = [("real", true)] + [(n, a["loop"][1]) for n, a in arts.items() if n != "real"]
     frames = []
     for t in range(len(true)):
         tiles = []
@@ -150,11 +150,10 @@ def loop_gif(arts: dict[str, dict], path: Path, zoom: int = 3) -> Path:
             im = Image.fromarray(np.kron(seq[t], np.ones((zoom, zoom, 1), np.uint8)))
             tile = Image.new("RGB", (im.width + 8, im.height + 22), (24, 24, 28))
             tile.paste(im, (4, 18))
-            ImageDraw.Draw(tile).text((6, 3), f"{name[:22]}", fill=(255, 255, 255))
+            label = f"real, step {t}/{len(true) - 1}" if name == "real" else name[:24]
+            ImageDraw.Draw(tile).text((6, 3), label, fill=(255, 255, 255))
             tiles.append(np.asarray(tile))
-        frame = np.concatenate(tiles, 1)
-        ImageDraw.Draw(im2 := Image.fromarray(frame)).text((6, frame.shape[0] - 14), f"t={t}", fill=(255, 255, 0))
-        frames.append(np.asarray(im2))
+        frames.append(np.concatenate(tiles, 1))
     frames += [frames[-1]] * 6
     iio.imwrite(path, np.stack(frames), duration=180, loop=0)
     return path

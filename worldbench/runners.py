@@ -8,6 +8,8 @@ A move the map's edge blocks keeps the view, as in the envs.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 
 from worldgen_env import dynamics as dyn
@@ -17,16 +19,18 @@ from worldgen_env.simulator import Simulator, keep_blocked
 __all__ = ["run_episodes", "transitions", "open_loop", "line_loops", "square_loops"]
 
 
-def run_episodes(sim: Simulator, core: WorldCore, starts: np.ndarray, actions: np.ndarray, seed: int = 0,
+def run_episodes(make: Callable[[], Simulator], core: WorldCore, starts: np.ndarray, actions: np.ndarray, seed: int = 0,
                  batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
     """Step ``n`` episodes from cells ``starts`` (n, 2) under ``actions`` (n, T): (true, simulated).
 
-    Runs ``batch`` episodes at a time as the sub-envs of one simulator (one batched call per step).
+    Runs ``batch`` episodes at a time as the sub-envs of one fresh simulator ``make()`` (one
+    batched call per step).
     """
     starts, actions = np.asarray(starts, np.int64), np.asarray(actions, np.int64)
     true_all, fake_all = [], []
     for lo in range(0, len(starts), batch):
         pos, acts = starts[lo : lo + batch], actions[lo : lo + batch]
+        sim = make()
         if hasattr(sim, "seed"):
             sim.seed(seed + lo)
         view = core.views(pos)

@@ -24,6 +24,9 @@ def core():
 
 
 def test_a_perfect_model_is_exact_everywhere(core):
+    starts, acts = runners.transitions(core, 300, 0)  # more episodes than one batch: fresh simulators per batch
+    true, fake = runners.run_episodes(parse_spec("oracle", core).make, core, starts, acts, batch=128)
+    assert np.array_equal(true, fake)
     r, c, _ = evaluate_entry(parse_spec("oracle", core), core, QUICK)
     for k in ("psnr_known", "psnr_new", "rollout_psnr@1", "rollout_psnr@16", "loop_line_back_min", "loop_square_back_min", "loop_square_turn_min"):
         assert r[k] == 100.0, k
@@ -63,7 +66,7 @@ def test_c2st_is_chance_on_real_data_and_catches_noise(core):
     a, b = _bands(core, 600, 0), _bands(core, 600, 1)
     same = c2st.c2st(a, b, seed=0)
     assert same["ci_low"] < 0.5 < same["ci_high"] and 0.4 < same["accuracy"] < 0.6
-    noisy = c2st.corruptions(b)["noise (sigma 8/255)"]
+    noisy = c2st.corruptions(b)["noise (Gaussian, sigma 8 / 255)"]
     assert c2st.c2st(a, noisy, seed=0)["accuracy"] > 0.9
     assert c2st.c2st(a, a, seed=0)["accuracy"] == 0.5  # identical paired sets: nothing to learn
 
