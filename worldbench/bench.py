@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -125,7 +125,3 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
 
 def config_dict(cfg: BenchConfig) -> dict:
     return asdict(cfg)
-
-
-def with_seed(cfg: BenchConfig, seed: int) -> BenchConfig:
-    return replace(cfg, seed=seed)
