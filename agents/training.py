@@ -11,10 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import signal
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -24,7 +22,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from world_models.checkpoint import CheckpointError, atomic_save, safe_load
+from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, safe_load
 from world_models.runs import check_resume_args, claim_run_dir, record_args
 from worldgen_env.dynamics import TASKS, TaskConfig
 from worldgen_env.envs import WorldCore
@@ -162,20 +160,6 @@ class RealEvalCallback(BaseCallback):
         return True
 
 
-def _save_model_zip(model: PPO, path: Path) -> Path:
-    """SB3's ``model.zip``, written atomically (temp file, rename)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            model.save(f)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _interrupt_as_keyboard(signum, frame):
     raise KeyboardInterrupt
 
@@ -242,7 +226,7 @@ def train(a: Args) -> dict:
         print(f"\ninterrupted at {model.num_timesteps} env steps: saving the checkpoint, model and report "
               f"(continue with --resume --out {out})", file=sys.stderr)
     save_checkpoint()
-    _save_model_zip(model, out / "model.zip")
+    atomic_write(out / "model.zip", model.save)  # SB3's model.zip, never half-written
     env.close()
     report = _report(a, out, model, curve, wall(), interrupted)
     if interrupted:

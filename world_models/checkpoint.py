@@ -21,10 +21,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
+from typing import BinaryIO, Callable
 
 import torch
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "safe_load", "digest", "CheckpointError"]
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "atomic_write", "safe_load", "digest", "CheckpointError"]
 
 FORMAT = 1
 _REQUIRED = ("config", "process", "sampling", "model")
@@ -87,13 +88,18 @@ def _remove_stale_temps(folder: Path, name: str) -> None:
 
 def atomic_save(path: str | Path, obj) -> Path:
     """``torch.save(obj)`` to ``path`` atomically: the file is either the old one or the new one."""
+    return atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
+    """``write(file)`` into a temp file beside ``path``, fsync, rename over ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path.parent, path.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+            write(f)
             f.flush()
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a checkpoint is an ordinary file

@@ -27,7 +27,7 @@ from world_models.baselines import copy_baseline, shift_baseline
 from worldgen_env import dynamics as dyn
 from worldgen_env.dream import load_dream_model
 from worldgen_env.envs import WorldCore
-from worldgen_env.simulator import PredictorSimulator, Simulator, check_simulator
+from worldgen_env.simulator import PredictorSimulator, Simulator, check_simulator, with_rows
 
 __all__ = ["Entry", "OracleSimulator", "parse_spec", "checkpoint_simulator"]
 
@@ -49,12 +49,7 @@ class OracleSimulator:
         self.core, self.pos = core, None
 
     def reset(self, idx, first_views, positions):
-        idx = np.asarray(idx)
-        if self.pos is None or idx.max(initial=-1) >= len(self.pos):
-            grown = np.zeros((int(idx.max(initial=-1)) + 1 if self.pos is None else max(len(self.pos), int(idx.max()) + 1), 2), np.int64)
-            if self.pos is not None:
-                grown[: len(self.pos)] = self.pos
-            self.pos = grown
+        self.pos = with_rows(self.pos, idx, (2,), np.int64)
         self.pos[idx] = positions
 
     def step(self, actions, moved):

@@ -33,7 +33,7 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Simulator", "PredictorSimulator", "Predictor", "keep_blocked", "check_simulator"]
+__all__ = ["Simulator", "PredictorSimulator", "Predictor", "keep_blocked", "check_simulator", "with_rows"]
 
 #: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -53,6 +53,21 @@ def check_simulator(sim) -> None:
     if not isinstance(sim, Simulator):
         raise TypeError(f"model must implement the simulator protocol (reset(idx, first_views, positions) and "
                         f"step(actions, moved) -> views; see worldgen_env.simulator), got {type(sim).__name__}")
+
+
+def with_rows(state: np.ndarray | None, idx: np.ndarray, row_shape: tuple, dtype) -> np.ndarray:
+    """Per-sub-env state with a row for every index in ``idx`` (grown with zeros as needed).
+
+    >>> with_rows(None, np.array([0, 2]), (2,), np.int64).shape
+    (3, 2)
+    """
+    n = int(np.max(idx, initial=-1)) + 1
+    if state is not None and n <= len(state):
+        return state
+    grown = np.zeros((max(n, 0 if state is None else len(state)), *row_shape), dtype)
+    if state is not None:
+        grown[: len(state)] = state
+    return grown
 
 
 def keep_blocked(prev_views: np.ndarray, next_views: np.ndarray, moved: np.ndarray) -> np.ndarray:
@@ -78,13 +93,7 @@ class PredictorSimulator:
             self.seed_fn(int(seed))
 
     def reset(self, idx: np.ndarray, first_views: np.ndarray, positions: np.ndarray) -> None:
-        idx = np.asarray(idx)
-        if self.views is None or idx.max(initial=-1) >= len(self.views):
-            n = max(int(idx.max(initial=-1)) + 1, 0 if self.views is None else len(self.views))
-            grown = np.zeros((n, *first_views.shape[1:]), np.uint8)
-            if self.views is not None:
-                grown[: len(self.views)] = self.views
-            self.views = grown
+        self.views = with_rows(self.views, idx, first_views.shape[1:], np.uint8)
         self.views[idx] = first_views
 
     def step(self, actions: np.ndarray, moved: np.ndarray) -> np.ndarray:
