@@ -8,7 +8,7 @@ import torch
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-__all__ = ["EXTRACTORS", "CorrelationCNN", "SiameseCNN", "StackedCNN"]
+__all__ = ["EXTRACTORS", "CorrelationCNN", "PlaceCNN", "SiameseCNN", "StackedCNN"]
 
 
 def _cnn(in_ch: int) -> nn.Sequential:
@@ -120,4 +120,24 @@ class CorrelationCNN(BaseFeaturesExtractor):
         return self.head(torch.cat([p, dy[:, None], dx[:, None], peak[:, None]], 1))  # (B, (2R+1)^2 + 3) -> (B, F)
 
 
-EXTRACTORS = {"correlation": CorrelationCNN, "stacked": StackedCNN, "siamese": SiameseCNN}
+class PlaceCNN(BaseFeaturesExtractor):
+    """Where am I, where is the goal, and where is it relative to me? The far task's extractor.
+
+    When the goal view does not overlap the current view (the far task), the cost volume of
+    :class:`CorrelationCNN` is flat: only knowing the map can say which way to go. This extractor
+    adds a place branch, a :class:`SiameseCNN` (a shared CNN embeds each view on its own, so it can
+    learn a code of the map position it shows; features ``[e_img, e_goal, e_img - e_goal]``), and
+    concatenates both: ``(B, 2 * features_dim)`` -> ``Linear`` -> ``(B, features_dim)``.
+    """
+
+    def __init__(self, observation_space: gym.spaces.Dict, features_dim: int = 256):
+        super().__init__(observation_space, features_dim)
+        self.correlation = CorrelationCNN(observation_space, features_dim)
+        self.place = SiameseCNN(observation_space, features_dim)
+        self.head = nn.Sequential(nn.Linear(2 * features_dim, features_dim), nn.ReLU())
+
+    def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.head(torch.cat([self.correlation(obs), self.place(obs)], 1))  # (B, 2F) -> (B, F)
+
+
+EXTRACTORS = {"correlation": CorrelationCNN, "place": PlaceCNN, "stacked": StackedCNN, "siamese": SiameseCNN}

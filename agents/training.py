@@ -66,7 +66,7 @@ class Args:
     """CFG weight for dreaming (default: the checkpoint's)"""
     dream_dtype: str = "bfloat16"
     extractor: str = "correlation"
-    """correlation (shared CNN + cost volume over move displacements) | stacked (one CNN over 6 channels) | siamese (shared CNN per view)"""
+    """correlation (shared CNN + cost volume over move displacements) | place (correlation + a per-view place embedding: the far task) | stacked (one CNN over 6 channels) | siamese (shared CNN per view)"""
     shaping: float = 0.1
     """potential-based shaping of the training reward (does not change the optimal policy)"""
     learning_rate: float = 3e-4

@@ -152,3 +152,29 @@ def test_dream_benchmark_smoke(ckpt):
 
     out = dream(sizes=(2,), seconds=0.01, repeats=1, checkpoint=ckpt)
     assert out[("default", 2)] > 0 and out[("seed", 2)] > 0
+
+
+def test_dream_memory_walk_out_and_back_is_exact_and_optional(ckpt):
+    """Through the vector env: k moves right and k back returns exactly to the start view with
+    the memory (the default), not without it; remember_goal shows the real goal view at the goal."""
+    out_and_back = [3] * 6 + [2] * 6
+    for memory in (True, False):
+        envs = DreamWorldMapVectorEnv(num_envs=4, checkpoint=ckpt, memory=memory, max_episode_steps=None)
+        obs, info = envs.reset(seed=1)
+        start, p0 = obs["image"].copy(), info["agent_pos"].copy()
+        for a in out_and_back:
+            obs, r, te, tr, info = envs.step(np.full(4, a))
+        back = (info["agent_pos"] == p0).all(1) & ~te  # not stopped by an edge or the goal
+        assert back.any()
+        same = [np.array_equal(obs["image"][i], start[i]) for i in np.flatnonzero(back)]
+        assert all(same) if memory else not any(same)
+    env = DreamWorldMapEnv(checkpoint=ckpt, remember_goal=True, goal_distance=(2, 2))
+    obs, info = env.reset(seed=0)
+    d = (info["goal_pos"] - info["agent_pos"]) // 8
+    for a in [1 if d[0] > 0 else 0] * abs(d[0]) + [3 if d[1] > 0 else 2] * abs(d[1]):
+        obs, *_ = env.step(a)
+    assert np.array_equal(obs["image"], obs["goal"])
+    for bad, match in ((dict(memory="yes"), "memory must be True or False"), (dict(memory=False, remember_goal=True), "needs memory=True"),
+                       (dict(memory_cells=2), "memory_cells")):
+        with pytest.raises(ValueError, match=match):
+            DreamWorldMapEnv(checkpoint=ckpt, **bad)

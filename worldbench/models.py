@@ -5,7 +5,9 @@ A spec is one of
 * ``copy`` / ``shift``: the baselines (:mod:`world_models.baselines`);
 * ``oracle``: the true views (a perfect simulator: exact everywhere; a check of the benchmark);
 * a checkpoint path, optionally with sampler settings: ``runs/x/last.pt`` or
-  ``runs/x/last.pt?steps=10&cfg=1.5&sampler=euler``;
+  ``runs/x/last.pt?steps=10&cfg=1.5&sampler=euler``; it dreams as ``DreamWorldMap-v0`` does, with
+  the memory of what it has shown (:class:`worldgen_env.simulator.TileMemory`); ``?memory=0``
+  gives the memoryless dream (next view from the current view only);
 * ``package.module:factory``: ``factory(core)`` returns any object implementing
   :class:`worldgen_env.simulator.Simulator` (your own world model).
 
@@ -27,7 +29,7 @@ from world_models.baselines import copy_baseline, shift_baseline
 from worldgen_env import dynamics as dyn
 from worldgen_env.dream import load_dream_model
 from worldgen_env.envs import WorldCore
-from worldgen_env.simulator import PredictorSimulator, Simulator, check_simulator, with_rows
+from worldgen_env.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows
 
 __all__ = ["Entry", "OracleSimulator", "parse_spec", "checkpoint_simulator"]
 
@@ -58,8 +60,9 @@ class OracleSimulator:
 
 
 def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "bfloat16", sampler: str | None = None,
-                         steps: int | None = None, cfg_scale: float | None = None) -> PredictorSimulator:
-    """A ``train_world.py`` checkpoint as a simulator (noise from its own seeded generator)."""
+                         steps: int | None = None, cfg_scale: float | None = None, memory: bool = True, stride: int = 8) -> PredictorSimulator:
+    """A ``train_world.py`` checkpoint as a simulator (noise from its own seeded generator), with a
+    :class:`TileMemory` of ``stride``-pixel cells unless ``memory=False``."""
     wm = load_dream_model(path, device, dtype)
     g = torch.Generator()
 
@@ -67,7 +70,7 @@ def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "bfloat16
         return np.concatenate([wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
                                for i in range(0, len(views), batch)])
 
-    sim = PredictorSimulator(predict, seed_fn=g.manual_seed)
+    sim = PredictorSimulator(predict, seed_fn=g.manual_seed, memory=TileMemory(stride) if memory else None)
     sim.world_model = wm  # for the cost measurements
     return sim
 
@@ -86,11 +89,13 @@ def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "b
     path, _, query = body.partition("?")
     if Path(path).suffix == ".pt" or Path(path).is_file():
         opts = dict(parse_qsl(query))
-        unknown = set(opts) - {"steps", "cfg", "sampler"}
+        unknown = set(opts) - {"steps", "cfg", "sampler", "memory"}
         if unknown:
-            raise ValueError(f"model spec {spec!r}: unknown settings {sorted(unknown)}; use ?steps=N&cfg=W&sampler=NAME")
+            raise ValueError(f"model spec {spec!r}: unknown settings {sorted(unknown)}; use ?steps=N&cfg=W&sampler=NAME&memory=0|1")
+        if opts.get("memory", "1") not in ("0", "1"):
+            raise ValueError(f"model spec {spec!r}: memory must be 0 or 1, got {opts['memory']!r}")
         kw = dict(sampler=opts.get("sampler"), steps=int(opts["steps"]) if "steps" in opts else None,
-                  cfg_scale=float(opts["cfg"]) if "cfg" in opts else None)
+                  cfg_scale=float(opts["cfg"]) if "cfg" in opts else None, memory=opts.get("memory", "1") == "1", stride=stride)
         if not Path(path).is_file():
             raise FileNotFoundError(f"model spec {spec!r}: checkpoint {path!r} does not exist")
         load_dream_model(path, device, dtype)  # fail now, with the checkpoint's own error, not mid-benchmark

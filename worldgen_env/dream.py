@@ -14,6 +14,13 @@ How a dream step works:
   generated view is quantised to uint8, as the env returns it, before it conditions the next one.
   A move the map's edge blocks leaves the position, and so the view, unchanged, as in the real env
   (:func:`dream_views`; the world model only ever learns moves that happen).
+* **Memory** (``memory=True``, the default): the dream keeps, per sub-env and per episode, what it
+  has shown, in map coordinates (:class:`~worldgen_env.simulator.TileMemory`, bounded: 1 MB per
+  sub-env). Pixels of the next view that were shown before come from that memory exactly, only
+  never-seen pixels are generated, and the model is conditioned on the remembered view; walking
+  away and back returns exactly to the view left. The real first view seeds it; ``reset`` clears
+  it. ``remember_goal=True`` also places the goal view at the goal's cell. ``memory=False`` is the
+  memoryless dream (next view from the current view only).
 * ``resync_every=K`` (default 0: never) replaces the dream by the true view every K steps.
 * The sampler's noise comes from a ``torch.Generator`` seeded by ``reset(seed=...)``, so the same
   seed gives the same trajectory on CPU.
@@ -28,8 +35,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .dynamics import as_int
 from .envs import WorldMapEnv, WorldMapVectorEnv
-from .simulator import PredictorSimulator, check_simulator, keep_blocked
+from .simulator import PredictorSimulator, TileMemory, check_simulator, keep_blocked
 
 __all__ = ["DEFAULT_WORLD_MODEL", "DreamWorldMapEnv", "DreamWorldMapVectorEnv", "load_dream_model", "dream_views"]
 
@@ -85,10 +93,15 @@ class _Dreamer:
     """The world-model half shared by the single and the vector dream env: a :class:`Simulator`
     (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
-    def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, view_size, num_envs, compile=False):
+    def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, task, num_envs, compile=False,
+                 memory=True, memory_cells=72, remember_goal=False):
         if resync_every < 0:
             raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
-        self.resync_every = int(resync_every)
+        for name, v in (("memory", memory), ("remember_goal", remember_goal)):
+            if not isinstance(v, (bool, np.bool_)):
+                raise ValueError(f"{name} must be True or False, got {v!r}")
+        view_size = task.view_size
+        self.resync_every, self.remember_goal = int(resync_every), bool(remember_goal)
         self.since_resync = np.zeros(num_envs, np.int64)
         self._seeded = False
         self.model = None
@@ -96,6 +109,8 @@ class _Dreamer:
             given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale).items() if v is not None}
             if given:
                 raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler settings, not both (got model= and {sorted(given)})")
+            if remember_goal and not hasattr(model, "remember"):
+                raise ValueError(f"remember_goal=True needs a simulator with a remember(idx, views, positions) method; {type(model).__name__} has none")
             check_simulator(model)
             self.sim = model
             return
@@ -114,9 +129,16 @@ class _Dreamer:
             raise ValueError(f"cfg_scale must be a finite number (1.0: no guidance) or None for the checkpoint's {self.model.cfg_scale}, got {cfg_scale!r}")
         self.cfg_scale = float(self.model.cfg_scale if cfg_scale is None else cfg_scale)
         self.generator = torch.Generator(device="cpu")
-        self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed)
+        mem = None
+        if memory:
+            cells = as_int("memory_cells", memory_cells, view_size // task.stride)
+            mem = TileMemory(task.stride, cells)
+        elif remember_goal:
+            raise ValueError("remember_goal=True needs memory=True")
+        self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed, memory=mem)
 
-    def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator, views: np.ndarray, pos: np.ndarray) -> None:
+    def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator, views: np.ndarray, pos: np.ndarray,
+              goal_views: np.ndarray, goal_pos: np.ndarray) -> None:
         seed_fn = getattr(self.sim, "seed", None)
         if seed_fn is not None and (seed is not None or not self._seeded):
             # first reset without a seed: derive one from the env's RNG
@@ -124,6 +146,8 @@ class _Dreamer:
         self._seeded = True
         self.since_resync[idx] = 0
         self.sim.reset(idx, views[idx], pos[idx])
+        if self.remember_goal:
+            self.sim.remember(idx, goal_views[idx], goal_pos[idx])
 
     def predict(self, views: np.ndarray, action: np.ndarray) -> np.ndarray:
         return self.model.predict(views, action, self.generator, sampler=self.sampler, steps=self.steps, cfg_scale=self.cfg_scale)
@@ -153,6 +177,9 @@ class DreamWorldMapEnv(WorldMapEnv):
     * ``device`` (``"auto"``), ``dtype`` (``"bfloat16"``, the default: autocast, same quality here; or ``"float32"``), ``compile``
       (``torch.compile`` the model: slow first steps, faster after).
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
+    * ``memory`` (True): remember what the dream has shown (exact revisits); ``memory_cells`` (72):
+      the memory's side in cells (bounded: ``memory_cells**2 * stride**2 * 3`` bytes per sub-env);
+      ``remember_goal`` (False): also place the goal view at the goal's cell.
     * ``model``: instead of a checkpoint, any simulator implementing
       :class:`worldgen_env.simulator.Simulator` (``reset(idx, first_views, positions)``,
       ``step(actions, moved) -> views``); one simulator object per env, since it keeps the
@@ -168,12 +195,13 @@ class DreamWorldMapEnv(WorldMapEnv):
 
     def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
-                 compile: bool = False, model=None, **kwargs):
+                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool = False, **kwargs):
         super().__init__(**kwargs)
-        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size, 1, compile)
+        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task, 1, compile,
+                                memory, memory_cells, remember_goal)
 
     def _on_reset(self, seed):
-        self.dreamer.reset(np.arange(1), seed, self.np_random, self._view, self._pos)
+        self.dreamer.reset(np.arange(1), seed, self.np_random, self._view, self._pos, self._goal_view, self._goal)
 
     def _next_views(self, prev_pos, pos, prev_views, action):
         return self.dreamer.next_views(self.core, prev_pos, pos, prev_views, action)
@@ -191,13 +219,13 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
 
     def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
-                 compile: bool = False, model=None, **kwargs):
+                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool = False, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
-        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task.view_size,
-                                self.num_envs, compile)
+        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task,
+                                self.num_envs, compile, memory, memory_cells, remember_goal)
 
     def _on_reset(self, idx, seed):
-        self.dreamer.reset(idx, seed, self.np_random, self._view, self._pos)
+        self.dreamer.reset(idx, seed, self.np_random, self._view, self._pos, self._goal_view, self._goal)
 
     def _next_views(self, prev_pos, pos, prev_views, action):
         return self.dreamer.next_views(self.core, prev_pos, pos, prev_views, action)

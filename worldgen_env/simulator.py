@@ -15,6 +15,11 @@ keeps it per sub-env and clears a sub-env's on ``reset``. ``positions`` are the 
 a learned simulator uses them only as the origin of its own map coordinates (``start + moves``),
 an oracle (tests) may read the map there.
 
+:class:`TileMemory` gives a predictor a memory: what the dream has shown, per sub-env, in map
+coordinates (start cell + the known motion). Pixels of the next view that were shown before come
+from it exactly; only never-seen pixels are generated, and a view that is all remembered skips
+the predictor.
+
 numpy only: no torch, no Gymnasium. ``DreamWorldMap-v0(model=sim)`` dreams with any simulator;
 ``DreamWorldMap-v0(checkpoint=path)`` wraps a ``train_world.py`` checkpoint in a
 :class:`PredictorSimulator`.
@@ -33,7 +38,9 @@ from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["Simulator", "PredictorSimulator", "Predictor", "keep_blocked", "check_simulator", "with_rows"]
+from .dynamics import ACTION_DELTAS
+
+__all__ = ["Simulator", "PredictorSimulator", "Predictor", "TileMemory", "keep_blocked", "check_simulator", "with_rows"]
 
 #: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -77,16 +84,107 @@ def keep_blocked(prev_views: np.ndarray, next_views: np.ndarray, moved: np.ndarr
     return out
 
 
-class PredictorSimulator:
-    """A stateless next-view predictor as a :class:`Simulator`: it keeps the current views.
+class TileMemory:
+    """What each sub-env's dream has shown, in map coordinates: a ring canvas of cell-sized tiles.
 
-    ``predict`` is called once per step, on the rows that moved only (not at all when none did).
+    Views move by whole cells (``stride`` pixels), so a view at cell ``(r, c)`` is an aligned
+    ``g x g`` grid of ``stride x stride`` tiles (``g = view / stride``), the tiles of cells
+    ``(r .. r+g-1, c .. c+g-1)``. Each sub-env has ``cells x cells`` tile slots: the tile of cell
+    ``(r, c)`` lives in slot ``(r mod cells, c mod cells)`` tagged ``(r, c)``, and a lookup hits only
+    where the tag matches. Memory is bounded (``cells**2 * stride**2 * 3`` bytes per sub-env, 1 MB
+    at the defaults): a dream that walks more than ``cells - g`` cells away overwrites its oldest
+    content there, which is then generated anew.
+
+    >>> mem = TileMemory(stride=2, cells=8)
+    >>> view = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(1, 4, 4, 3)
+    >>> mem.reset(np.array([0]), view, np.array([[5, 5]]))
+    >>> out, known = mem.recall(np.array([0]), np.array([[5, 6]]), np.zeros_like(view))   # one cell right
+    >>> known[0].astype(int).tolist()                     # its left column of tiles was shown
+    [[1, 0], [1, 0]]
+    >>> bool((out[0, :, :2] == view[0, :, 2:]).all())      # ... and comes back exactly
+    True
+    """
+
+    EMPTY = np.iinfo(np.int64).min
+
+    def __init__(self, stride: int, cells: int = 72):
+        if stride < 1 or cells < 1:
+            raise ValueError(f"stride and cells must be >= 1, got {stride}, {cells}")
+        self.stride, self.cells = int(stride), int(cells)
+        self.tiles: np.ndarray | None = None  # (N, S, S, s, s, 3) uint8
+        self.tags: np.ndarray | None = None  # (N, S, S, 2) int64: the cell each slot holds (EMPTY: none)
+
+    def _grid(self, views: np.ndarray) -> int:
+        h, w = views.shape[1:3]
+        if h != w or h % self.stride:
+            raise ValueError(f"TileMemory needs square views whose side is a multiple of the stride {self.stride}, got {h}x{w}")
+        if h // self.stride > self.cells:
+            raise ValueError(f"TileMemory with {self.cells} cells cannot hold a {h // self.stride}-cell view; use cells >= {h // self.stride}")
+        return h // self.stride
+
+    def _slots(self, idx: np.ndarray, pos: np.ndarray, g: int):
+        """Index arrays of the ``g x g`` slots of views at cells ``pos`` (k, 2), and their cells (k, g, g, 2)."""
+        r = pos[:, :1] + np.arange(g)  # (k, g) rows
+        c = pos[:, 1:] + np.arange(g)  # (k, g) cols
+        cells = np.stack(np.broadcast_arrays(r[:, :, None], c[:, None, :]), -1)  # (k, g, g, 2)
+        return (idx[:, None, None], r[:, :, None] % self.cells, c[:, None, :] % self.cells), cells
+
+    def _as_tiles(self, views: np.ndarray, g: int) -> np.ndarray:
+        k, s = len(views), self.stride
+        return views.reshape(k, g, s, g, s, 3).transpose(0, 1, 3, 2, 4, 5)  # (k, g, g, s, s, 3)
+
+    def reset(self, idx: np.ndarray, views: np.ndarray, pos: np.ndarray) -> None:
+        """Forget sub-envs ``idx`` (k,), then remember their first ``views`` (k, H, W, 3) at cells ``pos`` (k, 2)."""
+        g, n = self._grid(views), int(np.max(idx, initial=-1)) + 1
+        if self.tiles is None or n > len(self.tiles):
+            old = 0 if self.tiles is None else len(self.tiles)
+            tiles = np.zeros((n, self.cells, self.cells, self.stride, self.stride, 3), np.uint8)
+            tags = np.full((n, self.cells, self.cells, 2), self.EMPTY, np.int64)
+            if old:
+                tiles[:old], tags[:old] = self.tiles, self.tags
+            self.tiles, self.tags = tiles, tags
+        self.tags[idx] = self.EMPTY
+        self.write(idx, views, pos)
+
+    def write(self, idx: np.ndarray, views: np.ndarray, pos: np.ndarray) -> None:
+        """Remember ``views`` (k, H, W, 3) uint8 shown by sub-envs ``idx`` (k,) at cells ``pos`` (k, 2)."""
+        g = self._grid(views)
+        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
+        self.tiles[slots] = self._as_tiles(views, g)
+        self.tags[slots] = cells
+
+    def known(self, idx: np.ndarray, pos: np.ndarray, g: int) -> np.ndarray:
+        """(k, g, g) bool: which tiles of the views of sub-envs ``idx`` at cells ``pos`` were shown before."""
+        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
+        return (self.tags[slots] == cells).all(-1)
+
+    def recall(self, idx: np.ndarray, pos: np.ndarray, views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``views`` (k, H, W, 3) with every remembered tile put back exactly (a fresh array), and the
+        (k, g, g) mask of the tiles that were remembered."""
+        g = self._grid(views)
+        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
+        known = (self.tags[slots] == cells).all(-1)  # (k, g, g)
+        tiles = np.where(known[..., None, None, None], self.tiles[slots], self._as_tiles(views, g))  # (k, g, g, s, s, 3)
+        k, s = len(views), self.stride
+        return np.ascontiguousarray(tiles.transpose(0, 1, 3, 2, 4, 5)).reshape(k, g * s, g * s, 3), known
+
+
+class PredictorSimulator:
+    """A next-view predictor as a :class:`Simulator`: it keeps the current views, and with a
+    ``memory`` (:class:`TileMemory`) what it has shown.
+
+    ``predict`` is called once per step, on the rows that moved only (not at all when none did;
+    with a memory, not on rows whose next view is all remembered). With a memory, the simulator
+    follows each sub-env's cell (start + the known motion of the moves that happened), puts every
+    remembered tile into the predicted view and remembers the result, so a revisit shows exactly
+    the pixels shown before, and the next prediction is conditioned on them.
     ``seed_fn``, if given, receives :meth:`seed`'s argument (a model's noise generator).
     """
 
-    def __init__(self, predict: Predictor, seed_fn: Callable[[int], None] | None = None):
-        self.predict, self.seed_fn = predict, seed_fn
+    def __init__(self, predict: Predictor, seed_fn: Callable[[int], None] | None = None, memory: TileMemory | None = None):
+        self.predict, self.seed_fn, self.memory = predict, seed_fn, memory
         self.views: np.ndarray | None = None  # (N, H, W, 3) the views last returned
+        self.pos: np.ndarray | None = None  # (N, 2) each sub-env's cell (with a memory)
 
     def seed(self, seed: int) -> None:
         if self.seed_fn is not None:
@@ -95,11 +193,33 @@ class PredictorSimulator:
     def reset(self, idx: np.ndarray, first_views: np.ndarray, positions: np.ndarray) -> None:
         self.views = with_rows(self.views, idx, first_views.shape[1:], np.uint8)
         self.views[idx] = first_views
+        if self.memory is not None:
+            self.pos = with_rows(self.pos, idx, (2,), np.int64)
+            self.pos[idx] = positions
+            self.memory.reset(idx, first_views, positions)
+
+    def remember(self, idx: np.ndarray, views: np.ndarray, positions: np.ndarray) -> None:
+        """Put known ``views`` (k, H, W, 3) at cells ``positions`` (k, 2) into the memory of sub-envs
+        ``idx`` (e.g. the goal view at the goal's cell), after their ``reset``."""
+        if self.memory is None:
+            raise ValueError("remember() needs a simulator with a memory (PredictorSimulator(..., memory=TileMemory(...)))")
+        self.memory.write(np.asarray(idx), views, positions)
 
     def step(self, actions: np.ndarray, moved: np.ndarray) -> np.ndarray:
         assert self.views is not None, "reset() before step()"
-        views = self.views.copy()
-        if moved.any():
-            views[moved] = self.predict(self.views[moved], np.asarray(actions)[moved])
+        actions, views = np.asarray(actions), self.views.copy()
+        m = np.flatnonzero(moved)  # (k,) the sub-envs that moved
+        if self.memory is None:
+            if len(m):
+                views[m] = self.predict(self.views[m], actions[m])
+        elif len(m):
+            self.pos[m] += ACTION_DELTAS[actions[m]]
+            g = views.shape[1] // self.memory.stride
+            new = ~self.memory.known(m, self.pos[m], g).all((1, 2))  # (k,) views with tiles never shown
+            nxt = self.views[m].copy()  # all-remembered rows: filled in by recall
+            if new.any():
+                nxt[new] = self.predict(self.views[m[new]], actions[m[new]])
+            views[m], _ = self.memory.recall(m, self.pos[m], nxt)
+            self.memory.write(m, views[m], self.pos[m])
         self.views = views
         return views.copy()

@@ -84,7 +84,22 @@ def test_model_specs(tiny_world_model):
     assert isinstance(parse_spec("worldbench.models:OracleSimulator", core).make(), OracleSimulator)  # anyone's factory(core)
     with pytest.raises(ValueError, match="unknown settings"):
         parse_spec(f"{tiny_world_model}?temperature=2", core)
+    with pytest.raises(ValueError, match="memory must be 0 or 1"):
+        parse_spec(f"{tiny_world_model}?memory=yes", core)
     with pytest.raises(FileNotFoundError, match="does not exist"):
         parse_spec("nope.pt", core)
     with pytest.raises(ValueError, match="is not copy, shift"):
         parse_spec("banana", core)
+
+
+def test_checkpoint_specs_dream_with_memory_unless_told_not_to(tiny_world_model):
+    """A checkpoint row dreams as DreamWorldMap-v0 does (with its memory): back at the start of a
+    loop it shows exactly the start view; ``?memory=0`` is the memoryless dream."""
+    from worldbench import runners
+
+    core = WorldCore()
+    starts, actions = runners.line_loops(core, 8, 3, seed=0)
+    true, _ = runners.run_episodes(parse_spec("oracle", core).make, core, starts, actions)
+    for spec, exact in ((f"{tiny_world_model}?steps=1", True), (f"{tiny_world_model}?steps=1&memory=0", False)):
+        _, fake = runners.run_episodes(parse_spec(spec, core).make, core, starts, actions)
+        assert np.array_equal(fake[:, -1], true[:, 0]) == exact
