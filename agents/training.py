@@ -17,6 +17,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import torch
 from stable_baselines3 import PPO
@@ -26,6 +27,7 @@ from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, 
 from world_models.runs import check_resume_args, claim_run_dir, record_args
 from worldgen_env.dynamics import TASKS, TaskConfig
 from worldgen_env.envs import WorldCore
+from worldgen_env.simulator import Simulator
 
 from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, sb3_policy
 from .policy import EXTRACTORS
@@ -164,8 +166,13 @@ def _interrupt_as_keyboard(signum, frame):
     raise KeyboardInterrupt
 
 
-def train(a: Args) -> dict:
+def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
+    """Train and evaluate as ``a`` says. ``simulator``: for ``DreamWorldMap-v0``, a maker of the
+    simulator to dream with (any :class:`worldgen_env.simulator.Simulator`) instead of the
+    checkpoint ``a.world_model``; called once."""
     _validate(a)
+    if simulator is not None and (a.env != "DreamWorldMap-v0" or a.world_model is not None):
+        raise ValueError("simulator= replaces the dream's checkpoint: use it with --env DreamWorldMap-v0 and no --world-model")
     task_kw = task_kwargs(a)
     try:  # the map and the task, checked before anything is written
         WorldCore(task_kw["map_path"], TaskConfig(**{k: v for k, v in task_kw.items() if k in ("goal_distance", "goal_out_of_view")}))
@@ -187,7 +194,9 @@ def train(a: Args) -> dict:
     torch.manual_seed(a.seed)
     task_kw = task_kwargs(a)
     kw = dict(shaping=a.shaping, **task_kw)
-    if a.env == "DreamWorldMap-v0":
+    if simulator is not None:
+        kw.update(model=simulator())
+    elif a.env == "DreamWorldMap-v0":
         kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
     env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
     model = PPO("MultiInputPolicy", env, learning_rate=a.learning_rate, n_steps=a.n_steps, batch_size=min(a.batch_size, a.n_steps * a.n_envs),

@@ -6,6 +6,9 @@ row. Default: ``copy shift shipped=data/world_model.pt``.
 
 Writes ``leaderboard.md`` / ``leaderboard.json``, ``psnr_curves.png`` (rollout PSNR against steps,
 loop-closure PSNR against k), ``c2st.png``, ``strips.png`` and ``loop.gif`` to ``--out``.
+``--agents`` adds agent transfer (:mod:`worldbench.transfer`): PPO trained inside each learned
+simulator and in the real env, evaluated in the real env, on the near and far tasks (about 20
+minutes per model on 2 CPU cores; runs are kept in ``--out``/agents and reused).
 ``--calibrate`` instead shows what C2ST sees: real against real, noise, blur, lost contrast and
 ``shift``'s streaks.
 """
@@ -29,6 +32,7 @@ from . import c2st as c2st_mod
 from . import runners
 from .bench import QUICK, BenchConfig, config_dict, evaluate_entry
 from .models import parse_spec
+from .transfer import QUICK_TRANSFER, TransferConfig, transfer
 from .report import leaderboard_md, write_report
 
 
@@ -58,6 +62,8 @@ def main(argv=None) -> dict:
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
     p.add_argument("--calibrate", action="store_true", help="instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)")
+    p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near and far tasks")
+    p.add_argument("--agent-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = p.parse_args(argv)
     if a.threads:
@@ -92,6 +98,11 @@ def main(argv=None) -> dict:
                             f"{cfg.n_loops} loops per kind and k, C2ST on {cfg.n_transitions} revealed bands and on the frames at step 16 "
                             f"of {cfg.c2st_rollouts} rollouts (half train, half test; 50% = indistinguishable). PSNR in dB against the true views; "
                             f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads).")}
+    if a.agents:
+        tcfg = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
+        meta["transfer"] = transfer(entries=[e for e in entries if e.spec != "oracle"], out=a.out / "agents", cfg=tcfg, map_path=a.map)
+        meta["transfer_description"] = (f"Env steps per run: {tcfg.steps}; extractors {tcfg.extractor}; seeds {list(tcfg.seeds)}; "
+                                        f"{tcfg.eval_episodes} real-env evaluation episodes per policy. Runs in `{a.out / 'agents'}`.")
     files = write_report(a.out, results, curves, arts, meta)
     print(leaderboard_md(results))
     print(f"report: {files['md']}")

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageDraw
 
-__all__ = ["leaderboard_md", "loop_table_md", "write_report", "plot_lines", "plot_c2st", "strips_png", "loop_gif"]
+__all__ = ["leaderboard_md", "loop_table_md", "transfer_md", "write_report", "plot_lines", "plot_c2st", "strips_png", "loop_gif"]
 
 _COLS = [("psnr_known", "known dB"), ("psnr_new", "new strip dB"), ("rollout_psnr@1", "roll@1"), ("rollout_psnr@4", "roll@4"),
          ("rollout_psnr@16", "roll@16"), ("rollout_psnr@64", "roll@64"), ("loop_line_back_min", "loop back (line, worst k)"),
@@ -40,6 +41,24 @@ def leaderboard_md(results: dict[str, dict]) -> str:
     cols = [c for c in _COLS if any(_cell(r, c[0]) for r in results.values())]
     lines = ["| model | " + " | ".join(c[1] for c in cols) + " |", "|---|" + "---|" * len(cols)]
     lines += [f"| {name} | " + " | ".join(_cell(r, k) for k, _ in cols) + " |" for name, r in results.items()]
+    return "\n".join(lines)
+
+
+def transfer_md(transfer: dict[str, dict]) -> str:
+    """Agent transfer: real-env success of PPO trained in each simulator (per task), and its ratio to
+    PPO trained in the real env."""
+    tasks = [k.split("_")[1] for k in next(iter(transfer.values())) if re.fullmatch(r"transfer_[a-z]+_success", k)]
+    lines = ["| trained in | " + " | ".join(f"{t} task: real-env success (seeds) | {t}: x real" for t in tasks) + " |",
+             "|---|" + "---|---|" * len(tasks)]
+    for name, r in transfer.items():
+        cells = []
+        for t in tasks:
+            seeds = "/".join(f"{v:.3f}" for v in r.get(f"transfer_{t}_seeds", []))
+            cells += [f"{r[f'transfer_{t}_success']:.3f} ({seeds})", f"{r[f'transfer_{t}']:.2f}x"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    rand = transfer.get("real env", {})
+    lines.append("\nRandom policy in the real env: " + ", ".join(f"{t} {rand[f'transfer_{t}_random']:.3f}" for t in tasks
+                                                            if f"transfer_{t}_random" in rand) + ".")
     return "\n".join(lines)
 
 
@@ -165,7 +184,9 @@ def write_report(out: Path, results: dict, curves: dict, arts: dict, meta: dict)
              "strips": strips_png(arts, out / "strips.png"), "gif": loop_gif(arts, out / "loop.gif")}
     (out / "leaderboard.json").write_text(json.dumps({"meta": meta, "results": results, "curves": curves}, indent=2))
     md = (f"# World-model benchmark\n\n{meta['description']}\n\n{leaderboard_md(results)}\n\n"
-          f"## Loop closure: PSNR (dB) against the true view, per k\n\n{loop_table_md(curves)}\n\n"
+          + (f"## Agent transfer: PPO trained in the simulator, evaluated in the real env\n\n{meta['transfer_description']}\n\n"
+             f"{transfer_md(meta['transfer'])}\n\n" if meta.get("transfer") else "")
+          + f"## Loop closure: PSNR (dB) against the true view, per k\n\n{loop_table_md(curves)}\n\n"
           "![rollout and loop-closure PSNR](psnr_curves.png)\n\n![C2ST](c2st.png)\n\n"
           "A square loop of the largest k (real | each model; the last frame should equal the first):\n\n![loop](loop.gif)\n\n"
           "Real and generated, zoomed 3x:\n\n![strips](strips.png)\n")
