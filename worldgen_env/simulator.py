@@ -135,7 +135,8 @@ class TileMemory:
 
     def reset(self, idx: np.ndarray, views: np.ndarray, pos: np.ndarray) -> None:
         """Forget sub-envs ``idx`` (k,), then remember their first ``views`` (k, H, W, 3) at cells ``pos`` (k, 2)."""
-        g, n = self._grid(views), int(np.max(idx, initial=-1)) + 1
+        self._grid(views)  # checks the view fits the memory
+        n = int(np.max(idx, initial=-1)) + 1
         if self.tiles is None or n > len(self.tiles):
             old = 0 if self.tiles is None else len(self.tiles)
             tiles = np.zeros((n, self.cells, self.cells, self.stride, self.stride, 3), np.uint8)
