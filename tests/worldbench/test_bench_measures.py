@@ -83,3 +83,26 @@ def test_quick_command_writes_the_leaderboard(tmp_path, tiny_world_model):
     assert "| tiny |" in (out / "leaderboard.md").read_text()
     bad = subprocess.run([sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "banana"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
+
+
+def test_agent_transfer_trains_in_each_simulator_and_reuses_runs(tmp_path, monkeypatch):
+    from worldbench import transfer as tr
+
+    core = WorldCore()
+    cfg = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
+    made = []
+    entry = parse_spec("copy", core)
+    entry.make = lambda make=entry.make: made.append(1) or make()
+    res = tr.transfer([entry], tmp_path, cfg)
+    assert made == [1] and set(res) == {"real env", "copy"}
+    r = res["copy"]
+    ref = res["real env"]["transfer_near_success"]
+    assert 0 <= r["transfer_near_success"] <= 1 and 0 <= ref <= 1
+    assert np.isnan(r["transfer_near"]) if ref == 0 else r["transfer_near"] == r["transfer_near_success"] / ref
+    assert (tmp_path / "near" / "copy_seed0" / "report.json").exists()
+    monkeypatch.setattr(tr, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    again = tr.transfer([entry], tmp_path, cfg)
+    assert again["copy"]["transfer_near_success"] == r["transfer_near_success"] and made == [1]  # reused: its simulator is not even made
+    from agents.training import Args, train
+    with pytest.raises(ValueError, match="simulator= replaces"):
+        train(Args(env="WorldMap-v0", out=str(tmp_path / "x")), simulator=entry.make)
