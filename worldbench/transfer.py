@@ -46,7 +46,7 @@ def _slug(name: str) -> str:
 def _run(out: Path, args: Args, simulator=None) -> dict:
     if (out / "report.json").exists():
         return json.loads((out / "report.json").read_text())
-    return train(args, simulator=simulator) if simulator is not None else train(args)
+    return train(args, simulator=simulator)
 
 
 def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str | None = None) -> dict[str, dict]:

@@ -154,17 +154,20 @@ class TileMemory:
         self.tiles[slots] = self._as_tiles(views, g)
         self.tags[slots] = cells
 
+    def _lookup(self, idx: np.ndarray, pos: np.ndarray, g: int):
+        """The slots of the views at cells ``pos`` and the (k, g, g) mask of those holding their own cell."""
+        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
+        return slots, (self.tags[slots] == cells).all(-1)
+
     def known(self, idx: np.ndarray, pos: np.ndarray, g: int) -> np.ndarray:
         """(k, g, g) bool: which tiles of the views of sub-envs ``idx`` at cells ``pos`` were shown before."""
-        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
-        return (self.tags[slots] == cells).all(-1)
+        return self._lookup(idx, pos, g)[1]
 
     def recall(self, idx: np.ndarray, pos: np.ndarray, views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``views`` (k, H, W, 3) with every remembered tile put back exactly (a fresh array), and the
         (k, g, g) mask of the tiles that were remembered."""
         g = self._grid(views)
-        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
-        known = (self.tags[slots] == cells).all(-1)  # (k, g, g)
+        slots, known = self._lookup(idx, pos, g)  # known: (k, g, g)
         tiles = np.where(known[..., None, None, None], self.tiles[slots], self._as_tiles(views, g))  # (k, g, g, s, s, 3)
         k, s = len(views), self.stride
         return np.ascontiguousarray(tiles.transpose(0, 1, 3, 2, 4, 5)).reshape(k, g * s, g * s, 3), known
