@@ -1,7 +1,7 @@
 """Model throughput on this machine: ``python -m world_models.benchmark [--presets ...]``.
 
 For each preset and dtype (fp32, bf16 autocast) prints training samples/s (flow-matching loss,
-AdamW step, batch 32), inference forwards/s at batch 1, and single-frame generation frames/s with
+AdamW step, batch 32 or ``--batch``), inference forwards/s at batch 1, and single-frame generation frames/s with
 the sampler settings given (steps x CFG forwards included; CFG runs as one doubled batch).
 Numbers are medians of ``--repeats`` timed runs; the ``seed`` preset (the original research's
 model) is measured in the same run so ratios are comparable on a noisy machine.
@@ -22,16 +22,20 @@ from .processes import FlowMatching
 
 
 def _timeit(fn, seconds: float, repeats: int) -> float:
-    """Median seconds per call of ``fn`` over ``repeats`` runs of about ``seconds`` each."""
+    """Median seconds per call of ``fn`` over ``repeats`` runs of about ``seconds`` each (a GPU is
+    synchronised before a run's clock starts and before it stops)."""
+    sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     fn()  # warm-up
     per = []
     for _ in range(repeats):
+        sync()
         n, t0 = 0, time.perf_counter()
         while True:
             fn()
             n += 1
             if time.perf_counter() - t0 >= seconds:
                 break
+        sync()
         per.append((time.perf_counter() - t0) / n)
     return statistics.median(per)
 
@@ -100,13 +104,14 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--device", default="cpu")
     p.add_argument("--compile", action="store_true", help="torch.compile the model for the frames/s column")
+    p.add_argument("--batch", type=int, default=32, help="training batch size")
     a = p.parse_args(argv)
     rows = []
     print(f"{'preset':<7}{'dtype':<6}{'params':>8}{'train samples/s':>17}{'fwd/s (B=1)':>13}{'frames/s':>10}  sampler")
     for name in a.presets:
         for bf16 in (False, True):
             steps, cfg = (a.seed_steps, True) if name == "seed" else (a.steps, not a.no_cfg)
-            r = measure(name, bf16, steps, cfg, seconds=a.seconds, repeats=a.repeats, device=a.device, compile=a.compile)
+            r = measure(name, bf16, steps, cfg, batch=a.batch, seconds=a.seconds, repeats=a.repeats, device=a.device, compile=a.compile)
             rows.append(r)
             print(f"{name:<7}{r['dtype']:<6}{r['params_M']:>7.2f}M{r['train_samples_s']:>17.1f}{r['forwards_s']:>13.1f}{r['frames_s']:>10.2f}"
                   f"  euler x{steps}{' + CFG' if cfg else ''}", flush=True)

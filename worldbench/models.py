@@ -59,12 +59,12 @@ class OracleSimulator:
         return self.core.views(self.pos)
 
 
-def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "bfloat16", sampler: str | None = None,
+def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "auto", sampler: str | None = None,
                          steps: int | None = None, cfg_scale: float | None = None, memory: bool = True, stride: int = 8) -> PredictorSimulator:
     """A ``train_world.py`` checkpoint as a simulator (noise from its own seeded generator), with a
     :class:`TileMemory` of ``stride``-pixel cells unless ``memory=False``."""
     wm = load_dream_model(path, device, dtype)
-    g = torch.Generator()
+    g = torch.Generator(device=wm.device)
 
     def predict(views, actions, batch: int = 256):
         return np.concatenate([wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
@@ -75,7 +75,7 @@ def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "bfloat16
     return sim
 
 
-def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "bfloat16") -> Entry:
+def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "auto") -> Entry:
     """``[NAME=]SPEC`` -> :class:`Entry` (see the module docstring)."""
     name, _, body = spec.partition("=") if "=" in spec.split("?")[0] else ("", "", spec)
     name = name or body

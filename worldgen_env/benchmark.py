@@ -3,10 +3,12 @@
 Prints env-steps/s (median of R timed runs) of the single ``WorldMap-v0`` env and of the batched
 vector env at several ``num_envs``; one vector step of N envs counts as N env-steps.
 
-``--dream`` measures ``DreamWorldMap-v0``'s vector env instead, at N = 1, 16, 64, 256, for the
-shipped model's default sampler settings and for the original research's inference setting (the
-``seed`` preset, 10 Euler steps with CFG; speed does not depend on the weights, so an untrained
-model of that architecture is used), in the same run.
+``--dream`` measures ``DreamWorldMap-v0``'s vector env instead, at N = 1, 16, 64, 256 (``--sizes``),
+on CUDA when there is one (``--device``), with and without the dream's memory, and optionally the
+original research's inference setting (``--settings seed``: the ``seed`` preset, 10 Euler steps with
+CFG; speed does not depend on the weights, so an untrained model of that architecture is used), in
+the same run; then the model alone at the largest N: frames/s, FLOPs per frame and the share of
+this device's measured matmul peak.
 """
 
 from __future__ import annotations
@@ -74,22 +76,101 @@ def seed_setting_checkpoint(path) -> str:
     return str(path)
 
 
-def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkpoint=None, dtype="bfloat16", seed_dtype="float32") -> dict:
-    """Dream vector-env steps/s for the default settings and the seed setting, per N."""
+def matmul_peak(device, dtype, n: int | None = None, repeats: int = 5) -> float:
+    """Measured FLOP/s of an ``n x n x n`` matrix product in ``dtype`` on ``device`` (median of ``repeats``)."""
+    import torch
+
+    dev = torch.device(device)
+    n = n or (8192 if dev.type == "cuda" else 1024)
+    a, b = (torch.randn(n, n, device=dev).to(dtype) for _ in range(2))
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
+    for _ in range(3):
+        a @ b
+    times = []
+    for _ in range(repeats):
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(10):
+            a @ b
+        sync()
+        times.append((time.perf_counter() - t0) / 10)
+    return 2 * n**3 / statistics.median(times)
+
+
+def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[float, float]:
+    """Generated frames/s of ``wm.predict`` at ``batch`` (median of ``repeats``) and its FLOPs per frame."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    rng = np.random.default_rng(0)
+    views, actions = rng.integers(0, 256, (batch, wm.config.img_size, wm.config.img_size, 3), dtype=np.uint8), rng.integers(0, 4, batch)
+    g = torch.Generator(device=wm.device).manual_seed(0)
+    with FlopCounterMode(display=False) as fc:
+        wm.predict(views[:1], actions[:1], g)
+    flops = fc.get_total_flops()
+    wm.predict(views, actions, g)  # warm-up
+    rates = []
+    for _ in range(repeats):
+        n, t0 = 0, time.perf_counter()
+        while time.perf_counter() - t0 < seconds:
+            wm.predict(views, actions, g)  # returns numpy: the device is synchronised
+            n += 1
+        rates.append(n * batch / (time.perf_counter() - t0))
+    return statistics.median(rates), flops
+
+
+def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkpoint=None, dtype="auto", device="auto",
+          settings=("memory", "no-memory"), compile: bool = False, seed_dtype="float32") -> dict:
+    """Dream vector-env steps/s per setting and N, then the model alone at the largest N and its
+    share of this device's measured matmul peak.
+
+    Settings: ``memory`` (the default dream), ``no-memory`` (next view from the current view only:
+    every moved sub-env is generated) and ``seed`` (the original research's inference setting:
+    10 Euler steps with CFG, an untrained model of its architecture; slow: minutes per step at N=256 on a CPU).
+    """
     import tempfile
     from pathlib import Path
 
-    settings = {"default": dict(checkpoint=checkpoint, dtype=dtype)}
+    from world_models.inference import resolve_device, resolve_dtype
+
+    from .dream import DEFAULT_WORLD_MODEL, load_dream_model
+
+    dev = resolve_device(device)
+    dt = resolve_dtype(dtype, dev)
+    name = str(dt).removeprefix("torch.")
+    print(f"device {dev} ({torch_device_name(dev)}), dtype {name}{', compiled' if compile else ''}", flush=True)
+    kw = dict(checkpoint=checkpoint, dtype=name, device=str(dev), compile=compile)
+    out = {}
     with tempfile.TemporaryDirectory() as d:
-        settings["seed"] = dict(checkpoint=seed_setting_checkpoint(Path(d) / "seed.pt"), dtype=seed_dtype)
-        out = {}
-        for name, kw in settings.items():
+        kws = {"memory": dict(kw), "no-memory": dict(kw, memory=False)}
+        if "seed" in settings:
+            kws["seed"] = dict(kw, checkpoint=seed_setting_checkpoint(Path(d) / "seed.pt"), dtype=seed_dtype, memory=False)
+        for setting in settings:
             for n in sizes:
-                out[(name, n)] = statistics.median(time_vector("DreamWorldMap-v0", n, seconds, kw) for _ in range(repeats))
-                print(f"{name:<8} N={n:<4} {out[(name, n)]:>10.1f} env-steps/s", flush=True)
+                out[(setting, n)] = statistics.median(time_vector("DreamWorldMap-v0", n, seconds, kws[setting]) for _ in range(repeats))
+                print(f"{setting:<10} N={n:<5} {out[(setting, n)]:>10.1f} env-steps/s", flush=True)
     for n in sizes:
-        print(f"N={n}: default / seed = {out[('default', n)] / out[('seed', n)]:.0f}x")
+        if "seed" in settings and "memory" in settings:
+            print(f"N={n}: default / seed = {out[('memory', n)] / out[('seed', n)]:.0f}x")
+    wm = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(dev), name, compile)
+    n = max(sizes)
+    fps, flops = model_rate(wm, n, seconds, repeats)
+    peak = matmul_peak(dev, dt)
+    out["model_frames_s"], out["flops_per_frame"], out["peak_flops"] = fps, flops, peak
+    out["peak_share"] = fps * flops / peak
+    print(f"model alone at batch {n}: {fps:,.0f} frames/s x {flops / 1e6:.0f} MFLOP/frame = {fps * flops / 1e9:,.1f} GFLOP/s, "
+          f"{100 * out['peak_share']:.0f}% of this device's measured {name} matmul peak ({peak / 1e9:,.0f} GFLOP/s)")
     return out
+
+
+def torch_device_name(dev) -> str:
+    import platform
+
+    import torch
+
+    if dev.type == "cuda":
+        return torch.cuda.get_device_name(dev)
+    return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
 def main(argv=None):
@@ -97,11 +178,16 @@ def main(argv=None):
     p.add_argument("--seconds", type=float, default=1.0, help="length of one timed run")
     p.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is printed)")
     p.add_argument("--sizes", type=int, nargs="+", default=None, help="num_envs values (default 1 16 256; --dream: 1 16 64 256)")
-    p.add_argument("--dream", action="store_true", help="benchmark DreamWorldMap-v0 (default model vs the seed setting)")
+    p.add_argument("--dream", action="store_true", help="benchmark DreamWorldMap-v0 (with and without memory, the model alone)")
     p.add_argument("--checkpoint", default=None, help="--dream: world model (default: the shipped one)")
+    p.add_argument("--device", default="auto", help="--dream: auto (CUDA when there is one) | cpu | cuda")
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"], help="--dream: autocast dtype (auto: the faster here)")
+    p.add_argument("--settings", nargs="+", default=["memory", "no-memory"], choices=["memory", "no-memory", "seed"],
+                   help="--dream: memory (the default dream), no-memory, seed (the original research's setting; slow)")
+    p.add_argument("--compile", action="store_true", help="--dream: torch.compile the model")
     a = p.parse_args(argv)
     if a.dream:
-        return dream(a.sizes or (1, 16, 64, 256), a.seconds, a.repeats, a.checkpoint)
+        return dream(a.sizes or (1, 16, 64, 256), a.seconds, a.repeats, a.checkpoint, a.dtype, a.device, tuple(a.settings), a.compile)
     res = run(sizes=a.sizes or (1, 16, 256), seconds=a.seconds, repeats=a.repeats)
     base = res["single"]
     print(f"{'env':<16}{'env-steps/s':>14}{'x single':>10}")

@@ -23,7 +23,7 @@ How a dream step works:
   memoryless dream (next view from the current view only).
 * ``resync_every=K`` (default 0: never) replaces the dream by the true view every K steps.
 * The sampler's noise comes from a ``torch.Generator`` seeded by ``reset(seed=...)``, so the same
-  seed gives the same trajectory on CPU.
+  seed gives the same trajectory on the same machine (CPU or GPU).
 """
 
 from __future__ import annotations
@@ -44,10 +44,7 @@ __all__ = ["DEFAULT_WORLD_MODEL", "DreamWorldMapEnv", "DreamWorldMapVectorEnv", 
 #: The shipped world model, trained on the default map (see README for its training command).
 DEFAULT_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_model.pt"
 
-_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "fp32": torch.float32, "bf16": torch.bfloat16}
-
-
-def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float32", compile: bool = False):
+def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto", compile: bool = False):
     """Load (and cache, so many envs share one copy) a WorldDiT checkpoint for dreaming.
 
     The cache knows the file by its resolved path, size and modification time: a checkpoint
@@ -57,8 +54,9 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float3
     if not path.exists():
         hint = " (the shipped model is missing: train one with the command in the README)" if path == DEFAULT_WORLD_MODEL else ""
         raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py checkpoint")
-    if dtype not in _DTYPES:
-        raise ValueError(f"dtype must be one of {sorted(_DTYPES)}, got {dtype!r}")
+    from world_models.inference import resolve_dtype
+
+    dtype = str(resolve_dtype(dtype, device)).removeprefix("torch.")  # "auto" resolved before the cache: one copy per real dtype
     st = path.stat()
     return _load_cached(str(path.resolve()), st.st_size, st.st_mtime_ns, str(device), dtype, bool(compile))
 
@@ -67,7 +65,7 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "float3
 def _load_cached(path: str, size: int, mtime_ns: int, device: str, dtype: str, compile: bool):
     from world_models.inference import load_world_model
 
-    wm = load_world_model(path, device=device, dtype=_DTYPES[dtype], compile=compile)
+    wm = load_world_model(path, device=device, dtype=dtype, compile=compile)
     if wm.config.kind != "world":
         raise ValueError(f"{str(path)!r} holds an unconditional DiT; DreamWorldMap needs a WorldDiT (train_world.py --experiment world or world_flow)")
     return wm
@@ -128,7 +126,7 @@ class _Dreamer:
         if cfg_scale is not None and not (isinstance(cfg_scale, (int, float, np.number)) and math.isfinite(cfg_scale)):
             raise ValueError(f"cfg_scale must be a finite number (1.0: no guidance) or None for the checkpoint's {self.model.cfg_scale}, got {cfg_scale!r}")
         self.cfg_scale = float(self.model.cfg_scale if cfg_scale is None else cfg_scale)
-        self.generator = torch.Generator(device="cpu")
+        self.generator = torch.Generator(device=self.model.device)  # noise made where the model runs
         mem = None
         if memory:
             cells = as_int("memory_cells", memory_cells, view_size // task.stride)
@@ -174,7 +172,8 @@ class DreamWorldMapEnv(WorldMapEnv):
 
     * ``checkpoint``: a ``train_world.py`` checkpoint of a WorldDiT (default: ``data/world_model.pt``).
     * ``sampler``, ``steps``, ``cfg_scale``: sampler settings (default: those stored in the checkpoint).
-    * ``device`` (``"auto"``), ``dtype`` (``"bfloat16"``, the default: autocast, same quality here; or ``"float32"``), ``compile``
+    * ``device`` (``"auto"``), ``dtype`` (``"auto"``, the default: bfloat16 autocast on a GPU or a CPU with AMX,
+      float32 elsewhere, whichever is faster there; or ``"bfloat16"``, ``"float32"``), ``compile``
       (``torch.compile`` the model: slow first steps, faster after).
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
     * ``memory`` (True): remember what the dream has shown (exact revisits); ``memory_cells`` (72):
@@ -194,7 +193,7 @@ class DreamWorldMapEnv(WorldMapEnv):
     """
 
     def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
-                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
+                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
                  compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool = False, **kwargs):
         super().__init__(**kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task, 1, compile,
@@ -218,7 +217,7 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
     """
 
     def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
-                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "bfloat16", resync_every: int = 0,
+                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
                  compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool = False, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task,

@@ -7,7 +7,8 @@ A simulator is stepped as a batch of ``N`` sub-envs (a single env is ``N = 1``):
     views = sim.step(actions, moved)         # actions (N,) int, moved (N,) bool -> next views (N, H, W, 3) uint8
     sim.seed(seed)                           # optional: seeds the simulator's own randomness
 
-``moved`` says which sub-envs' positions changed (a move the map's edge blocks does not): a
+The views ``step`` returns may be the simulator's own state: a caller copies them before writing
+(the envs do, in :func:`keep_blocked`). ``moved`` says which sub-envs' positions changed (a move the map's edge blocks does not): a
 simulator returns the previous view unchanged where ``moved`` is False (the envs enforce it too,
 :func:`keep_blocked`). Stateless simulators (next view from the current view and the action) are
 :class:`PredictorSimulator` around a ``predict(views, actions)`` function; a simulator with memory
@@ -95,6 +96,11 @@ class TileMemory:
     at the defaults): a dream that walks more than ``cells - g`` cells away overwrites its oldest
     content there, which is then generated anew.
 
+    Slots are stored flat (one row of ``stride * stride * 3`` bytes per slot, one int64 tag per
+    slot), so a step gathers and scatters whole tiles with one index array.
+    :meth:`locate` computes a batch of views' slots once; ``known``, ``recall`` and ``write`` take
+    either those or ``(idx, pos)``.
+
     >>> mem = TileMemory(stride=2, cells=8)
     >>> view = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(1, 4, 4, 3)
     >>> mem.reset(np.array([0]), view, np.array([[5, 5]]))
@@ -111,8 +117,8 @@ class TileMemory:
         if stride < 1 or cells < 1:
             raise ValueError(f"stride and cells must be >= 1, got {stride}, {cells}")
         self.stride, self.cells = int(stride), int(cells)
-        self.tiles: np.ndarray | None = None  # (N, S, S, s, s, 3) uint8
-        self.tags: np.ndarray | None = None  # (N, S, S, 2) int64: the cell each slot holds (EMPTY: none)
+        self.tiles: np.ndarray | None = None  # (N * S * S, s * s * 3) uint8: slot (n, r mod S, c mod S) of sub-env n
+        self.tags: np.ndarray | None = None  # (N * S * S,) int64: the cell each slot holds, as (r << 32) | c (EMPTY: none)
 
     def _grid(self, views: np.ndarray) -> int:
         h, w = views.shape[1:3]
@@ -122,55 +128,72 @@ class TileMemory:
             raise ValueError(f"TileMemory with {self.cells} cells cannot hold a {h // self.stride}-cell view; use cells >= {h // self.stride}")
         return h // self.stride
 
-    def _slots(self, idx: np.ndarray, pos: np.ndarray, g: int):
-        """Index arrays of the ``g x g`` slots of views at cells ``pos`` (k, 2), and their cells (k, g, g, 2)."""
+    def locate(self, idx: np.ndarray, pos: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+        """The flat slots (k, g, g) of the ``g x g``-cell views of sub-envs ``idx`` (k,) at cells
+        ``pos`` (k, 2), and the tags (k, g, g) of the cells they show."""
+        S = self.cells
+        idx, pos = np.asarray(idx, np.int64), np.asarray(pos, np.int64)
         r = pos[:, :1] + np.arange(g)  # (k, g) rows
         c = pos[:, 1:] + np.arange(g)  # (k, g) cols
-        cells = np.stack(np.broadcast_arrays(r[:, :, None], c[:, None, :]), -1)  # (k, g, g, 2)
-        return (idx[:, None, None], r[:, :, None] % self.cells, c[:, None, :] % self.cells), cells
+        slots = (idx[:, None, None] * S + (r % S)[:, :, None]) * S + (c % S)[:, None, :]  # (k, g, g)
+        tags = (r[:, :, None] << 32) | (c[:, None, :] & 0xFFFFFFFF)  # (k, g, g)
+        return slots, tags
+
+    def _at(self, idx, pos, views_or_g, at):
+        if at is not None:
+            return at
+        g = views_or_g if isinstance(views_or_g, int) else self._grid(views_or_g)
+        return self.locate(idx, pos, g)
 
     def _as_tiles(self, views: np.ndarray, g: int) -> np.ndarray:
         k, s = len(views), self.stride
-        return views.reshape(k, g, s, g, s, 3).transpose(0, 1, 3, 2, 4, 5)  # (k, g, g, s, s, 3)
+        return views.reshape(k, g, s, g, s, 3).transpose(0, 1, 3, 2, 4, 5).reshape(k, g, g, s * s * 3)  # (k, g, g, s*s*3)
+
+    def _as_views(self, tiles: np.ndarray) -> np.ndarray:
+        k, g, s = len(tiles), tiles.shape[1], self.stride
+        return tiles.reshape(k, g, g, s, s, 3).transpose(0, 1, 3, 2, 4, 5).reshape(k, g * s, g * s, 3)  # (k, H, W, 3)
 
     def reset(self, idx: np.ndarray, views: np.ndarray, pos: np.ndarray) -> None:
         """Forget sub-envs ``idx`` (k,), then remember their first ``views`` (k, H, W, 3) at cells ``pos`` (k, 2)."""
         self._grid(views)  # checks the view fits the memory
+        per = self.cells * self.cells
         n = int(np.max(idx, initial=-1)) + 1
-        if self.tiles is None or n > len(self.tiles):
-            old = 0 if self.tiles is None else len(self.tiles)
-            tiles = np.zeros((n, self.cells, self.cells, self.stride, self.stride, 3), np.uint8)
-            tags = np.full((n, self.cells, self.cells, 2), self.EMPTY, np.int64)
+        old = 0 if self.tiles is None else len(self.tiles) // per
+        if n > old:
+            tiles = np.zeros((n * per, self.stride * self.stride * 3), np.uint8)
+            tags = np.full(n * per, self.EMPTY, np.int64)
             if old:
-                tiles[:old], tags[:old] = self.tiles, self.tags
+                tiles[: old * per], tags[: old * per] = self.tiles, self.tags
             self.tiles, self.tags = tiles, tags
-        self.tags[idx] = self.EMPTY
+        self.tags.reshape(-1, per)[np.asarray(idx)] = self.EMPTY
         self.write(idx, views, pos)
 
-    def write(self, idx: np.ndarray, views: np.ndarray, pos: np.ndarray) -> None:
-        """Remember ``views`` (k, H, W, 3) uint8 shown by sub-envs ``idx`` (k,) at cells ``pos`` (k, 2)."""
+    def write(self, idx: np.ndarray, views: np.ndarray, pos: np.ndarray, at=None) -> None:
+        """Remember ``views`` (k, H, W, 3) uint8 shown by sub-envs ``idx`` (k,) at cells ``pos`` (k, 2)
+        (``at``: their :meth:`locate`, if already computed)."""
         g = self._grid(views)
-        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
-        self.tiles[slots] = self._as_tiles(views, g)
-        self.tags[slots] = cells
+        slots, tags = self._at(idx, pos, g, at)
+        self.tiles[slots.ravel()] = self._as_tiles(views, g).reshape(-1, self.tiles.shape[1])
+        self.tags[slots.ravel()] = tags.ravel()
 
-    def _lookup(self, idx: np.ndarray, pos: np.ndarray, g: int):
-        """The slots of the views at cells ``pos`` and the (k, g, g) mask of those holding their own cell."""
-        slots, cells = self._slots(np.asarray(idx), np.asarray(pos, np.int64), g)
-        return slots, (self.tags[slots] == cells).all(-1)
-
-    def known(self, idx: np.ndarray, pos: np.ndarray, g: int) -> np.ndarray:
+    def known(self, idx: np.ndarray, pos: np.ndarray, g: int, at=None) -> np.ndarray:
         """(k, g, g) bool: which tiles of the views of sub-envs ``idx`` at cells ``pos`` were shown before."""
-        return self._lookup(idx, pos, g)[1]
+        slots, tags = self._at(idx, pos, g, at)
+        return self.tags[slots] == tags
 
-    def recall(self, idx: np.ndarray, pos: np.ndarray, views: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def recall(self, idx: np.ndarray, pos: np.ndarray, views: np.ndarray, at=None, write: bool = False) -> tuple[np.ndarray, np.ndarray]:
         """``views`` (k, H, W, 3) with every remembered tile put back exactly (a fresh array), and the
-        (k, g, g) mask of the tiles that were remembered."""
+        (k, g, g) mask of the tiles that were remembered. ``write``: also remember the result (the
+        same as a :meth:`write` of it afterwards, without tiling the views twice)."""
         g = self._grid(views)
-        slots, known = self._lookup(idx, pos, g)  # known: (k, g, g)
-        tiles = np.where(known[..., None, None, None], self.tiles[slots], self._as_tiles(views, g))  # (k, g, g, s, s, 3)
-        k, s = len(views), self.stride
-        return np.ascontiguousarray(tiles.transpose(0, 1, 3, 2, 4, 5)).reshape(k, g * s, g * s, 3), known
+        slots, tags = self._at(idx, pos, g, at)
+        known = self.tags[slots] == tags  # (k, g, g)
+        tiles = np.ascontiguousarray(self._as_tiles(views, g))  # (k, g, g, s*s*3) a fresh array
+        tiles[known] = self.tiles[slots[known]]
+        if write:
+            self.tiles[slots.ravel()] = tiles.reshape(-1, self.tiles.shape[1])
+            self.tags[slots.ravel()] = tags.ravel()
+        return self._as_views(tiles), known
 
 
 class PredictorSimulator:
@@ -211,19 +234,21 @@ class PredictorSimulator:
 
     def step(self, actions: np.ndarray, moved: np.ndarray) -> np.ndarray:
         assert self.views is not None, "reset() before step()"
-        actions, views = np.asarray(actions), self.views.copy()
+        actions = np.asarray(actions)
         m = np.flatnonzero(moved)  # (k,) the sub-envs that moved
+        views = np.empty_like(self.views) if len(m) == len(self.views) else self.views.copy()  # every row is written below
         if self.memory is None:
             if len(m):
                 views[m] = self.predict(self.views[m], actions[m])
         elif len(m):
+            mem, g = self.memory, views.shape[1] // self.memory.stride
             self.pos[m] += ACTION_DELTAS[actions[m]]
-            g = views.shape[1] // self.memory.stride
-            new = ~self.memory.known(m, self.pos[m], g).all((1, 2))  # (k,) views with tiles never shown
-            nxt = self.views[m].copy()  # all-remembered rows: filled in by recall
+            pos = self.pos[m]
+            at = mem.locate(m, pos, g)  # the next views' slots, computed once
+            new = ~mem.known(m, pos, g, at=at).all((1, 2))  # (k,) views with tiles never shown
+            nxt = self.views[m]  # (k, H, W, 3) a fresh copy; all-remembered rows are filled in by recall
             if new.any():
                 nxt[new] = self.predict(self.views[m[new]], actions[m[new]])
-            views[m], _ = self.memory.recall(m, self.pos[m], nxt)
-            self.memory.write(m, views[m], self.pos[m])
+            views[m], _ = mem.recall(m, pos, nxt, at=at, write=True)  # remembered tiles put back, the result remembered
         self.views = views
-        return views.copy()
+        return views  # the simulator's own next state: the envs copy it (keep_blocked) before handing it out
