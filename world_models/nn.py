@@ -10,7 +10,6 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.attention import SDPBackend, sdpa_kernel
 
 __all__ = ["RMSNorm", "make_norm", "FiLM", "Attention", "Block", "FinalLayer", "TimestepEmbedding",
            "VisionEncoder", "PatchEmbed", "patchify", "unpatchify", "DynamicFilterCopy"]
