@@ -20,7 +20,9 @@ def to_tensor(views: np.ndarray, device="cpu") -> torch.Tensor:
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (B, C, H, W) in [-1, 1] -> uint8 (B, H, W, C), rounded (what an env returns)."""
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    # made contiguous where it lives, so a GPU sends one block of bytes (a strided copy to the host
+    # took half the model's time at batch 4096 on an H200)
+    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
 
 
 class TransitionSampler:
