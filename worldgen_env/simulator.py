@@ -188,7 +188,9 @@ class TileMemory:
         g = self._grid(views)
         slots, tags = self._at(idx, pos, g, at)
         known = self.tags[slots] == tags  # (k, g, g)
-        tiles = np.ascontiguousarray(self._as_tiles(views, g))  # (k, g, g, s*s*3) a fresh array
+        tiles = self._as_tiles(views, g)  # (k, g, g, s*s*3): a copy, unless a view is a single tile
+        if np.shares_memory(tiles, views):
+            tiles = tiles.copy()  # never write into the caller's views
         tiles[known] = self.tiles[slots[known]]
         if write:
             self.tiles[slots.ravel()] = tiles.reshape(-1, self.tiles.shape[1])
