@@ -1,6 +1,6 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   - create .venv, install, run the main job on the shipped defaults
-#   make test   - create .venv, install, run the whole test suite
+#   make test   - create .venv, install, lint (ruff) and run the whole test suite
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -29,7 +29,8 @@ demo: venv
 	$(BIN)/python train_agent.py --env DreamWorldMap-v0 --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: venv
-	$(BIN)/python -m pytest -n 2 -q worldgen_env world_models agents worldbench tests
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q worldgen_core worldgen_env world_models agents worldbench tests
 
 bench: venv
 	$(BIN)/python -m worldgen_env.benchmark

@@ -9,8 +9,8 @@ import gymnasium as gym
 import imageio.v3 as iio
 import numpy as np
 
-from worldgen_env.demo import record_episode
 from worldgen_env.envs import WorldMapVectorEnv
+from worldgen_env.recording import record_episode
 
 __all__ = ["evaluate_real", "plot_curves", "random_policy", "record_gif", "sb3_policy", "scalar_curve"]
 
@@ -48,8 +48,8 @@ def evaluate_real(policy: Policy, n_episodes: int = 200, n_envs: int = 50, seed:
             done_count[i] += 1
             ret[i], length[i] = 0.0, 0
     results = results[:n_episodes]
-    s, r, l = (np.array(x, dtype=float) for x in zip(*results))
-    return {"success_rate": float(s.mean()), "mean_return": float(r.mean()), "mean_length": float(l.mean()), "episodes": len(results)}
+    s, r, n = (np.array(x, dtype=float) for x in zip(*results))
+    return {"success_rate": float(s.mean()), "mean_return": float(r.mean()), "mean_length": float(n.mean()), "episodes": len(results)}
 
 
 def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int = 20_000, **env_kwargs) -> Path:

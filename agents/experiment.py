@@ -30,7 +30,7 @@ def main(argv=None) -> dict:
     p.add_argument("--eval-episodes", type=int, default=200)
     p.add_argument("--eval-every", type=int, default=16_000)
     p.add_argument("--world-model", default=None)
-    p.add_argument("--task", default="near", help="near | far (worldgen_env.dynamics.TASKS)")
+    p.add_argument("--task", default="near", help="near | far (worldgen_core.dynamics.TASKS)")
     p.add_argument("--map", default=None, help="world-map image (default: data/world_map.png)")
     p.add_argument("--goal-distance", type=int, nargs=2, default=None, metavar=("MIN", "MAX"), help="override the task's goal range")
     p.add_argument("--max-episode-steps", type=int, default=None, help="override the task's episode length")

@@ -25,9 +25,9 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, safe_load
 from world_models.runs import check_resume_args, claim_run_dir, record_args
-from worldgen_env.dynamics import TASKS, TaskConfig
-from worldgen_env.envs import WorldCore
-from worldgen_env.simulator import Simulator
+from worldgen_core.dynamics import TASKS, TaskConfig
+from worldgen_core.simulator import Simulator
+from worldgen_core.world import WorldCore
 
 from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, sb3_policy
 from .policy import EXTRACTORS
@@ -67,10 +67,12 @@ class Args:
     """sampler steps per dreamed frame (default: the checkpoint's)"""
     dream_cfg_scale: float | None = None
     """CFG weight for dreaming (default: the checkpoint's)"""
+    dream_remember_goal: bool = False
+    """DreamWorldMap-v0: also place the real goal view at the goal's cell in the dream's memory"""
     dream_dtype: str = "auto"
     """autocast dtype of the dream: auto (bfloat16 on a GPU or a CPU with AMX, else float32) | bfloat16 | float32"""
     extractor: str = "correlation"
-    """correlation (shared CNN + cost volume over move displacements) | place (correlation + a per-view place embedding: the far task) | stacked (one CNN over 6 channels) | siamese (shared CNN per view)"""
+    """correlation (cost volume over move displacements) | place (+ a per-view place embedding: the far task) | stacked (6-channel CNN) | siamese"""
     shaping: float = 0.1
     """potential-based shaping of the training reward (does not change the optimal policy)"""
     learning_rate: float = 3e-4
@@ -111,6 +113,8 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --max-episode-steps must be >= 1, got {a.max_episode_steps}")
     if a.env not in ENVS:
         raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
+    if a.dream_remember_goal and a.env != "DreamWorldMap-v0":
+        raise SystemExit(f"error: --dream-remember-goal is a setting of the dream; use it with --env DreamWorldMap-v0, not {a.env}")
     if a.extractor not in EXTRACTORS:
         raise SystemExit(f"error: --extractor must be one of {sorted(EXTRACTORS)}, got {a.extractor!r}")
     for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_episodes"):
@@ -170,7 +174,7 @@ def _interrupt_as_keyboard(signum, frame):
 
 def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     """Train and evaluate as ``a`` says. ``simulator``: for ``DreamWorldMap-v0``, a maker of the
-    simulator to dream with (any :class:`worldgen_env.simulator.Simulator`) instead of the
+    simulator to dream with (any :class:`worldgen_core.simulator.Simulator`) instead of the
     checkpoint ``a.world_model``; called once."""
     _validate(a)
     if simulator is not None and (a.env != "DreamWorldMap-v0" or a.world_model is not None):
@@ -199,7 +203,8 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     if simulator is not None:
         kw.update(model=simulator())
     elif a.env == "DreamWorldMap-v0":
-        kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
+        kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype,
+                  remember_goal=a.dream_remember_goal)
     env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
     model = PPO("MultiInputPolicy", env, learning_rate=a.learning_rate, n_steps=a.n_steps, batch_size=min(a.batch_size, a.n_steps * a.n_envs),
                 n_epochs=a.n_epochs, gamma=a.gamma, gae_lambda=a.gae_lambda, ent_coef=a.ent_coef, clip_range=a.clip_range,

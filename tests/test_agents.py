@@ -110,8 +110,9 @@ def test_scalar_curve_reads_a_runs_tensorboard_logs(tmp_path):
 
 
 def test_map_and_task_options_reach_training_evaluation_and_gif(tmp_path, monkeypatch):
-    import agents.training as tr
     from PIL import Image
+
+    import agents.training as tr
 
     rng = np.random.default_rng(0)
     Image.fromarray(rng.integers(0, 256, (200, 260, 3), dtype=np.uint8)).save(tmp_path / "mine.png")

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 import worldgen_env
-from worldgen_env import dynamics as dyn
+from worldgen_core import dynamics as dyn
 from worldgen_env.envs import WorldMapEnv, WorldMapVectorEnv
 
 
@@ -232,7 +232,7 @@ def test_custom_geometry():
 
 
 def test_mapgen_is_deterministic_and_shipped_map_matches(tmp_path):
-    from worldgen_env.mapgen import generate_map, main
+    from worldgen_core.mapgen import generate_map, main
 
     a = generate_map(seed=11, width=300, height=200)
     assert a.shape == (200, 300, 3) and np.array_equal(a, generate_map(seed=11, width=300, height=200))

@@ -4,7 +4,7 @@ import torch
 
 from world_models import evaluate as ev
 from world_models.training import Args, train
-from worldgen_env.envs import WorldCore
+from worldgen_core.world import WorldCore
 
 
 def test_shift_baseline_is_exact_on_the_known_region():

@@ -26,9 +26,9 @@ from agents.training import train as atrain
 from world_models.checkpoint import CheckpointError, load_checkpoint, safe_load, save_checkpoint
 from world_models.inference import resolve_device
 from world_models.training import Args, train
+from worldgen_core.world_map import load_map
 from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv
 from worldgen_env.envs import WorldMapEnv, WorldMapVectorEnv
-from worldgen_env.world_map import load_map
 
 ROOT = Path(__file__).resolve().parent.parent
 NO_GPU = not torch.cuda.is_available()

@@ -1,10 +1,10 @@
-"""The simulator protocol's memory (worldgen_env.simulator.TileMemory, PredictorSimulator(memory=...))."""
+"""The simulator protocol's memory (worldgen_core.simulator.TileMemory, PredictorSimulator(memory=...))."""
 
 import numpy as np
 import pytest
 
-from worldgen_env import dynamics as dyn
-from worldgen_env.simulator import PredictorSimulator, TileMemory
+from worldgen_core import dynamics as dyn
+from worldgen_core.simulator import PredictorSimulator, TileMemory
 
 
 class NoisePredictor:

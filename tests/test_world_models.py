@@ -17,14 +17,14 @@ from world_models.models import ModelConfig
 from world_models.nn import Block, DynamicFilterCopy, RMSNorm, patchify, unpatchify
 from world_models.processes import cfg_predict
 from world_models.training import Args, init_from_pretrained, train
-from worldgen_env.envs import WorldCore
+from worldgen_core.world import WorldCore
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 
 def test_transition_sampler_draws_only_moves_that_happen():
-    from worldgen_env import dynamics as dyn
+    from worldgen_core import dynamics as dyn
 
     core = WorldCore(world=np.random.default_rng(0).integers(0, 256, (80, 400, 3), dtype=np.uint8))  # grid (3, 43): a third of the cells on each horizontal edge
     sampler = TransitionSampler(core, seed=0)
@@ -161,7 +161,7 @@ def test_samplers_share_one_signature_and_are_seeded(proc, sampler):
 
 def test_tiny_model_overfits_a_handful_of_transitions():
     torch.manual_seed(0)
-    from worldgen_env.envs import WorldCore
+    from worldgen_core.world import WorldCore
 
     batch = TransitionSampler(WorldCore(), seed=3).sample(4)
     m = build_model(preset("tiny", dim=96, heads=4))

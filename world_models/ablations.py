@@ -26,7 +26,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from worldgen_core.world import WorldCore
+
+from .benchmark import _timeit, frame_fn, train_step_fn
 from .checkpoint import load_checkpoint
+from .data import TransitionSampler, to_tensor
+from .evaluate import main as evaluate
+from .evaluate import markdown_table
+from .inference import load_world_model, resolve_device
+from .models import ModelConfig, build_model
+from .processes import make_process
 
 #: name -> (train_world.py flags, sampler steps to evaluate). "seed" is the original research's WorldDiT.
 ROWS: dict[str, tuple[list[str], list[int | None]]] = {
@@ -43,10 +52,7 @@ ROWS: dict[str, tuple[list[str], list[int | None]]] = {
 
 def eval_loss(ckpt_path: Path, n: int = 256, seed: int = 0) -> float:
     """The process's loss on ``n`` held-out transitions with fixed noise (EMA weights)."""
-    from worldgen_env.envs import WorldCore
 
-    from .data import TransitionSampler, to_tensor
-    from .inference import load_world_model
 
     wm = load_world_model(ckpt_path, device="cpu")
     b = TransitionSampler(WorldCore(), seed=10_000 + seed).sample(n)
@@ -122,9 +128,6 @@ def cpu_speed(results: dict, seconds: float = 2.0, repeats: int = 3) -> None:
 def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) -> dict:
     """Training samples/s (batch 32, bf16 autocast, AdamW) and, for conditional rows, frames/s at
     B=1 and B=64 with the row's sampler settings, for the model config ``r["config"]``."""
-    from .benchmark import _timeit, frame_fn, train_step_fn
-    from .models import ModelConfig, build_model
-    from .processes import make_process
 
     torch.manual_seed(0)
     model = build_model(ModelConfig.from_dict(r["config"]))
@@ -158,8 +161,6 @@ def main(argv=None) -> dict:
                    help="sampler steps of the KID-vs-steps comparison (DDIM world_clsfg vs flow world_flow_clsfg)")
     p.add_argument("--cpu-speed", action="store_true", help="only re-measure the speed columns of --out/table.json on this CPU")
     a = p.parse_args(argv)
-    from .evaluate import main as evaluate
-    from .inference import resolve_device
 
     if a.cpu_speed:
         results = json.loads((a.out / "table.json").read_text())
@@ -195,7 +196,6 @@ def main(argv=None) -> dict:
 
 
 def _write(out: Path, results: dict, where: str) -> dict:
-    from .evaluate import markdown_table
 
     (out / "table.json").write_text(json.dumps(results, indent=2))
     extra = "| | train loss | eval loss | train samples/s | budget |\n|---|---|---|---|---|\n" + "".join(

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from worldgen_env import dynamics as dyn
+from worldgen_core import dynamics as dyn
 
 __all__ = ["revealed_band", "BandDiscriminator", "Adversary"]
 

@@ -1,6 +1,6 @@
 """Baseline next-view predictors that learn nothing: the floor every world model must clear.
 
-Both are :data:`worldgen_env.simulator.Predictor` functions (numpy, uint8 views):
+Both are :data:`worldgen_core.simulator.Predictor` functions (numpy, uint8 views):
 
 * ``copy_baseline``: the next view is the current one (never moves; exact when a loop returns).
 * ``shift_baseline``: translate the view by the action's stride and fill the revealed strip by
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from worldgen_env import dynamics as dyn
+from worldgen_core import dynamics as dyn
 
 __all__ = ["copy_baseline", "shift_baseline"]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from worldgen_env import dynamics as dyn
-from worldgen_env.envs import WorldCore
+from worldgen_core import dynamics as dyn
+from worldgen_core.world import WorldCore
 
 __all__ = ["TransitionSampler", "to_tensor", "to_uint8"]
 
@@ -30,7 +30,7 @@ class TransitionSampler:
 
     Only moves that happen: at the map's edge an action that would leave the map is redrawn. A
     blocked move shows nothing new, and the envs know it exactly (the position does not change, so
-    the dream env keeps the view, :func:`worldgen_env.dream.dream_views`); left in the data, the
+    the dream env keeps the view, :func:`worldgen_core.simulator.dream_views`); left in the data, the
     blocked moves (about 1 in 150 on the default map) teach the model to blend every view with a
     copy of itself, a faint ghost that piles up over a dreamed rollout (the view fades). The
     generator state is exposed (``state``) so a resumed training run draws the same batches.

@@ -38,12 +38,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from worldgen_env import dynamics as dyn
-from worldgen_env.envs import WorldCore
-from worldgen_env.dream import dream_views
+from worldgen_core import dynamics as dyn
+from worldgen_core.simulator import dream_views
+from worldgen_core.world import WorldCore
 
 from .adversarial import revealed_band
 from .baselines import copy_baseline, shift_baseline
+from .data import to_tensor, to_uint8
+from .inference import load_world_model
 from .metrics import contrast, gradient_energy, psnr, ratio
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
@@ -306,7 +308,6 @@ def save_figures(out: Path, name: str, art: dict, trajectories: dict[str, list[n
 
 def sampling_trajectory(wm, data: dict, sampler=None, steps=None, cfg_scale=None, i: int = 0) -> list[np.ndarray]:
     """Current view, the predicted clean view after each sampler step, and the truth, for one transition."""
-    from .data import to_tensor, to_uint8
 
     traj: list = []
     cond = {"view": to_tensor(data["view"][i : i + 1], wm.device), "action": torch.as_tensor(data["action"][i : i + 1], device=wm.device)}
@@ -338,7 +339,8 @@ def plot_kid_vs_steps(curves: dict[str, list[tuple[int, float, float]]], path: P
 
 
 _COLS = [("psnr", "PSNR", "{:.2f}"), ("ssim", "SSIM", "{:.3f}"), ("psnr_known", "PSNR known", "{:.2f}"), ("psnr_new", "PSNR new", "{:.2f}"),
-         ("kid_rand", "KID-rand", "{:.4f}"), ("kid_rand_new", "KID-rand new", "{:.4f}"), ("kid_rand_roll", "KID-rand roll", "{:.4f}"), ("rollout_psnr@1", "roll@1", "{:.2f}"), ("rollout_psnr@4", "roll@4", "{:.2f}"),
+         ("kid_rand", "KID-rand", "{:.4f}"), ("kid_rand_new", "KID-rand new", "{:.4f}"), ("kid_rand_roll", "KID-rand roll", "{:.4f}"),
+         ("rollout_psnr@1", "roll@1", "{:.2f}"), ("rollout_psnr@4", "roll@4", "{:.2f}"),
          ("rollout_psnr@16", "roll@16", "{:.2f}"), ("sharpness_new", "sharpness new", "{:.2f}"), ("contrast_roll@16", "contrast roll@16", "{:.2f}"),
          ("sharpness_roll@16", "sharpness roll@16", "{:.2f}"), ("frames_per_s_b64", "frames/s (B=64)", "{:.1f}"), ("frames_per_s_b1", "frames/s (B=1)", "{:.1f}")]
 
@@ -391,7 +393,6 @@ def main(argv=None) -> dict:
         return cal
     if a.checkpoint is None:
         p.error("give a CHECKPOINT to evaluate (or --calibrate)")
-    from .inference import load_world_model
 
     wm = load_world_model(a.checkpoint, device=a.device, dtype=torch.bfloat16 if a.bf16 else torch.float32)
     out = a.out or Path(a.checkpoint).parent / "eval"

@@ -51,8 +51,8 @@ class FiLM(nn.Module):
     """Feature-wise linear modulation from a conditioning vector, as ONE zero-initialised Linear.
 
     ``FiLM(cond_dim, dim, n)`` returns ``3 * n`` chunks of shape (B, 1, dim): a (shift, scale,
-    gate) triple per modulated sub-layer, used as ``x * (1 + scale) + shift`` and a residual gate. Zero initialisation makes scale = shift = gate = 0, so a block starts as the
-    identity (DiT's adaLN-Zero).
+    gate) triple per modulated sub-layer, used as ``x * (1 + scale) + shift`` and a residual gate.
+    Zero initialisation makes scale = shift = gate = 0, so a block starts as the identity (DiT's adaLN-Zero).
     """
 
     def __init__(self, cond_dim: int, dim: int, n: int):

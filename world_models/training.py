@@ -12,9 +12,9 @@ import contextlib
 import dataclasses
 import math
 import os
-import statistics
 import random
 import signal
+import statistics
 import sys
 import threading
 import time
@@ -27,17 +27,17 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from worldgen_env.dynamics import TaskConfig
-from worldgen_env.envs import WorldCore
+from worldgen_core.dynamics import TaskConfig
+from worldgen_core.world import WorldCore
 
+from . import evaluate as ev
 from .adversarial import Adversary
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .runs import check_resume_args, claim_run_dir, record_args
 from .data import TransitionSampler, to_tensor, to_uint8
-from . import evaluate as ev
 from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
+from .runs import check_resume_args, claim_run_dir, record_args
 
 __all__ = ["Args", "EXPERIMENTS", "train"]
 

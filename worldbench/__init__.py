@@ -3,7 +3,7 @@
 One concern per module:
 
 * :mod:`worldbench.models`: model specs (``copy``, ``shift``, ``oracle``, a checkpoint path, or
-  ``module:factory`` for anyone's own simulator) -> fresh :class:`worldgen_env.simulator.Simulator`
+  ``module:factory`` for anyone's own simulator) -> fresh :class:`worldgen_core.simulator.Simulator`
   objects;
 * :mod:`worldbench.runners`: episodes stepped through the protocol exactly as the dream env steps
   them: one-step transitions, open-loop rollouts, loop closures;

@@ -1,7 +1,7 @@
 """Benchmark world models on a map whose every pixel is known: ``python -m worldbench [MODEL ...]``.
 
 MODEL: ``copy``, ``shift``, ``oracle``, a checkpoint (``PATH.pt``, optionally ``PATH.pt?steps=10&cfg=1.5``)
-or ``module:factory`` (your own simulator, :mod:`worldgen_env.simulator`); ``NAME=MODEL`` names a
+or ``module:factory`` (your own simulator, :mod:`worldgen_core.simulator`); ``NAME=MODEL`` names a
 row. Default: ``copy shift shipped=data/world_model.pt``.
 
 Writes ``leaderboard.md`` / ``leaderboard.json``, ``psnr_curves.png`` (rollout PSNR against steps,
@@ -25,15 +25,15 @@ import torch
 
 from world_models.baselines import shift_baseline
 from world_models.evaluate import new_bands
-from worldgen_env import dynamics as dyn
-from worldgen_env.envs import WorldCore
+from worldgen_core import dynamics as dyn
+from worldgen_core.world import WorldCore
 
 from . import c2st as c2st_mod
 from . import runners
 from .bench import QUICK, BenchConfig, config_dict, evaluate_entry
 from .models import parse_spec
-from .transfer import QUICK_TRANSFER, TransferConfig, transfer
 from .report import leaderboard_md, write_report
+from .transfer import QUICK_TRANSFER, TransferConfig, transfer
 
 
 def calibrate(core: WorldCore, n: int, seed: int, steps: int) -> dict:

@@ -9,8 +9,8 @@ import numpy as np
 
 from world_models.evaluate import RandomFeatures, kid, new_bands
 from world_models.metrics import contrast, gradient_energy, psnr, ratio
-from worldgen_env import dynamics as dyn
-from worldgen_env.envs import WorldCore
+from worldgen_core import dynamics as dyn
+from worldgen_core.world import WorldCore
 
 from . import c2st as c2st_mod
 from . import cost, runners

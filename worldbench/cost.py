@@ -8,9 +8,9 @@ from typing import Callable
 import numpy as np
 from torch.utils.flop_counter import FlopCounterMode
 
+from worldgen_core.simulator import Simulator
+from worldgen_core.world import WorldCore
 from worldgen_env.benchmark import time_vector
-from worldgen_env.envs import WorldCore
-from worldgen_env.simulator import Simulator
 
 __all__ = ["flops_per_frame", "dream_steps_per_s"]
 

@@ -6,10 +6,10 @@ A spec is one of
 * ``oracle``: the true views (a perfect simulator: exact everywhere; a check of the benchmark);
 * a checkpoint path, optionally with sampler settings: ``runs/x/last.pt`` or
   ``runs/x/last.pt?steps=10&cfg=1.5&sampler=euler``; it dreams as ``DreamWorldMap-v0`` does, with
-  the memory of what it has shown (:class:`worldgen_env.simulator.TileMemory`); ``?memory=0``
+  the memory of what it has shown (:class:`worldgen_core.simulator.TileMemory`); ``?memory=0``
   gives the memoryless dream (next view from the current view only);
 * ``package.module:factory``: ``factory(core)`` returns any object implementing
-  :class:`worldgen_env.simulator.Simulator` (your own world model).
+  :class:`worldgen_core.simulator.Simulator` (your own world model).
 
 ``NAME=SPEC`` names a row (default: the spec itself).
 """
@@ -26,10 +26,10 @@ import numpy as np
 import torch
 
 from world_models.baselines import copy_baseline, shift_baseline
-from worldgen_env import dynamics as dyn
+from worldgen_core import dynamics as dyn
+from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows
+from worldgen_core.world import WorldCore
 from worldgen_env.dream import load_dream_model
-from worldgen_env.envs import WorldCore
-from worldgen_env.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows
 
 __all__ = ["Entry", "OracleSimulator", "parse_spec", "checkpoint_simulator"]
 

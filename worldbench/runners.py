@@ -12,9 +12,9 @@ from typing import Callable
 
 import numpy as np
 
-from worldgen_env import dynamics as dyn
-from worldgen_env.envs import WorldCore
-from worldgen_env.simulator import Simulator, keep_blocked
+from worldgen_core import dynamics as dyn
+from worldgen_core.simulator import Simulator, keep_blocked
+from worldgen_core.world import WorldCore
 
 __all__ = ["run_episodes", "transitions", "open_loop", "line_loops", "square_loops"]
 

@@ -14,13 +14,23 @@ this device's measured matmul peak.
 from __future__ import annotations
 
 import argparse
+import platform
 import statistics
+import tempfile
 import time
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 import worldgen_env  # noqa: F401  (registers the envs)
+from world_models import build_model, preset
+from world_models.checkpoint import save_checkpoint
+from world_models.inference import resolve_device, resolve_dtype
+
+from .dream import DEFAULT_WORLD_MODEL, load_dream_model
 
 
 def _time_single(env_id: str, seconds: float, env_kwargs: dict) -> float:
@@ -67,9 +77,6 @@ def run(env_id: str = "WorldMap-v0", sizes=(1, 16, 256), seconds: float = 1.0, r
 
 def seed_setting_checkpoint(path) -> str:
     """An (untrained) checkpoint of the original research's model and inference setting."""
-    from world_models import build_model, preset
-    from world_models.checkpoint import save_checkpoint
-
     cfg = preset("seed")
     save_checkpoint(path, {"config": cfg.to_dict(), "process": "flow", "sampling": {"sampler": "euler", "steps": 10, "cfg_scale": 1.5},
                            "model": build_model(cfg).state_dict()})
@@ -78,8 +85,6 @@ def seed_setting_checkpoint(path) -> str:
 
 def matmul_peak(device, dtype, n: int | None = None, repeats: int = 5) -> float:
     """Measured FLOP/s of an ``n x n x n`` matrix product in ``dtype`` on ``device`` (median of ``repeats``)."""
-    import torch
-
     dev = torch.device(device)
     n = n or (8192 if dev.type == "cuda" else 1024)
     a, b = (torch.randn(n, n, device=dev).to(dtype) for _ in range(2))
@@ -99,9 +104,6 @@ def matmul_peak(device, dtype, n: int | None = None, repeats: int = 5) -> float:
 
 def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[float, float]:
     """Generated frames/s of ``wm.predict`` at ``batch`` (median of ``repeats``) and its FLOPs per frame."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
     rng = np.random.default_rng(0)
     views, actions = rng.integers(0, 256, (batch, wm.config.img_size, wm.config.img_size, 3), dtype=np.uint8), rng.integers(0, 4, batch)
     g = torch.Generator(device=wm.device).manual_seed(0)
@@ -128,13 +130,6 @@ def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkp
     every moved sub-env is generated) and ``seed`` (the original research's inference setting:
     10 Euler steps with CFG, an untrained model of its architecture; slow: minutes per step at N=256 on a CPU).
     """
-    import tempfile
-    from pathlib import Path
-
-    from world_models.inference import resolve_device, resolve_dtype
-
-    from .dream import DEFAULT_WORLD_MODEL, load_dream_model
-
     dev = resolve_device(device)
     dt = resolve_dtype(dtype, dev)
     name = str(dt).removeprefix("torch.")
@@ -164,10 +159,6 @@ def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkp
 
 
 def torch_device_name(dev) -> str:
-    import platform
-
-    import torch
-
     if dev.type == "cuda":
         return torch.cuda.get_device_name(dev)
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"

@@ -13,19 +13,9 @@ import gymnasium as gym
 import imageio.v3 as iio
 import numpy as np
 
-import worldgen_env  # noqa: F401
+import worldgen_env  # noqa: F401  (registers the envs)
 
-
-def record_episode(env: gym.Env, policy, seed: int) -> tuple[list[np.ndarray], dict]:
-    """Run one episode with ``policy(obs) -> action``; returns the rendered frames and the last info."""
-    obs, info = env.reset(seed=seed)
-    frames = [env.render()]
-    done = False
-    while not done:
-        obs, _, term, trunc, info = env.step(policy(obs))
-        frames.append(env.render())
-        done = term or trunc
-    return frames, info
+from .recording import record_episode
 
 
 def main(argv=None) -> Path:

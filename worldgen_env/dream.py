@@ -15,7 +15,7 @@ How a dream step works:
   A move the map's edge blocks leaves the position, and so the view, unchanged, as in the real env
   (:func:`dream_views`; the world model only ever learns moves that happen).
 * **Memory** (``memory=True``, the default): the dream keeps, per sub-env and per episode, what it
-  has shown, in map coordinates (:class:`~worldgen_env.simulator.TileMemory`, bounded: 1 MB per
+  has shown, in map coordinates (:class:`~worldgen_core.simulator.TileMemory`, bounded: 1 MB per
   sub-env). Pixels of the next view that were shown before come from that memory exactly, only
   never-seen pixels are generated, and the model is conditioned on the remembered view; walking
   away and back returns exactly to the view left. The real first view seeds it; ``reset`` clears
@@ -35,9 +35,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .dynamics import as_int
+from world_models.inference import load_world_model, resolve_dtype
+from worldgen_core.dynamics import as_int
+from worldgen_core.simulator import PredictorSimulator, TileMemory, check_simulator, dream_views, keep_blocked
+
 from .envs import WorldMapEnv, WorldMapVectorEnv
-from .simulator import PredictorSimulator, TileMemory, check_simulator, keep_blocked
 
 __all__ = ["DEFAULT_WORLD_MODEL", "DreamWorldMapEnv", "DreamWorldMapVectorEnv", "load_dream_model", "dream_views"]
 
@@ -54,8 +56,6 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto",
     if not path.exists():
         hint = " (the shipped model is missing: train one with the command in the README)" if path == DEFAULT_WORLD_MODEL else ""
         raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py checkpoint")
-    from world_models.inference import resolve_dtype
-
     dtype = str(resolve_dtype(dtype, device)).removeprefix("torch.")  # "auto" resolved before the cache: one copy per real dtype
     st = path.stat()
     return _load_cached(str(path.resolve()), st.st_size, st.st_mtime_ns, str(device), dtype, bool(compile))
@@ -63,28 +63,10 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto",
 
 @functools.lru_cache(maxsize=4)
 def _load_cached(path: str, size: int, mtime_ns: int, device: str, dtype: str, compile: bool):
-    from world_models.inference import load_world_model
-
     wm = load_world_model(path, device=device, dtype=dtype, compile=compile)
     if wm.config.kind != "world":
         raise ValueError(f"{str(path)!r} holds an unconditional DiT; DreamWorldMap needs a WorldDiT (train_world.py --experiment world or world_flow)")
     return wm
-
-
-def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
-    """The next views of a batch of dreams: ``predict(views, actions)`` where the agent moved, the
-    previous view where the map's edge blocked the move (the position, hence the view, is unchanged).
-
-    ``prev_pos``, ``pos`` (B, 2) cells, ``prev_views`` (B, H, W, 3) uint8, ``action`` (B,) -> a fresh
-    (B, H, W, 3) uint8 array (``prev_views`` is not written to). The model is called on the moved
-    rows only, and not at all when none moved.
-    """
-    assert prev_pos.shape == pos.shape == (len(prev_views), 2), f"positions must be ({len(prev_views)}, 2), got {prev_pos.shape} and {pos.shape}"
-    views = prev_views.copy()
-    moved = (pos != prev_pos).any(1)  # (B,)
-    if moved.any():
-        views[moved] = predict(prev_views[moved], action[moved])
-    return views
 
 
 class _Dreamer:
@@ -180,7 +162,7 @@ class DreamWorldMapEnv(WorldMapEnv):
       the memory's side in cells (bounded: ``memory_cells**2 * stride**2 * 3`` bytes per sub-env);
       ``remember_goal`` (False): also place the goal view at the goal's cell.
     * ``model``: instead of a checkpoint, any simulator implementing
-      :class:`worldgen_env.simulator.Simulator` (``reset(idx, first_views, positions)``,
+      :class:`worldgen_core.simulator.Simulator` (``reset(idx, first_views, positions)``,
       ``step(actions, moved) -> views``); one simulator object per env, since it keeps the
       sub-envs' state.
 

@@ -11,98 +11,33 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
-from PIL import Image, ImageDraw
 
-from . import dynamics as dyn
-from .world_map import default_map, load_map
+from worldgen_core import dynamics as dyn
+from worldgen_core.world import WorldCore
 
-__all__ = ["WorldCore", "WorldMapEnv", "WorldMapVectorEnv"]
-
-_PAD = 8
+__all__ = ["WorldCore", "WorldMapEnv", "WorldMapVectorEnv", "observation_space", "action_space"]
 
 
-class WorldCore:
-    """The world (map image + task) that the single, vector and dream envs share.
+def observation_space(core: WorldCore) -> spaces.Dict:
+    """The env's observation space: ``{"image": view, "goal": view}``, each (v, v, 3) uint8."""
+    v = core.task.view_size
+    view = spaces.Box(0, 255, (v, v, 3), np.uint8)
+    return spaces.Dict({"image": view, "goal": view})
 
-    Holds no episode state: envs keep positions and pass them in, as batches of cells (B, 2).
-    """
 
-    def __init__(self, map_path: str | Path | None = None, task: dyn.TaskConfig | None = None, world: np.ndarray | None = None):
-        self.task = task or dyn.TaskConfig()
-        v = self.task.view_size
-        if world is not None:
-            world = np.asarray(world)
-            if world.dtype != np.uint8 or world.ndim != 3 or world.shape[2] != 3:
-                raise ValueError(f"world must be an (H, W, 3) uint8 array, got {world.dtype} {world.shape}")
-        elif map_path is None:
-            world = default_map()
-        else:
-            world = load_map(map_path, min_size=v)
-        if world.shape[0] < v or world.shape[1] < v:
-            raise ValueError(f"the world ({world.shape[1]}x{world.shape[0]} px) is smaller than one {v}x{v} view")
-        self.world = world
-        self.windows = dyn.view_windows(world, v)
-        self.grid = dyn.grid_shape(world.shape[:2], v, self.task.stride)
-        self._min_axis = self.task.min_axis_moves if self.task.goal_out_of_view else 0
-        dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis)  # validates the goal range
-        view = spaces.Box(0, 255, (v, v, 3), np.uint8)
-        self.observation_space = spaces.Dict({"image": view, "goal": view})
-        self.action_space = spaces.Discrete(4)
-        self._minimap = None
+def action_space() -> spaces.Discrete:
+    """Four moves: up, down, left, right."""
+    return spaces.Discrete(4)
 
-    # -- batched task pieces ------------------------------------------------------------------
-    def views(self, pos: np.ndarray) -> np.ndarray:
-        """True views at cells (B, 2) -> (B, v, v, 3) uint8."""
-        return dyn.crop(self.windows, pos, self.task.stride)
 
-    def reset_positions(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """``n`` (start, goal) pairs, (n, 2) each, drawn from ``rng`` only."""
-        return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n, self._min_axis)
-
-    def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
-        """Move and score: returns (new_pos, reward (B,), success (B,), distance (B,))."""
-        d0 = dyn.manhattan(pos, goal)
-        new = dyn.move(pos, action, self.grid)
-        d1 = dyn.manhattan(new, goal)
-        reward, success = dyn.reward_and_success(d0, d1, self.task)
-        return new, reward, success, d1
-
-    def info(self, pos: np.ndarray, goal: np.ndarray, distance: np.ndarray) -> dict[str, np.ndarray]:
-        s = self.task.stride
-        return {"agent_pos": pos * s, "goal_pos": goal * s, "distance": distance, "is_success": distance == 0}
-
-    # -- rendering ----------------------------------------------------------------------------
-    def render_frames(self, render_mode, views, goal_views, pos, goal) -> list[np.ndarray] | None:
-        """One frame per env of a batch, with the checks every env's ``render()`` shares."""
-        if render_mode is None:
-            gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array"')
-            return None
-        if pos is None:
-            raise gym.error.ResetNeeded("call reset() before render()")
-        return [self.render_frame(views[i], goal_views[i], pos[i], goal[i]) for i in range(len(pos))]
-
-    def render_frame(self, view: np.ndarray, goal_view: np.ndarray, pos: np.ndarray, goal: np.ndarray, scale: int = 3) -> np.ndarray:
-        """One RGB frame: current view | goal view | minimap with the agent (red) and goal (green)."""
-        v, s = self.task.view_size, self.task.stride
-        side = v * scale
-        if self._minimap is None:
-            h, w = self.world.shape[:2]
-            mw = max(1, round(side * w / h))
-            self._minimap = Image.fromarray(self.world).resize((mw, side), Image.BILINEAR)
-        mini = self._minimap.copy()
-        k = mini.height / self.world.shape[0]
-        d = ImageDraw.Draw(mini)
-        for cell, col in ((goal, (40, 200, 60)), (pos, (230, 30, 30))):
-            y, x = cell * s * k
-            d.rectangle([x, y, x + v * k, y + v * k], outline=col, width=2)
-        frame = Image.new("RGB", (4 * _PAD + 2 * side + mini.width, side + 2 * _PAD), (24, 24, 28))
-        frame.paste(Image.fromarray(view).resize((side, side), Image.NEAREST), (_PAD, _PAD))
-        frame.paste(Image.fromarray(goal_view).resize((side, side), Image.NEAREST), (2 * _PAD + side, _PAD))
-        frame.paste(mini, (3 * _PAD + 2 * side, _PAD))
-        fd = ImageDraw.Draw(frame)
-        fd.text((_PAD + 3, _PAD + 2), "view", fill=(255, 255, 255))
-        fd.text((2 * _PAD + side + 3, _PAD + 2), "goal", fill=(255, 255, 255))
-        return np.asarray(frame)
+def render_frames(core: WorldCore, render_mode, views, goal_views, pos, goal) -> list[np.ndarray] | None:
+    """One frame per env of a batch, with the checks every env's ``render()`` shares."""
+    if render_mode is None:
+        gym.logger.warn('render() called without a render_mode; make the env with render_mode="rgb_array"')
+        return None
+    if pos is None:
+        raise gym.error.ResetNeeded("call reset() before render()")
+    return [core.render_frame(views[i], goal_views[i], pos[i], goal[i]) for i in range(len(pos))]
 
 
 class _HumanWindow:
@@ -219,8 +154,8 @@ class WorldMapEnv(gym.Env):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
         self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping,
                                                           goal_out_of_view), world)
-        self.observation_space = self.core.observation_space
-        self.action_space = self.core.action_space
+        self.observation_space = observation_space(self.core)
+        self.action_space = action_space()
         self.render_mode = render_mode
         self._window = None
         self._pos = self._goal = self._view = self._goal_view = None
@@ -261,7 +196,7 @@ class WorldMapEnv(gym.Env):
         return self._obs(), float(reward[0]), bool(success[0]), False, self._info(dist)
 
     def render(self):
-        frames = self.core.render_frames(self.render_mode, self._view, self._goal_view, self._pos, self._goal)
+        frames = render_frames(self.core, self.render_mode, self._view, self._goal_view, self._pos, self._goal)
         if frames is None or self.render_mode == "rgb_array":
             return None if frames is None else frames[0]
         frame = frames[0]
@@ -326,8 +261,8 @@ class WorldMapVectorEnv(VectorEnv):
         self.num_envs = int(num_envs)
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
-        self.single_observation_space = self.core.observation_space
-        self.single_action_space = self.core.action_space
+        self.single_observation_space = observation_space(self.core)
+        self.single_action_space = action_space()
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = spaces.MultiDiscrete(np.full(self.num_envs, 4))
         n = self.num_envs
@@ -413,5 +348,5 @@ class WorldMapVectorEnv(VectorEnv):
         return self._obs(), reward, terminated, truncated, info
 
     def render(self):
-        frames = self.core.render_frames(self.render_mode, self._view, self._goal_view, self._pos, self._goal)
+        frames = render_frames(self.core, self.render_mode, self._view, self._goal_view, self._pos, self._goal)
         return None if frames is None else tuple(frames)

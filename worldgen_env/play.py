@@ -12,7 +12,7 @@ import argparse
 import gymnasium as gym
 
 import worldgen_env  # noqa: F401
-from worldgen_env.dynamics import DOWN, LEFT, RIGHT, UP
+from worldgen_core.dynamics import DOWN, LEFT, RIGHT, UP
 
 
 def keys_to_action() -> dict:

@@ -16,6 +16,8 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageDraw
 
+from world_models.metrics import psnr
+
 from .dream import DreamWorldMapEnv
 from .envs import WorldMapEnv
 
@@ -63,8 +65,6 @@ def main(argv=None) -> Path:
     true, fake, frames = side_by_side_rollout(a.checkpoint, a.steps, a.seed, sampler=a.sampler, steps=a.sampler_steps)
     a.output.parent.mkdir(parents=True, exist_ok=True)
     iio.imwrite(a.output, frames, duration=150, loop=0)
-    from world_models.metrics import psnr
-
     curve = [psnr(fake[i : i + 1], true[i : i + 1]) for i in range(1, len(true))]
     print(f"wrote {a.output}; PSNR dream vs real at steps 1/4/16: " + " / ".join(f"{curve[i - 1]:.1f}" for i in (1, 4, 16) if i <= len(curve)))
     return a.output

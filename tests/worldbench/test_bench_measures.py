@@ -12,8 +12,8 @@ from world_models.evaluate import new_bands
 from worldbench import c2st, runners
 from worldbench.bench import QUICK, evaluate_entry
 from worldbench.models import parse_spec
-from worldgen_env import dynamics as dyn
-from worldgen_env.envs import WorldCore
+from worldgen_core import dynamics as dyn
+from worldgen_core.world import WorldCore
 
 ROOT = Path(__file__).resolve().parents[2]
 

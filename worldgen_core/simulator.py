@@ -41,7 +41,7 @@ import numpy as np
 
 from .dynamics import ACTION_DELTAS
 
-__all__ = ["Simulator", "PredictorSimulator", "Predictor", "TileMemory", "keep_blocked", "check_simulator", "with_rows"]
+__all__ = ["Simulator", "PredictorSimulator", "Predictor", "TileMemory", "keep_blocked", "check_simulator", "with_rows", "dream_views"]
 
 #: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -60,7 +60,7 @@ def check_simulator(sim) -> None:
     """A clear error for an object that does not implement :class:`Simulator`."""
     if not isinstance(sim, Simulator):
         raise TypeError(f"model must implement the simulator protocol (reset(idx, first_views, positions) and "
-                        f"step(actions, moved) -> views; see worldgen_env.simulator), got {type(sim).__name__}")
+                        f"step(actions, moved) -> views; see worldgen_core.simulator), got {type(sim).__name__}")
 
 
 def with_rows(state: np.ndarray | None, idx: np.ndarray, row_shape: tuple, dtype) -> np.ndarray:
@@ -83,6 +83,22 @@ def keep_blocked(prev_views: np.ndarray, next_views: np.ndarray, moved: np.ndarr
     out = np.array(next_views, dtype=np.uint8, copy=True)
     out[~moved] = prev_views[~moved]
     return out
+
+
+def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+    """The next views of a batch of dreams: ``predict(views, actions)`` where the agent moved, the
+    previous view where the map's edge blocked the move (the position, hence the view, is unchanged).
+
+    ``prev_pos``, ``pos`` (B, 2) cells, ``prev_views`` (B, H, W, 3) uint8, ``action`` (B,) -> a fresh
+    (B, H, W, 3) uint8 array (``prev_views`` is not written to). The model is called on the moved
+    rows only, and not at all when none moved.
+    """
+    assert prev_pos.shape == pos.shape == (len(prev_views), 2), f"positions must be ({len(prev_views)}, 2), got {prev_pos.shape} and {pos.shape}"
+    views = prev_views.copy()
+    moved = (pos != prev_pos).any(1)  # (B,)
+    if moved.any():
+        views[moved] = predict(prev_views[moved], action[moved])
+    return views
 
 
 class TileMemory:

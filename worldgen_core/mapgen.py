@@ -8,7 +8,7 @@ so that the map edge is visible inside a 64x64 crop.
 
 Usage::
 
-    python -m worldgen_env.mapgen --seed 0 --width 1536 --height 1024 -o data/world_map.png
+    python -m worldgen_core.mapgen --seed 0 --width 1536 --height 1024 -o data/world_map.png
 
 >>> img = generate_map(seed=3, width=256, height=192)
 >>> img.shape, img.dtype

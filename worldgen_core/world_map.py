@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .mapgen import generate_map
+
 __all__ = ["DEFAULT_MAP_PATH", "load_map", "default_map"]
 
-#: The committed default world (``python -m worldgen_env.mapgen --seed 0`` regenerates it).
+#: The committed default world (``python -m worldgen_core.mapgen --seed 0`` regenerates it).
 DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "data" / "world_map.png"
 
 
@@ -72,8 +74,6 @@ def default_map() -> np.ndarray:
     if DEFAULT_MAP_PATH.exists():
         arr = load_map(DEFAULT_MAP_PATH)
     else:  # e.g. a non-editable install without the data/ folder
-        from .mapgen import generate_map
-
         warnings.warn(f"{DEFAULT_MAP_PATH} not found; generating the default map (seed 0) in memory", stacklevel=2)
         arr = generate_map(seed=0)
     arr.setflags(write=False)

@@ -1,0 +1,92 @@
+"""The world: a map image and the task on it (views, moves, rewards, rendering), without Gymnasium.
+
+:class:`WorldCore` is what every layer above shares: the Gymnasium envs (``worldgen_env``), the
+world models' training data (``world_models.data``) and the benchmark (``worldbench``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from . import dynamics as dyn
+from .world_map import default_map, load_map
+
+__all__ = ["WorldCore"]
+
+_PAD = 8
+
+
+class WorldCore:
+    """The world (map image + task) that the single, vector and dream envs, the world models'
+    data and the benchmark share: numpy and Pillow only.
+
+    Holds no episode state: callers keep positions and pass them in, as batches of cells (B, 2).
+    """
+
+    def __init__(self, map_path: str | Path | None = None, task: dyn.TaskConfig | None = None, world: np.ndarray | None = None):
+        self.task = task or dyn.TaskConfig()
+        v = self.task.view_size
+        if world is not None:
+            world = np.asarray(world)
+            if world.dtype != np.uint8 or world.ndim != 3 or world.shape[2] != 3:
+                raise ValueError(f"world must be an (H, W, 3) uint8 array, got {world.dtype} {world.shape}")
+        elif map_path is None:
+            world = default_map()
+        else:
+            world = load_map(map_path, min_size=v)
+        if world.shape[0] < v or world.shape[1] < v:
+            raise ValueError(f"the world ({world.shape[1]}x{world.shape[0]} px) is smaller than one {v}x{v} view")
+        self.world = world
+        self.windows = dyn.view_windows(world, v)
+        self.grid = dyn.grid_shape(world.shape[:2], v, self.task.stride)
+        self._min_axis = self.task.min_axis_moves if self.task.goal_out_of_view else 0
+        dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis)  # validates the goal range
+        self._minimap = None
+
+    # -- batched task pieces ------------------------------------------------------------------
+    def views(self, pos: np.ndarray) -> np.ndarray:
+        """True views at cells (B, 2) -> (B, v, v, 3) uint8."""
+        return dyn.crop(self.windows, pos, self.task.stride)
+
+    def reset_positions(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` (start, goal) pairs, (n, 2) each, drawn from ``rng`` only."""
+        return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n, self._min_axis)
+
+    def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
+        """Move and score: returns (new_pos, reward (B,), success (B,), distance (B,))."""
+        d0 = dyn.manhattan(pos, goal)
+        new = dyn.move(pos, action, self.grid)
+        d1 = dyn.manhattan(new, goal)
+        reward, success = dyn.reward_and_success(d0, d1, self.task)
+        return new, reward, success, d1
+
+    def info(self, pos: np.ndarray, goal: np.ndarray, distance: np.ndarray) -> dict[str, np.ndarray]:
+        s = self.task.stride
+        return {"agent_pos": pos * s, "goal_pos": goal * s, "distance": distance, "is_success": distance == 0}
+
+    # -- rendering ----------------------------------------------------------------------------
+    def render_frame(self, view: np.ndarray, goal_view: np.ndarray, pos: np.ndarray, goal: np.ndarray, scale: int = 3) -> np.ndarray:
+        """One RGB frame: current view | goal view | minimap with the agent (red) and goal (green)."""
+        v, s = self.task.view_size, self.task.stride
+        side = v * scale
+        if self._minimap is None:
+            h, w = self.world.shape[:2]
+            mw = max(1, round(side * w / h))
+            self._minimap = Image.fromarray(self.world).resize((mw, side), Image.BILINEAR)
+        mini = self._minimap.copy()
+        k = mini.height / self.world.shape[0]
+        d = ImageDraw.Draw(mini)
+        for cell, col in ((goal, (40, 200, 60)), (pos, (230, 30, 30))):
+            y, x = cell * s * k
+            d.rectangle([x, y, x + v * k, y + v * k], outline=col, width=2)
+        frame = Image.new("RGB", (4 * _PAD + 2 * side + mini.width, side + 2 * _PAD), (24, 24, 28))
+        frame.paste(Image.fromarray(view).resize((side, side), Image.NEAREST), (_PAD, _PAD))
+        frame.paste(Image.fromarray(goal_view).resize((side, side), Image.NEAREST), (2 * _PAD + side, _PAD))
+        frame.paste(mini, (3 * _PAD + 2 * side, _PAD))
+        fd = ImageDraw.Draw(frame)
+        fd.text((_PAD + 3, _PAD + 2), "view", fill=(255, 255, 255))
+        fd.text((2 * _PAD + side + 3, _PAD + 2), "goal", fill=(255, 255, 255))
+        return np.asarray(frame)
