@@ -11,11 +11,12 @@ import torch
 from world_models import DDPM, FlowMatching, build_model, preset
 from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from world_models.data import TransitionSampler, to_tensor, to_uint8
+from world_models.denoiser import Denoiser, cfg_predict
 from world_models.inference import load_world_model
 from world_models.metrics import psnr
 from world_models.models import ModelConfig
 from world_models.nn import Block, DynamicFilterCopy, RMSNorm, patchify, unpatchify
-from world_models.processes import cfg_predict
+from world_models.solvers import SOLVERS
 from world_models.training import Args, init_from_pretrained, train
 from worldgen_core.world import WorldCore
 
@@ -117,14 +118,15 @@ class _ConstVelocity(torch.nn.Module):
 def test_flow_solvers_integrate_constant_velocity_exactly(sampler):
     v = torch.randn(1, 3, 64, 64) * 0.1
     fm = FlowMatching()
-    g = torch.Generator().manual_seed(0)
     x0 = torch.randn((2, 3, 64, 64), generator=torch.Generator().manual_seed(0))
-    x1 = fm._solve(_ConstVelocity(v), x0.clone(), None, sampler, 7, 1.0, None, g)
+    steps = []
+    x1 = SOLVERS[sampler](Denoiser(_ConstVelocity(v), fm.path), x0.clone(), None, 7, callback=steps.append)
     assert torch.allclose(x1, x0 + v, atol=1e-5)
+    assert [s["i"] for s in steps] == list(range(7))  # the callback sees every step
 
 
 def test_ddpm_schedule_endpoints():
-    d = DDPM()
+    d = DDPM().path
     assert d.T == 400 and d.abar[0] == 1 and d.abar[-1] < 1e-4
     assert torch.all(d.abar[1:] < d.abar[:-1]) and d.betas.max() <= 0.999
     a1, s1 = d.alpha_sigma(torch.tensor([1.0]))
@@ -140,8 +142,9 @@ def test_cfg_with_w1_equals_conditional_and_w_combines_halves():
         p.data.add_(torch.randn_like(p) * 0.05)
     fm = FlowMatching()
     x, t, cond = torch.randn(3, 3, 64, 64), torch.rand(3), _cond()
-    native = lambda o, xx, tt: fm.native(m, o, xx, tt)
-    cond_pred = fm.predict(m, x, t, cond, 1.0)
+    native = Denoiser(m, fm.path).native
+    cond_pred = Denoiser(m, fm.path, cfg_scale=1.0)(x, t, cond)
+    assert torch.allclose(Denoiser(m, fm.path, cfg_scale=3.0)(x, t, cond), cfg_predict(native, m, x, t, cond, 3.0))
     assert torch.allclose(cfg_predict(native, m, x, t, cond, 1.0), cond_pred, atol=1e-5)
     unc = native(m(x, t, drop=torch.ones(3, dtype=torch.bool), **cond), x, t)
     assert torch.allclose(cfg_predict(native, m, x, t, cond, 3.0), unc + 3.0 * (cond_pred - unc), atol=1e-4)
