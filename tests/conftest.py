@@ -1,3 +1,7 @@
+"""Shared fixtures. The tree mirrors the packages: tests/worldgen_core, tests/worldgen_env,
+tests/world_models, tests/agents, tests/worldbench; cross-cutting checks (CLI robustness, the
+layers) sit at the top. Helpers shared by several test modules live in ``helpers.py``."""
+
 import os
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -5,18 +9,23 @@ os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
 # The suite runs as 2 xdist workers on 2 cores: one thread each avoids oversubscription.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+import pytest  # noqa: E402
 import torch  # noqa: E402
+
+from world_models.training import Args, train  # noqa: E402
 
 torch.set_num_threads(1)
 
-import pytest  # noqa: E402
-
 
 @pytest.fixture(scope="session")
-def tiny_world_model(tmp_path_factory):
+def tiny_world_model(tmp_path_factory) -> str:
     """A 2-step tiny WorldDiT checkpoint (flow matching, CFG, 2 sampler steps), trained once per worker."""
-    from world_models.training import Args, train
-
     out = tmp_path_factory.mktemp("tiny_wm")
     return str(train(Args(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
                           progress=False, cfg=True, sample_steps=2)))
+
+
+@pytest.fixture(scope="session")
+def ckpt(tiny_world_model) -> str:
+    """The tiny checkpoint, under the name the dream and agent tests use."""
+    return tiny_world_model

@@ -1,12 +1,12 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
+from helpers import ADV, ROOT, tiny_train_args
 
 from world_models import DDPM, FlowMatching, build_model, preset
 from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -17,11 +17,8 @@ from world_models.metrics import psnr
 from world_models.models import ModelConfig
 from world_models.nn import Block, DynamicFilterCopy, RMSNorm, patchify, unpatchify
 from world_models.solvers import SOLVERS
-from world_models.training import Args, init_from_pretrained, train
+from world_models.training import init_from_pretrained, train
 from worldgen_core.world import WorldCore
-
-ROOT = Path(__file__).resolve().parent.parent
-
 
 
 def test_transition_sampler_draws_only_moves_that_happen():
@@ -183,22 +180,12 @@ def test_tiny_model_overfits_a_handful_of_transitions():
     assert shift_baseline > 20  # the copy filter learned the motion of each action
 
 
-def _args(tmp_path, **kw):
-    base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=4, batch_size=4, eval_every=0,
-                progress=False, bf16=False, cfg=True, ckpt_every=2)
-    base.update(kw)
-    return Args(**base)
-
-
 #: adversarial fine-tuning of a tiny run (tests/test_adversarial.py uses it too)
-ADV = dict(adv_weight=0.5, adv_batch=4, adv_band=16)
-
-
 @pytest.mark.parametrize("extra", [{}, ADV], ids=["plain", "adversarial"])
 def test_checkpoint_resume_is_exact(tmp_path, extra):
-    straight = train(_args(tmp_path, out=str(tmp_path / "a"), steps=4, **extra))
-    train(_args(tmp_path, out=str(tmp_path / "b"), steps=2, **extra))
-    resumed = train(_args(tmp_path, out=str(tmp_path / "b"), steps=4, resume=True, **extra))
+    straight = train(tiny_train_args(tmp_path, out=str(tmp_path / "a"), steps=4, **extra))
+    train(tiny_train_args(tmp_path, out=str(tmp_path / "b"), steps=2, **extra))
+    resumed = train(tiny_train_args(tmp_path, out=str(tmp_path / "b"), steps=4, resume=True, **extra))
     a, b = load_checkpoint(straight), load_checkpoint(resumed)
     assert a["step"] == b["step"] == 4
     for k in a["model"]:
@@ -213,7 +200,7 @@ def test_checkpoint_resume_is_exact(tmp_path, extra):
 
 
 def test_checkpoints_load_safely_and_fail_clearly(tmp_path):
-    path = train(_args(tmp_path, steps=1))
+    path = train(tiny_train_args(tmp_path, steps=1))
     torch.load(path, weights_only=True)  # no pickled code
     wm = load_world_model(path, device="cpu")
     out = wm.predict(np.zeros((2, 64, 64, 3), np.uint8), np.array([0, 3]), torch.Generator().manual_seed(0))
@@ -230,7 +217,7 @@ def test_checkpoints_load_safely_and_fail_clearly(tmp_path):
     with pytest.raises(CheckpointError, match="do not fit"):
         load_world_model(tmp_path / "mismatch.pt")
     with pytest.raises(SystemExit, match="another model"):
-        train(_args(tmp_path, steps=2, resume=True, preset="small"))
+        train(tiny_train_args(tmp_path, steps=2, resume=True, preset="small"))
 
 
 def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
@@ -248,7 +235,7 @@ def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
 
 
 def test_pretrained_dit_initialises_world_model(tmp_path):
-    dit = train(_args(tmp_path, experiment="diffusion", out=str(tmp_path / "dit"), steps=1, cfg=False))
+    dit = train(tiny_train_args(tmp_path, experiment="diffusion", out=str(tmp_path / "dit"), steps=1, cfg=False))
     world = build_model(preset("tiny"))
     loaded, skipped = init_from_pretrained(world, str(dit))
     assert any("blocks.0" in k for k in loaded) and "patch_embed.proj.weight" in loaded
@@ -288,7 +275,7 @@ def test_torchrun_ddp_smoke(tmp_path):
 def test_export_slim_checkpoint(tmp_path):
     from world_models.export import export
 
-    src = train(_args(tmp_path, steps=1))
+    src = train(tiny_train_args(tmp_path, steps=1))
     dst = export(src, tmp_path / "slim.pt", steps=3, cfg_scale=1.0)
     assert dst.stat().st_size < src.stat().st_size
     wm = load_world_model(dst)

@@ -1,21 +1,18 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from test_world_models import ADV  # the same tiny-run settings
-from test_world_models import _args as _world_args
+from helpers import ADV, ROOT
+from helpers import tiny_train_args as _world_args
 
 from world_models import FlowMatching, build_model, preset
 from world_models.adversarial import Adversary, revealed_band
 from world_models.checkpoint import load_checkpoint
 from world_models.evaluate import new_strip_masks
 from world_models.training import train
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_revealed_band_starts_with_exactly_the_revealed_strip():

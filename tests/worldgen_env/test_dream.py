@@ -7,13 +7,6 @@ from world_models.training import Args, train
 from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv, dream_views
 
 
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wm")
-    return str(train(Args(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
-                          progress=False, cfg=True, sample_steps=2)))
-
-
 def test_dream_env_passes_both_checkers(ckpt):
     from gymnasium.utils.env_checker import check_env
     from stable_baselines3.common.env_checker import check_env as sb3_check_env

@@ -5,16 +5,7 @@ import pytest
 
 from agents import SB3VecEnv, evaluate_real, make_sb3_vec_env, random_policy
 from agents.training import Args, train
-from world_models.training import Args as WArgs
-from world_models.training import train as wtrain
 from worldgen_env.envs import WorldMapVectorEnv
-
-
-@pytest.fixture(scope="module")
-def ckpt(tmp_path_factory):
-    out = tmp_path_factory.mktemp("wm")
-    return str(wtrain(WArgs(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
-                            progress=False, sample_steps=1)))
 
 
 def test_sb3_adapter_sets_terminal_observation_and_truncation():
