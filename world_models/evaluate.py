@@ -312,8 +312,9 @@ def sampling_trajectory(wm, data: dict, sampler=None, steps=None, cfg_scale=None
     traj: list = []
     cond = {"view": to_tensor(data["view"][i : i + 1], wm.device), "action": torch.as_tensor(data["action"][i : i + 1], device=wm.device)}
     with torch.inference_mode(), wm.autocast():
-        wm.process.sample(wm.model, cond, sampler=sampler or wm.sampler, steps=steps or wm.steps,
-                          cfg_scale=wm.cfg_scale if cfg_scale is None else cfg_scale, generator=torch.Generator().manual_seed(0), trajectory=traj)
+        s = wm.resolve(sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+        wm.process.sample(wm.model, cond, sampler=s.sampler, steps=s.steps, cfg_scale=s.cfg_scale, generator=torch.Generator().manual_seed(0),
+                          trajectory=traj)
     return [data["view"][i]] + [to_uint8(x)[0] for x in traj] + [data["next"][i]]
 
 
@@ -409,13 +410,14 @@ def main(argv=None) -> dict:
     for model, ckpt, steps_list in runs:
         for steps in steps_list:
             sampler = a.sampler if model is wm else None
-            name = f"{model.process.name} ({sampler or model.sampler} x{steps or model.steps}, cfg {model.cfg_scale if a.cfg_scale is None else a.cfg_scale})"
+            s = model.resolve(sampler=sampler, steps=steps, cfg_scale=a.cfg_scale)
+            name = f"{model.process.name} ({s.sampler} x{s.steps}, cfg {s.cfg_scale})"
             pred = model_predictor(model, sampler, steps, a.cfg_scale)
             res, art = evaluate(pred, core, cfg, lambda: generation_speed(model, sampler, steps, a.cfg_scale))
             results[name] = res
-            kid_curves.setdefault(f"{model.process.name} ({Path(ckpt).parent.name})", []).append((steps or model.steps, res["kid_rand"], res["kid_rand_std"]))
+            kid_curves.setdefault(f"{model.process.name} ({Path(ckpt).parent.name})", []).append((s.steps, res["kid_rand"], res["kid_rand_std"]))
             traj = {model.process.name: sampling_trajectory(model, art["data"], sampler, steps, a.cfg_scale)}
-            figures += save_figures(out, f"{model.process.name}_steps{steps or model.steps}", art, traj)
+            figures += save_figures(out, f"{model.process.name}_steps{s.steps}", art, traj)
             print(name, json.dumps({k: round(v, 4) for k, v in res.items()}), flush=True)
     if sum(len(v) for v in kid_curves.values()) > 1:
         figures.append(plot_kid_vs_steps(kid_curves, out / "kid_vs_steps.png"))

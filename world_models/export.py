@@ -14,20 +14,13 @@ from pathlib import Path
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .processes import make_process
+from .sampling import SamplingConfig
 
 
 def export(src: str | Path, dst: str | Path, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None) -> Path:
     ck = load_checkpoint(src)
-    sampling = dict(ck["sampling"])
-    if sampler is not None:
-        if sampler not in make_process(ck["process"]).samplers:
-            raise ValueError(f"sampler {sampler!r} does not belong to the {ck['process']} process")
-        sampling["sampler"] = sampler
-    if steps is not None:
-        sampling["steps"] = int(steps)
-    if cfg_scale is not None:
-        sampling["cfg_scale"] = float(cfg_scale)
-    slim = {"config": ck["config"], "process": ck["process"], "sampling": sampling, "model": ck.get("ema") or ck["model"],
+    sampling = SamplingConfig.resolve(make_process(ck["process"]), ck["sampling"], sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+    slim = {"config": ck["config"], "process": ck["process"], "sampling": sampling.to_dict(), "model": ck.get("ema") or ck["model"],
             "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args")}
     return save_checkpoint(dst, slim)
 

@@ -13,6 +13,7 @@ from .checkpoint import CheckpointError, load_checkpoint
 from .data import to_tensor, to_uint8
 from .models import DiT, ModelConfig, build_model
 from .processes import Process, make_process
+from .sampling import SamplingConfig
 
 __all__ = ["WorldModel", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state"]
 
@@ -82,26 +83,44 @@ class WorldModel:
     model: DiT
     process: Process
     config: ModelConfig
-    sampler: str
-    steps: int
-    cfg_scale: float
+    sampling: SamplingConfig
     device: torch.device
     dtype: torch.dtype = torch.float32
+
+    @property
+    def sampler(self) -> str:
+        return self.sampling.sampler
+
+    @property
+    def steps(self) -> int:
+        return self.sampling.steps
+
+    @property
+    def cfg_scale(self) -> float:
+        return self.sampling.cfg_scale
 
     def autocast(self):
         if self.dtype == torch.float32:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.dtype)
 
+    def resolve(self, sampling: SamplingConfig | None = None, **overrides) -> SamplingConfig:
+        """This model's sampler settings with ``overrides`` (``sampler``, ``steps``, ``cfg_scale``; None: keep)."""
+        return SamplingConfig.resolve(self.process, sampling or self.sampling, **overrides)
+
     @torch.inference_mode()
     def predict(self, views: np.ndarray, actions: np.ndarray, generator: torch.Generator | None = None, *,
-                sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None) -> np.ndarray:
+                sampling: SamplingConfig | None = None, sampler: str | None = None, steps: int | None = None,
+                cfg_scale: float | None = None) -> np.ndarray:
+        """``sampling`` (default: the checkpoint's), or single settings overriding it."""
         if self.config.kind != "world":
             raise ValueError("this checkpoint holds an unconditional DiT; predict() needs a WorldDiT checkpoint")
+        if sampling is None or sampler is not None or steps is not None or cfg_scale is not None:
+            sampling = self.resolve(sampling, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
         cond = {"view": to_tensor(views, self.device), "action": torch.as_tensor(np.asarray(actions), dtype=torch.long, device=self.device)}
         with self.autocast():
-            x = self.process.sample(self.model, cond, sampler=sampler or self.sampler, steps=steps or self.steps,
-                                    cfg_scale=self.cfg_scale if cfg_scale is None else cfg_scale, generator=generator)
+            x = self.process.sample(self.model, cond, sampler=sampling.sampler, steps=sampling.steps, cfg_scale=sampling.cfg_scale,
+                                    generator=generator)
         return to_uint8(x)
 
 
@@ -124,5 +143,9 @@ def load_world_model(path: str | Path, device: str | torch.device = "auto", use_
     model.to(dev).eval().requires_grad_(False)
     if compile:
         model = torch.compile(model)
-    s = ckpt["sampling"]
-    return WorldModel(model, make_process(ckpt["process"]), config, s["sampler"], int(s["steps"]), float(s["cfg_scale"]), dev, dtype)
+    process = make_process(ckpt["process"])
+    try:
+        sampling = SamplingConfig.resolve(process, ckpt["sampling"])
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {str(path)!r}: its stored sampler settings do not fit its process: {e}") from e
+    return WorldModel(model, process, config, sampling, dev, dtype)

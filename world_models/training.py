@@ -38,6 +38,7 @@ from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
 from .runs import check_resume_args, claim_run_dir, record_args
+from .sampling import SamplingConfig
 
 __all__ = ["Args", "EXPERIMENTS", "train"]
 
@@ -300,10 +301,10 @@ def train(a: Args) -> Path:
     model = build_model(config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(a.ema), use_buffers=True)
-    sampling = {"sampler": a.sampler or process.default_sampler, "steps": a.sample_steps or process.default_steps,
-                "cfg_scale": a.cfg_scale if a.cfg else 1.0}
-    if sampling["sampler"] not in process.samplers:
-        raise SystemExit(f"error: --sampler for {process.name} must be one of {process.samplers}, got {sampling['sampler']!r}")
+    try:
+        sampling = SamplingConfig.resolve(process, sampler=a.sampler, steps=a.sample_steps, cfg_scale=a.cfg_scale if a.cfg else 1.0)
+    except ValueError as e:
+        raise SystemExit(f"error: --sampler/--sample-steps/--cfg-scale: {e}") from e
     step, elapsed = 0, 0.0
     adversary = (Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral)
                  if a.adv_weight > 0 else None)
@@ -363,7 +364,7 @@ def train(a: Args) -> Path:
         if bad:
             raise FloatingPointError(f"the weights are not finite at step {step} ({bad[0]}, ...); not saved. The last good "
                                      f"checkpoint is {ckpt_path} (step {saved['step']}). Try a lower --lr, then --resume.")
-        ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling, "model": model.state_dict(),
+        ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling.to_dict(), "model": model.state_dict(),
                 "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
                 "step": step, "elapsed": elapsed, "rng": rng or _rng_state(sampler), "train_args": dataclasses.asdict(a),
                 "adversary": adversary.state_dict() if adversary else None}
@@ -486,7 +487,7 @@ def train(a: Args) -> Path:
 def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, step):
     """Images and fidelity scalars for tensorboard, through the evaluation module's own code."""
     model.eval()
-    wm = WorldModel(model, process, model.config, sampling["sampler"], sampling["steps"], sampling["cfg_scale"], device, amp_dtype)
+    wm = WorldModel(model, process, model.config, sampling, device, amp_dtype)
     if model.config.kind == "world":
         res, gen = ev.one_step(ev.model_predictor(wm), batch, core.task.stride)
         writer.add_image("images/current_truth_generated", ev.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
@@ -498,7 +499,7 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
             writer.add_scalar(f"eval/{k}", v, step)
     else:
         with torch.no_grad(), wm.autocast():
-            x = process.sample(model, None, n=8, generator=torch.Generator().manual_seed(0), **sampling)
+            x = process.sample(model, None, n=8, generator=torch.Generator().manual_seed(0), **sampling.to_dict())
         writer.add_image("images/samples", ev.image_grid([to_uint8(x)]), step, dataformats="HWC")
     model.train()
 

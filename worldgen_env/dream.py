@@ -29,7 +29,6 @@ How a dream step works:
 from __future__ import annotations
 
 import functools
-import math
 from pathlib import Path
 
 import numpy as np
@@ -97,17 +96,7 @@ class _Dreamer:
         self.model = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
             raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")
-        proc = self.model.process
-        self.sampler = sampler or self.model.sampler
-        if self.sampler not in proc.samplers:
-            raise ValueError(f"sampler must be one of {proc.samplers} for this {proc.name} model, got {self.sampler!r}")
-        if steps is not None and (isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1):
-            raise ValueError(f"steps must be an int >= 1 (sampler steps per dreamed frame) or None for the checkpoint's "
-                             f"{self.model.steps}, got {steps!r}")
-        self.steps = int(self.model.steps if steps is None else steps)
-        if cfg_scale is not None and not (isinstance(cfg_scale, (int, float, np.number)) and math.isfinite(cfg_scale)):
-            raise ValueError(f"cfg_scale must be a finite number (1.0: no guidance) or None for the checkpoint's {self.model.cfg_scale}, got {cfg_scale!r}")
-        self.cfg_scale = float(self.model.cfg_scale if cfg_scale is None else cfg_scale)
+        self.sampling = self.model.resolve(sampler=sampler, steps=steps, cfg_scale=cfg_scale)  # checked here, once
         self.generator = torch.Generator(device=self.model.device)  # noise made where the model runs
         mem = None
         if memory:
@@ -130,7 +119,7 @@ class _Dreamer:
             self.sim.remember(idx, goal_views[idx], goal_pos[idx])
 
     def predict(self, views: np.ndarray, action: np.ndarray) -> np.ndarray:
-        return self.model.predict(views, action, self.generator, sampler=self.sampler, steps=self.steps, cfg_scale=self.cfg_scale)
+        return self.model.predict(views, action, self.generator, sampling=self.sampling)
 
     def next_views(self, core, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
         moved = (pos != prev_pos).any(1)  # (N,) a move the map's edge blocks keeps the view

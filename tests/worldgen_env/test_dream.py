@@ -65,7 +65,7 @@ def test_vector_dream_steps_all_envs_with_batched_calls(ckpt, monkeypatch):
     envs.reset(seed=0)
     obs, *_ = envs.step(np.arange(5) % 4)
     assert obs["image"].shape == (5, 64, 64, 3)
-    steps, cfg = envs.dreamer.steps, envs.dreamer.cfg_scale != 1.0
+    steps, cfg = envs.dreamer.sampling.steps, envs.dreamer.sampling.cfg_scale != 1.0
     assert calls == [5 * (2 if cfg else 1)] * steps  # one batched forward per sampler step (CFG halves in one batch)
 
 
