@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .nn import Block, DynamicFilterCopy, FinalLayer, PatchEmbed, TimestepEmbedding, VisionEncoder, unpatchify
+from .nn import BLOCKS, DynamicFilterCopy, FinalLayer, PatchEmbed, TimestepEmbedding, VisionEncoder, unpatchify
 
 __all__ = ["ModelConfig", "PRESETS", "preset", "DiT", "WorldDiT", "build_model"]
 
@@ -115,7 +115,7 @@ class DiT(nn.Module):
         self.patch_embed = PatchEmbed(in_ch, c.dim, c.patch, c.stem)
         self.pos_embed = nn.Parameter(torch.randn(1, self.n_tokens, c.dim) * 0.02)
         self.t_embed = TimestepEmbedding(c.dim)
-        self.blocks = nn.ModuleList(Block(c.dim, c.heads, c.dim, c.mlp_ratio, c.norm, c.cond) for _ in range(c.depth))
+        self.blocks = nn.ModuleList(BLOCKS[c.cond](c.dim, c.heads, c.dim, c.mlp_ratio, c.norm) for _ in range(c.depth))
         self.final = FinalLayer(c.dim, c.dim, c.patch * c.patch * c.channels, c.norm)
         self.apply(self._init)
 

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["RMSNorm", "make_norm", "FiLM", "Attention", "Block", "FinalLayer", "TimestepEmbedding",
+__all__ = ["RMSNorm", "make_norm", "FiLM", "Attention", "Block", "AdditiveBlock", "BLOCKS", "FinalLayer", "TimestepEmbedding",
            "VisionEncoder", "PatchEmbed", "patchify", "unpatchify", "DynamicFilterCopy"]
 
 
@@ -94,38 +94,49 @@ class Attention(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm transformer block conditioned on ``c`` (B, cond_dim).
+    """Pre-norm transformer block conditioned on ``c`` (B, cond_dim) by FiLM: a (shift, scale, gate)
+    triple after each norm, from ONE zero-initialised Linear, so the block starts as the identity
+    (DiT's adaLN-Zero). The original research's additive conditioning is
+    :class:`AdditiveBlock`, off this path."""
 
-    ``cond="film"``: FiLM (shift, scale, gate) after each norm, zero-initialised: the block starts
-    as the identity. ``cond="additive"``: the conditioning vector is added to the tokens before the
-    block (the original research's first design); the residual branches are still gated (by
-    learned, zero-initialised per-channel gates) so both variants start as the identity.
-    """
-
-    def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, norm: str = "rms", cond: str = "film"):
+    def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, norm: str = "rms"):
         super().__init__()
-        if cond not in ("film", "additive"):
-            raise ValueError(f"cond must be 'film' or 'additive', got {cond!r}")
-        self.cond = cond
-        self.norm1 = make_norm(norm, dim, affine=cond == "additive")
+        self.norm1 = make_norm(norm, dim, affine=False)
         self.attn = Attention(dim, heads)
-        self.norm2 = make_norm(norm, dim, affine=cond == "additive")
+        self.norm2 = make_norm(norm, dim, affine=False)
         hidden = int(dim * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
-        if cond == "film":
-            self.film = FiLM(cond_dim, dim, 2)
-        else:
-            self.cond_proj = nn.Linear(cond_dim, dim)
-            self.gates = nn.Parameter(torch.zeros(2, dim))
+        self.film = FiLM(cond_dim, dim, 2)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        if self.cond == "film":
-            sh1, sc1, g1, sh2, sc2, g2 = self.film(c)
-            x = x + g1 * self.attn(FiLM.modulate(self.norm1(x), sh1, sc1))
-            return x + g2 * self.mlp(FiLM.modulate(self.norm2(x), sh2, sc2))
-        x = x + self.cond_proj(c).unsqueeze(1)
+        sh1, sc1, g1, sh2, sc2, g2 = self.film(c)  # each (B, 1, D)
+        x = x + g1 * self.attn(FiLM.modulate(self.norm1(x), sh1, sc1))  # (B, N, D)
+        return x + g2 * self.mlp(FiLM.modulate(self.norm2(x), sh2, sc2))
+
+
+class AdditiveBlock(nn.Module):
+    """The original research's block (an ablation row): the conditioning vector is added to the
+    tokens before a plain pre-norm block (affine norms); the residual branches are gated by learned,
+    zero-initialised per-channel gates, so it too starts as the identity."""
+
+    def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, norm: str = "rms"):
+        super().__init__()
+        self.norm1 = make_norm(norm, dim, affine=True)
+        self.attn = Attention(dim, heads)
+        self.norm2 = make_norm(norm, dim, affine=True)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        self.cond_proj = nn.Linear(cond_dim, dim)
+        self.gates = nn.Parameter(torch.zeros(2, dim))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        x = x + self.cond_proj(c).unsqueeze(1)  # (B, N, D)
         x = x + self.gates[0] * self.attn(self.norm1(x))
         return x + self.gates[1] * self.mlp(self.norm2(x))
+
+
+#: ``ModelConfig.cond`` -> block class
+BLOCKS = {"film": Block, "additive": AdditiveBlock}
 
 
 class FinalLayer(nn.Module):

@@ -15,7 +15,7 @@ from world_models.denoiser import Denoiser, cfg_predict
 from world_models.inference import load_world_model
 from world_models.metrics import psnr
 from world_models.models import ModelConfig
-from world_models.nn import Block, DynamicFilterCopy, RMSNorm, patchify, unpatchify
+from world_models.nn import BLOCKS, DynamicFilterCopy, RMSNorm, patchify, unpatchify
 from world_models.solvers import SOLVERS
 from world_models.training import init_from_pretrained, train
 from worldgen_core.world import WorldCore
@@ -75,7 +75,7 @@ def test_patchify_roundtrip():
 
 def test_zero_initialised_block_is_identity():
     for cond in ("film", "additive"):
-        blk = Block(32, 4, 16, cond=cond)
+        blk = BLOCKS[cond](32, 4, 16)
         x, c = torch.randn(2, 10, 32), torch.randn(2, 16)
         assert torch.allclose(blk(x, c), x + (blk.cond_proj(c).unsqueeze(1) if cond == "additive" else 0))
 
