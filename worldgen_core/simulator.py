@@ -243,6 +243,11 @@ class PredictorSimulator:
             self.pos[idx] = positions
             self.memory.reset(idx, first_views, positions)
 
+    @property
+    def can_remember(self) -> bool:
+        """Whether :meth:`remember` works (the simulator has a memory)."""
+        return self.memory is not None
+
     def remember(self, idx: np.ndarray, views: np.ndarray, positions: np.ndarray) -> None:
         """Put known ``views`` (k, H, W, 3) at cells ``positions`` (k, 2) into the memory of sub-envs
         ``idx`` (e.g. the goal view at the goal's cell), after their ``reset``."""

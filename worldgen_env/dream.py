@@ -19,7 +19,8 @@ How a dream step works:
   sub-env). Pixels of the next view that were shown before come from that memory exactly, only
   never-seen pixels are generated, and the model is conditioned on the remembered view; walking
   away and back returns exactly to the view left. The real first view seeds it; ``reset`` clears
-  it. ``remember_goal=True`` also places the goal view at the goal's cell. ``memory=False`` is the
+  it. The goal view is also placed at the goal's cell (``remember_goal``, on whenever there is a
+  memory; measured: far-task transfer, docs/RESULTS.md). ``memory=False`` is the
   memoryless dream (next view from the current view only).
 * ``resync_every=K`` (default 0: never) replaces the dream by the true view every K steps.
 * The sampler's noise comes from a ``torch.Generator`` seeded by ``reset(seed=...)``, so the same
@@ -73,14 +74,15 @@ class _Dreamer:
     (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
     def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, task, num_envs, compile=False,
-                 memory=True, memory_cells=72, remember_goal=False):
+                 memory=True, memory_cells=72, remember_goal=None):
         if resync_every < 0:
             raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
-        for name, v in (("memory", memory), ("remember_goal", remember_goal)):
-            if not isinstance(v, (bool, np.bool_)):
-                raise ValueError(f"{name} must be True or False, got {v!r}")
+        if not isinstance(memory, (bool, np.bool_)):
+            raise ValueError(f"memory must be True or False, got {memory!r}")
+        if remember_goal is not None and not isinstance(remember_goal, (bool, np.bool_)):
+            raise ValueError(f"remember_goal must be True, False or None (whenever the dream has a memory), got {remember_goal!r}")
         view_size = task.view_size
-        self.resync_every, self.remember_goal = int(resync_every), bool(remember_goal)
+        self.resync_every = int(resync_every)
         self.since_resync = np.zeros(num_envs, np.int64)
         self._seeded = False
         self.model = None
@@ -88,9 +90,12 @@ class _Dreamer:
             given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale).items() if v is not None}
             if given:
                 raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler settings, not both (got model= and {sorted(given)})")
-            if remember_goal and not hasattr(model, "remember"):
-                raise ValueError(f"remember_goal=True needs a simulator with a remember(idx, views, positions) method; {type(model).__name__} has none")
             check_simulator(model)
+            can = bool(getattr(model, "can_remember", False))
+            if remember_goal and not can:
+                raise ValueError(f"remember_goal=True needs a simulator that can remember (can_remember, remember(idx, views, positions)); "
+                                 f"{type(model).__name__} cannot")
+            self.remember_goal = can if remember_goal is None else bool(remember_goal)
             self.sim = model
             return
         self.model = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(device), str(dtype), bool(compile))
@@ -104,6 +109,7 @@ class _Dreamer:
             mem = TileMemory(task.stride, cells)
         elif remember_goal:
             raise ValueError("remember_goal=True needs memory=True")
+        self.remember_goal = bool(memory) if remember_goal is None else bool(remember_goal)
         self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed, memory=mem)
 
     def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator, views: np.ndarray, pos: np.ndarray,
@@ -149,7 +155,8 @@ class DreamWorldMapEnv(WorldMapEnv):
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
     * ``memory`` (True): remember what the dream has shown (exact revisits); ``memory_cells`` (72):
       the memory's side in cells (bounded: ``memory_cells**2 * stride**2 * 3`` bytes per sub-env);
-      ``remember_goal`` (False): also place the goal view at the goal's cell.
+      ``remember_goal`` (None: whenever the dream has a memory): also place the real goal view at the
+      goal's cell, so the dream shows the goal the agent was given where the reward says it is.
     * ``model``: instead of a checkpoint, any simulator implementing
       :class:`worldgen_core.simulator.Simulator` (``reset(idx, first_views, positions)``,
       ``step(actions, moved) -> views``); one simulator object per env, since it keeps the
@@ -165,7 +172,7 @@ class DreamWorldMapEnv(WorldMapEnv):
 
     def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
-                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool = False, **kwargs):
+                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
         super().__init__(**kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task, 1, compile,
                                 memory, memory_cells, remember_goal)
@@ -189,7 +196,7 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
 
     def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
-                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool = False, **kwargs):
+                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task,
                                 self.num_envs, compile, memory, memory_cells, remember_goal)

@@ -58,7 +58,7 @@ def test_same_seed_same_dream_and_vector_matches_single(ckpt):
 
 
 def test_vector_dream_steps_all_envs_with_batched_calls(ckpt, monkeypatch):
-    envs = DreamWorldMapVectorEnv(num_envs=5, checkpoint=ckpt)
+    envs = DreamWorldMapVectorEnv(num_envs=5, checkpoint=ckpt, remember_goal=False)  # no first view is all remembered
     calls = []
     orig = envs.dreamer.model.model.forward
     monkeypatch.setattr(envs.dreamer.model.model, "forward", lambda x, *a, **k: calls.append(x.shape[0]) or orig(x, *a, **k))
@@ -172,3 +172,15 @@ def test_dream_memory_walk_out_and_back_is_exact_and_optional(ckpt):
                        (dict(memory_cells=2), "memory_cells")):
         with pytest.raises(ValueError, match=match):
             DreamWorldMapEnv(checkpoint=ckpt, **bad)
+
+
+def test_remember_goal_is_on_whenever_the_dream_has_a_memory(ckpt):
+    from worldgen_core.simulator import PredictorSimulator
+
+    assert DreamWorldMapEnv(checkpoint=ckpt).dreamer.remember_goal
+    assert not DreamWorldMapEnv(checkpoint=ckpt, memory=False).dreamer.remember_goal
+    assert not DreamWorldMapEnv(model=PredictorSimulator(lambda v, a: v)).dreamer.remember_goal  # a simulator without memory
+    with pytest.raises(ValueError, match="can remember"):
+        DreamWorldMapEnv(model=PredictorSimulator(lambda v, a: v), remember_goal=True)
+    with pytest.raises(ValueError, match="remember_goal must be"):
+        DreamWorldMapEnv(checkpoint=ckpt, remember_goal="yes")
