@@ -93,19 +93,25 @@ class Attention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(B, N, D))
 
 
-class Block(nn.Module):
+class _PreNorm(nn.Module):
+    """The attention and MLP sub-layers with their pre-norms, shared by both blocks."""
+
+    def __init__(self, dim: int, heads: int, mlp_ratio: float, norm: str, affine: bool):
+        super().__init__()
+        self.norm1 = make_norm(norm, dim, affine=affine)
+        self.attn = Attention(dim, heads)
+        self.norm2 = make_norm(norm, dim, affine=affine)
+        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(approximate="tanh"), nn.Linear(int(dim * mlp_ratio), dim))
+
+
+class Block(_PreNorm):
     """Pre-norm transformer block conditioned on ``c`` (B, cond_dim) by FiLM: a (shift, scale, gate)
     triple after each norm, from ONE zero-initialised Linear, so the block starts as the identity
     (DiT's adaLN-Zero). The original research's additive conditioning is
     :class:`AdditiveBlock`, off this path."""
 
     def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, norm: str = "rms"):
-        super().__init__()
-        self.norm1 = make_norm(norm, dim, affine=False)
-        self.attn = Attention(dim, heads)
-        self.norm2 = make_norm(norm, dim, affine=False)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        super().__init__(dim, heads, mlp_ratio, norm, affine=False)
         self.film = FiLM(cond_dim, dim, 2)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
@@ -114,18 +120,13 @@ class Block(nn.Module):
         return x + g2 * self.mlp(FiLM.modulate(self.norm2(x), sh2, sc2))
 
 
-class AdditiveBlock(nn.Module):
+class AdditiveBlock(_PreNorm):
     """The original research's block (an ablation row): the conditioning vector is added to the
     tokens before a plain pre-norm block (affine norms); the residual branches are gated by learned,
     zero-initialised per-channel gates, so it too starts as the identity."""
 
     def __init__(self, dim: int, heads: int, cond_dim: int, mlp_ratio: float = 4.0, norm: str = "rms"):
-        super().__init__()
-        self.norm1 = make_norm(norm, dim, affine=True)
-        self.attn = Attention(dim, heads)
-        self.norm2 = make_norm(norm, dim, affine=True)
-        hidden = int(dim * mlp_ratio)
-        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, dim))
+        super().__init__(dim, heads, mlp_ratio, norm, affine=True)
         self.cond_proj = nn.Linear(cond_dim, dim)
         self.gates = nn.Parameter(torch.zeros(2, dim))
 
