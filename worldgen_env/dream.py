@@ -46,6 +46,7 @@ __all__ = ["DEFAULT_WORLD_MODEL", "DreamWorldMapEnv", "DreamWorldMapVectorEnv", 
 #: The shipped world model, trained on the default map (see README for its training command).
 DEFAULT_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_model.pt"
 
+
 def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto", compile: bool = False):
     """Load (and cache, so many envs share one copy) a WorldDiT checkpoint for dreaming.
 
