@@ -67,8 +67,9 @@ class Args:
     """sampler steps per dreamed frame (default: the checkpoint's)"""
     dream_cfg_scale: float | None = None
     """CFG weight for dreaming (default: the checkpoint's)"""
-    dream_remember_goal: bool = False
-    """DreamWorldMap-v0: also place the real goal view at the goal's cell in the dream's memory"""
+    dream_remember_goal: bool | None = None
+    """DreamWorldMap-v0: place the real goal view at the goal's cell in the dream's memory (None: whenever it has one;
+    far-task transfer 0.27x -> 1.0x of real, docs/RESULTS.md)"""
     dream_dtype: str = "auto"
     """autocast dtype of the dream: auto (bfloat16 on a GPU or a CPU with AMX, else float32) | bfloat16 | float32"""
     extractor: str = "correlation"
@@ -113,7 +114,7 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --max-episode-steps must be >= 1, got {a.max_episode_steps}")
     if a.env not in ENVS:
         raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
-    if a.dream_remember_goal and a.env != "DreamWorldMap-v0":
+    if a.dream_remember_goal is not None and a.env != "DreamWorldMap-v0":
         raise SystemExit(f"error: --dream-remember-goal is a setting of the dream; use it with --env DreamWorldMap-v0, not {a.env}")
     if a.extractor not in EXTRACTORS:
         raise SystemExit(f"error: --extractor must be one of {sorted(EXTRACTORS)}, got {a.extractor!r}")
