@@ -69,7 +69,7 @@ class Args:
     """CFG weight for dreaming (default: the checkpoint's)"""
     dream_remember_goal: bool | None = None
     """DreamWorldMap-v0: place the real goal view at the goal's cell in the dream's memory (None: whenever it has one;
-    far-task transfer 0.27x -> 1.0x of real, docs/RESULTS.md)"""
+    far-task transfer 0.34-0.45x -> 1.02-1.06x of real, docs/RESULTS.md)"""
     dream_dtype: str = "auto"
     """autocast dtype of the dream: auto (bfloat16 on a GPU or a CPU with AMX, else float32) | bfloat16 | float32"""
     extractor: str = "correlation"
