@@ -28,7 +28,7 @@ import torch
 
 from worldgen_core.world import WorldCore
 
-from .benchmark import _timeit, frame_fn, train_step_fn
+from .benchmark import frame_fn, seconds_per_call, train_step_fn
 from .checkpoint import load_checkpoint
 from .data import TransitionSampler, to_tensor
 from .evaluate import main as evaluate
@@ -138,12 +138,12 @@ def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) 
     def cond(b):
         return {"view": torch.randn(b, 3, 64, 64), "action": torch.randint(0, 4, (b,))} if world else None
 
-    out = {"train_samples_s": batch / _timeit(train_step_fn(model, process, torch.randn(batch, 3, 64, 64), cond(batch), amp), seconds, repeats)}
+    out = {"train_samples_s": batch / seconds_per_call(train_step_fn(model, process, torch.randn(batch, 3, 64, 64), cond(batch), amp), seconds, repeats)}
     model.eval()
     if "frames_per_s_b1" in r:
         for b in (1, 64):
             frames = frame_fn(model, process, cond(b), b, amp, sampler=r["sampler"], steps=r["steps"], cfg_scale=r["cfg_scale"])
-            out[f"frames_per_s_b{b}"] = b / _timeit(frames, seconds, repeats if b == 1 else 1)
+            out[f"frames_per_s_b{b}"] = b / seconds_per_call(frames, seconds, repeats if b == 1 else 1)
     return out
 
 

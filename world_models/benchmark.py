@@ -21,7 +21,7 @@ from .models import build_model, preset
 from .processes import FlowMatching
 
 
-def _timeit(fn, seconds: float, repeats: int) -> float:
+def seconds_per_call(fn, seconds: float, repeats: int) -> float:
     """Median seconds per call of ``fn`` over ``repeats`` runs of about ``seconds`` each (a GPU is
     synchronised before a run's clock starts and before it stops)."""
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
@@ -74,7 +74,7 @@ def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, secon
     amp = (lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
     x = torch.randn(batch, 3, 64, 64, device=device)
     cond = {"view": torch.randn(batch, 3, 64, 64, device=device), "action": torch.randint(0, 4, (batch,), device=device)}
-    t_train = _timeit(train_step_fn(m, fm, x, cond, amp), seconds, repeats)
+    t_train = seconds_per_call(train_step_fn(m, fm, x, cond, amp), seconds, repeats)
     m.eval()
     one = {k: v[:1] for k, v in cond.items()}
 
@@ -83,13 +83,13 @@ def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, secon
         with amp():
             m(x[:1], torch.rand(1, device=device), **one)
 
-    t_fwd = _timeit(forward, seconds / 2, repeats)
+    t_fwd = seconds_per_call(forward, seconds / 2, repeats)
     sampling = {"steps": steps, "cfg_scale": 2.0 if cfg else 1.0}
     if compile:  # inference only: compiled training gained ~5% here, not worth its compile time
         m = torch.compile(m)
         for _ in range(3):
             frame_fn(m, fm, one, 1, amp, **sampling)()  # compile for the shapes used (the CFG batch and the plain one)
-    t_frame = _timeit(frame_fn(m, fm, one, 1, amp, **sampling), seconds, repeats)
+    t_frame = seconds_per_call(frame_fn(m, fm, one, 1, amp, **sampling), seconds, repeats)
     return {"preset": name, "dtype": "bf16" if bf16 else "fp32", "params_M": sum(p.numel() for p in m.parameters()) / 1e6,
             "train_samples_s": batch / t_train, "forwards_s": 1 / t_fwd, "frames_s": 1 / t_frame, "steps": steps, "cfg": cfg}
 

@@ -115,7 +115,8 @@ class WorldModel:
         """``sampling`` (default: the checkpoint's), or single settings overriding it."""
         if self.config.kind != "world":
             raise ValueError("this checkpoint holds an unconditional DiT; predict() needs a WorldDiT checkpoint")
-        if sampling is None or sampler is not None or steps is not None or cfg_scale is not None:
+        sampling = sampling or self.sampling  # resolved (and checked) when the model or the caller made it
+        if sampler is not None or steps is not None or cfg_scale is not None:
             sampling = self.resolve(sampling, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
         cond = {"view": to_tensor(views, self.device), "action": torch.as_tensor(np.asarray(actions), dtype=torch.long, device=self.device)}
         with self.autocast():

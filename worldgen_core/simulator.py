@@ -188,8 +188,11 @@ class TileMemory:
         """Remember ``views`` (k, H, W, 3) uint8 shown by sub-envs ``idx`` (k,) at cells ``pos`` (k, 2)
         (``at``: their :meth:`locate`, if already computed)."""
         g = self._grid(views)
-        slots, tags = self._at(idx, pos, g, at)
-        self.tiles[slots.ravel()] = self._as_tiles(views, g).reshape(-1, self.tiles.shape[1])
+        self._store(*self._at(idx, pos, g, at), self._as_tiles(views, g))
+
+    def _store(self, slots: np.ndarray, tags: np.ndarray, tiles: np.ndarray) -> None:
+        """Put ``tiles`` (k, g, g, s*s*3) into ``slots`` (k, g, g), tagged with their cells ``tags``."""
+        self.tiles[slots.ravel()] = tiles.reshape(-1, self.tiles.shape[1])
         self.tags[slots.ravel()] = tags.ravel()
 
     def known(self, idx: np.ndarray, pos: np.ndarray, g: int, at=None) -> np.ndarray:
@@ -209,8 +212,7 @@ class TileMemory:
             tiles = tiles.copy()  # never write into the caller's views
         tiles[known] = self.tiles[slots[known]]
         if write:
-            self.tiles[slots.ravel()] = tiles.reshape(-1, self.tiles.shape[1])
-            self.tags[slots.ravel()] = tags.ravel()
+            self._store(slots, tags, tiles)
         return self._as_views(tiles), known
 
 

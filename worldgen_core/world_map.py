@@ -9,8 +9,6 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from .mapgen import generate_map
-
 __all__ = ["DEFAULT_MAP_PATH", "load_map", "default_map"]
 
 #: The committed default world (``python -m worldgen_core.mapgen --seed 0`` regenerates it).
@@ -74,6 +72,8 @@ def default_map() -> np.ndarray:
     if DEFAULT_MAP_PATH.exists():
         arr = load_map(DEFAULT_MAP_PATH)
     else:  # e.g. a non-editable install without the data/ folder
+        from .mapgen import generate_map  # only here: the generator and SciPy are half of `import worldgen_env` otherwise
+
         warnings.warn(f"{DEFAULT_MAP_PATH} not found; generating the default map (seed 0) in memory", stacklevel=2)
         arr = generate_map(seed=0)
     arr.setflags(write=False)

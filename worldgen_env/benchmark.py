@@ -27,6 +27,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import worldgen_env  # noqa: F401  (registers the envs)
 from world_models import build_model, preset
+from world_models.benchmark import seconds_per_call
 from world_models.checkpoint import save_checkpoint
 from world_models.inference import resolve_device, resolve_dtype
 
@@ -83,23 +84,12 @@ def seed_setting_checkpoint(path) -> str:
     return str(path)
 
 
-def matmul_peak(device, dtype, n: int | None = None, repeats: int = 5) -> float:
+def matmul_peak(device, dtype, n: int | None = None, seconds: float = 0.5, repeats: int = 5) -> float:
     """Measured FLOP/s of an ``n x n x n`` matrix product in ``dtype`` on ``device`` (median of ``repeats``)."""
     dev = torch.device(device)
     n = n or (8192 if dev.type == "cuda" else 1024)
     a, b = (torch.randn(n, n, device=dev).to(dtype) for _ in range(2))
-    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
-    for _ in range(3):
-        a @ b
-    times = []
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        for _ in range(10):
-            a @ b
-        sync()
-        times.append((time.perf_counter() - t0) / 10)
-    return 2 * n**3 / statistics.median(times)
+    return 2 * n**3 / seconds_per_call(lambda: a @ b, seconds, repeats)
 
 
 def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[float, float]:
@@ -109,16 +99,7 @@ def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[
     g = torch.Generator(device=wm.device).manual_seed(0)
     with FlopCounterMode(display=False) as fc:
         wm.predict(views[:1], actions[:1], g)
-    flops = fc.get_total_flops()
-    wm.predict(views, actions, g)  # warm-up
-    rates = []
-    for _ in range(repeats):
-        n, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds:
-            wm.predict(views, actions, g)  # returns numpy: the device is synchronised
-            n += 1
-        rates.append(n * batch / (time.perf_counter() - t0))
-    return statistics.median(rates), flops
+    return batch / seconds_per_call(lambda: wm.predict(views, actions, g), seconds, repeats), fc.get_total_flops()
 
 
 def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkpoint=None, dtype="auto", device="auto",
