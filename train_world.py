@@ -1,11 +1,13 @@
-"""Train a world model: ``python train_world.py --experiment world_flow --cfg --preset small --time-budget 3600``.
+"""Train a dream-ready world model for a map in one command: ``python train_world.py --map my_map.png --time-budget 2700``.
 
-Experiments: ``diffusion`` (unconditional DiT, DDPM), ``world`` (WorldDiT, DDPM), ``world_flow``
-(WorldDiT, flow matching). ``--help`` lists every option; runs resume with ``--resume``; the same
-script runs under ``torchrun --nproc_per_node N``.
+Runs the whole recipe (:mod:`world_models.recipe`: flow matching, then adversarial sharpening of
+the one-step sampler, then export to ``OUT/world_model.pt``) inside one time budget; ``--resume``
+continues it. ``--pretrained data/universal.pt`` fine-tunes the model trained on many maps.
+One stage with every setting (the experiments, ablations, ``torchrun``):
+``python -m world_models.training --help``.
 """
 
-from world_models.training import main
+from world_models.recipe import main
 
 if __name__ == "__main__":
     main()

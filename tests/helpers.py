@@ -14,7 +14,7 @@ ADV = dict(adv_weight=0.5, adv_batch=4, adv_band=16)
 
 
 def tiny_train_args(tmp_path: Path, **kw) -> Args:
-    """``train_world.py`` settings of a 4-step tiny flow-matching run with CFG, checkpointing every 2 steps."""
+    """``world_models.training`` settings of a 4-step tiny flow-matching run with CFG, checkpointing every 2 steps."""
     base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=4, batch_size=4, eval_every=0,
                 progress=False, bf16=False, cfg=True, ckpt_every=2)
     base.update(kw)

@@ -46,8 +46,13 @@ def _aargs(out, **kw):
     return AArgs(**{**base, **kw})
 
 
+STAGE = "-m world_models.training"  # one training stage (train_world.py runs the recipe)
+
+
 def _cli(script, *args, timeout=120):
-    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], capture_output=True, text=True, timeout=timeout,
+    """Run a CLI: a script in the repository root, or ``-m module``."""
+    cmd = ["-m", script[3:]] if script.startswith("-m ") else [str(ROOT / script)]
+    return subprocess.run([sys.executable, *cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "OMP_NUM_THREADS": "1"})
 
 
@@ -108,13 +113,13 @@ def test_nan_loss_names_a_checkpoint_that_exists(tmp_path, monkeypatch, first_ba
 
 def test_exploding_lr_keeps_a_resumable_checkpoint(tmp_path):
     out = tmp_path / "boom"
-    r = _cli("train_world.py", "--preset", "tiny", "--lr", "1e9", "--ckpt-every", "1", "--steps", "100", "--batch-size", "4",
+    r = _cli(STAGE, "--preset", "tiny", "--lr", "1e9", "--ckpt-every", "1", "--steps", "100", "--batch-size", "4",
              "--eval-every", "0", "--no-progress", "--out", out)
     line = _one_line_error(r)
     assert "diverged" in line or "loss became" in line
     good = load_checkpoint(out / "last.pt")
     assert all(torch.isfinite(v).all() and v.abs().max() < 100 for v in good["model"].values() if v.is_floating_point())
-    r = _cli("train_world.py", "--preset", "tiny", "--lr", "3e-4", "--ckpt-every", "1", "--steps", str(good["step"] + 3),
+    r = _cli(STAGE, "--preset", "tiny", "--lr", "3e-4", "--ckpt-every", "1", "--steps", str(good["step"] + 3),
              "--batch-size", "4", "--eval-every", "0", "--no-progress", "--out", out, "--resume")
     assert r.returncode == 0, r.stderr[-2000:]
     assert load_checkpoint(out / "last.pt")["step"] == good["step"] + 3
@@ -205,7 +210,7 @@ def test_random_bytes_checkpoint_in_every_entry_point(tmp_path):
     run = tmp_path / "run"
     run.mkdir()
     shutil.copy(f, run / "last.pt")
-    assert "corrupted" in _one_line_error(_cli("train_world.py", "--preset", "tiny", "--steps", "2", "--out", run, "--resume"))
+    assert "corrupted" in _one_line_error(_cli(STAGE, "--preset", "tiny", "--steps", "2", "--out", run, "--resume"))
     assert "corrupted" in _one_line_error(_cli("train_agent.py", "--world-model", f, "--timesteps", "32", "--out", tmp_path / "ag"))
 
 
@@ -223,7 +228,7 @@ def test_decompression_bomb_map_is_a_clear_error(tmp_path):
     _png_header_only(bomb, 20000, 20000)
     with pytest.raises(ValueError, match="huge.png.*too large to load safely.*downscale"):
         WorldMapEnv(map_path=bomb)
-    assert "too large" in _one_line_error(_cli("train_world.py", "--preset", "tiny", "--steps", "1", "--map", bomb, "--out", tmp_path / "r"))
+    assert "too large" in _one_line_error(_cli(STAGE, "--preset", "tiny", "--steps", "1", "--map", bomb, "--out", tmp_path / "r"))
 
 
 @pytest.mark.skipif(not NO_GPU, reason="checks the error on a machine without a GPU")
@@ -235,7 +240,7 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, tiny_world_model):
         resolve_device("gpu0")
     with pytest.raises(ValueError, match="torch sees none"):
         DreamWorldMapEnv(checkpoint=tiny_world_model, device="cuda")
-    line = _one_line_error(_cli("train_world.py", "--preset", "tiny", "--steps", "1", "--device", "cuda", "--out", tmp_path / "r"))
+    line = _one_line_error(_cli(STAGE, "--preset", "tiny", "--steps", "1", "--device", "cuda", "--out", tmp_path / "r"))
     assert "torch sees none" in line
 
 

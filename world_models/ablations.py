@@ -3,7 +3,7 @@
 ``python -m world_models.ablations --budget 600 --out runs/ablations [--rows ...]`` (equal wall clock)
 ``python -m world_models.ablations --budget-steps 3000 --batch-size 64 --device cuda --jobs 7`` (equal samples)
 
-Every row trains with ``train_world.py`` for the same budget: wall-clock seconds of training on
+Every row trains with ``python -m world_models.training`` for the same budget: wall-clock seconds of training on
 the machine it runs on (``--budget``) or optimiser steps of the same batch size, i.e. training
 samples seen (``--budget-steps``; comparable across machines), then is evaluated by
 :mod:`world_models.evaluate` on the same fixed-seed transitions. ``--jobs`` trains independent
@@ -37,7 +37,7 @@ from .inference import load_world_model, resolve_device
 from .models import ModelConfig, build_model
 from .processes import make_process
 
-#: name -> (train_world.py flags, sampler steps to evaluate). "seed" is the original research's WorldDiT.
+#: name -> (world_models.training flags, sampler steps to evaluate). "seed" is the original research's WorldDiT.
 ROWS: dict[str, tuple[list[str], list[int | None]]] = {
     "diffusion": (["--experiment", "diffusion", "--preset", "seed"], [None]),
     "world_base": (["--experiment", "world", "--preset", "seed", "--film", "False"], [None]),
@@ -82,7 +82,7 @@ def _trained(run: Path, a) -> bool:
 def _command(name: str, a) -> list[str]:
     flags = [f.format(out=a.out) for f in ROWS[name][0]]
     budget = ["--steps", str(a.budget_steps)] if a.budget_steps else ["--time-budget", str(a.budget)]
-    return [sys.executable, "train_world.py", *flags, *budget, "--batch-size", str(a.batch_size), "--device", a.device,
+    return [sys.executable, "-m", "world_models.training", *flags, *budget, "--batch-size", str(a.batch_size), "--device", a.device,
             "--out", str(a.out / name), "--no-progress"]
 
 

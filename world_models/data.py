@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import numpy as np
 import torch
 
@@ -26,7 +28,11 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
 
 
 class TransitionSampler:
-    """Uniformly random positions and actions on the map; next views from ``dynamics.move``.
+    """Uniformly random positions and actions on the map(s); next views from ``dynamics.move``.
+
+    ``core`` is one :class:`WorldCore` or a sequence of them (a model for many maps): each
+    transition's map is drawn in proportion to its number of view positions, so every position of
+    every map is equally likely.
 
     Only moves that happen: at the map's edge an action that would leave the map is redrawn. A
     blocked move shows nothing new, and the envs know it exactly (the position does not change, so
@@ -36,21 +42,36 @@ class TransitionSampler:
     generator state is exposed (``state``) so a resumed training run draws the same batches.
     """
 
-    def __init__(self, core: WorldCore, seed: int = 0):
-        if (core.grid < 2).all():
-            raise ValueError(f"the map has a single view position (grid {tuple(core.grid)}): there are no moves to learn; use a map larger than one view plus one stride")
-        self.core = core
+    def __init__(self, core: WorldCore | Sequence[WorldCore], seed: int = 0):
+        self.cores = [core] if isinstance(core, WorldCore) else list(core)
+        for c in self.cores:
+            if (c.grid < 2).all():
+                raise ValueError(f"a map has a single view position (grid {tuple(c.grid)}): there are no moves to learn; use a map larger than one view plus one stride")
+        sizes = np.array([c.grid.prod() for c in self.cores], np.float64)
+        self.weights = sizes / sizes.sum()
+        self.core = self.cores[0]
         self.rng = np.random.default_rng(seed)
 
     def sample(self, n: int) -> dict[str, np.ndarray]:
-        g = self.core.grid
+        if len(self.cores) == 1:
+            return self._sample(self.core, n)
+        which = self.rng.choice(len(self.cores), size=n, p=self.weights)
+        parts = [(np.flatnonzero(which == i), self._sample(c, int((which == i).sum()))) for i, c in enumerate(self.cores) if (which == i).any()]
+        out = {k: np.empty((n, *v.shape[1:]), v.dtype) for k, v in parts[0][1].items()}
+        for idx, part in parts:
+            for k, v in part.items():
+                out[k][idx] = v
+        return out
+
+    def _sample(self, core: WorldCore, n: int) -> dict[str, np.ndarray]:
+        g = core.grid
         pos = np.stack([self.rng.integers(0, g[0], n), self.rng.integers(0, g[1], n)], 1)
         action = self.rng.integers(0, 4, n)
         nxt = dyn.move(pos, action, g)
         while (blocked := (nxt == pos).all(1)).any():  # redraw the actions of blocked moves
             action[blocked] = self.rng.integers(0, 4, int(blocked.sum()))
             nxt = dyn.move(pos, action, g)
-        views = self.core.views(np.concatenate([pos, nxt]))
+        views = core.views(np.concatenate([pos, nxt]))
         return {"view": views[:n], "action": action, "next": views[n:], "pos": pos}
 
     @property

@@ -17,11 +17,13 @@ from .processes import make_process
 from .sampling import SamplingConfig
 
 
-def export(src: str | Path, dst: str | Path, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None) -> Path:
+def export(src: str | Path, dst: str | Path, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None,
+           extra: dict | None = None) -> Path:
+    """Write the slim checkpoint of ``src`` to ``dst``; ``extra`` adds plain values (e.g. the recipe's stage history)."""
     ck = load_checkpoint(src)
     sampling = SamplingConfig.resolve(make_process(ck["process"]), ck["sampling"], sampler=sampler, steps=steps, cfg_scale=cfg_scale)
     slim = {"config": ck["config"], "process": ck["process"], "sampling": sampling.to_dict(), "model": ck.get("ema") or ck["model"],
-            "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args")}
+            "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args"), **(extra or {})}
     return save_checkpoint(dst, slim)
 
 

@@ -43,7 +43,10 @@ def check_resume_args(saved: dict, now: dict, may_change: set[str], where: str) 
     Returns ``{name: [saved, now]}`` for the settings that did change (all in ``may_change``).
     Settings absent from ``saved`` (older runs) are not compared.
     """
-    changed = {k: [saved[k], v] for k, v in now.items() if k in saved and saved[k] != v}
+    def plain(v):  # a tuple saved in a checkpoint or args.json may come back as a list
+        return json.loads(json.dumps(v))
+
+    changed = {k: [saved[k], v] for k, v in now.items() if k in saved and plain(saved[k]) != plain(v)}
     bad = {k: c for k, c in changed.items() if k not in may_change}
     if bad:
         said = ", ".join(f"{flag(k)} {c[1]!r} (the run has {c[0]!r})" for k, c in sorted(bad.items()))

@@ -1,8 +1,8 @@
 """One trainer for every experiment: DiT pretraining, WorldDiT with DDPM or flow matching, +/- CFG.
 
-Run through ``train_world.py`` (``python train_world.py --help``), also under
-``torchrun --nproc_per_node N train_world.py ...`` (DistributedDataParallel: NCCL on GPUs, gloo
-on CPU).
+Run as ``python -m world_models.training --help`` (one stage with every setting; ``train_world.py``
+runs the whole recipe, :mod:`world_models.recipe`), also under ``torchrun --nproc_per_node N -m
+world_models.training ...`` (DistributedDataParallel: NCCL on GPUs, gloo on CPU).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tqdm.auto import tqdm
 
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore
+from worldgen_core.world_map import map_files
 
 from . import evaluate as ev
 from .adversarial import Adversary
@@ -89,7 +90,10 @@ class Args:
     pretrained: str | None = None
     """initialise from this checkpoint (e.g. a DiT from --experiment diffusion) where tensor shapes match"""
     map: str | None = None
-    """world-map image (default: data/world_map.png)"""
+    """world-map image (default: data/world_map.png); evaluations run on it"""
+    extra_maps: tuple[str, ...] = ()
+    """more world-map images or folders of images to train on with --map (a model for many maps); each
+    transition's map is drawn in proportion to its number of view positions"""
     batch_size: int = 32
     """per-process batch size"""
     lr: float = 3e-4
@@ -297,7 +301,8 @@ def train(a: Args) -> Path:
     process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
     config = _model_config(a, kind)
     core = WorldCore(a.map, TaskConfig())
-    sampler = TransitionSampler(core, seed=a.seed + 1000 * d.rank)
+    extra = [WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps)]
+    sampler = TransitionSampler([core, *extra], seed=a.seed + 1000 * d.rank)
     model = build_model(config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(a.ema), use_buffers=True)
@@ -353,7 +358,7 @@ def train(a: Args) -> Path:
         writer = SummaryWriter(str(out / "tb"), purge_step=step if a.resume else None)
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {n_params / 1e6:.2f}M params, {config.conditioning}) "
-              f"on {device}, world size {d.world}, batch {a.batch_size}/process -> {out}")
+              f"on {device}, world size {d.world}, batch {a.batch_size}/process, {1 + len(extra)} map(s) -> {out}")
     eval_batch = ev.sample_transitions(core, 8, seed=12345)
 
     saved = {"step": None}
@@ -505,6 +510,7 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
 
 
 def main(argv: list[str] | None = None) -> Path:
+    """``python -m world_models.training --help``: one training stage with every setting (``train_world.py`` runs the whole recipe)."""
     import tyro
 
     args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
@@ -513,3 +519,7 @@ def main(argv: list[str] | None = None) -> Path:
     except (CheckpointError, FloatingPointError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from e
+
+
+if __name__ == "__main__":
+    main()

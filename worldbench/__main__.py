@@ -65,8 +65,13 @@ def main(argv=None) -> dict:
     p.add_argument("--calibrate", action="store_true", help="instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)")
     p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near and far tasks")
     p.add_argument("--agent-seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--agent-steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"),
+                   help="env steps per agent-transfer run on the near and far tasks (default: 30000 100000)")
+    p.add_argument("--agent-jobs", type=int, default=1, help="agent-transfer runs trained at once (worker processes: many cores or a GPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = p.parse_args(argv)
+    if a.agent_jobs < 1 or a.agent_steps and min(a.agent_steps) < 1:
+        p.error(f"--agent-jobs and --agent-steps must be >= 1, got {a.agent_jobs} and {a.agent_steps}")
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = replace(QUICK if a.quick else BenchConfig(), seed=a.seed)
@@ -101,7 +106,10 @@ def main(argv=None) -> dict:
                             f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads).")}
     if a.agents:
         tcfg = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
-        meta["transfer"] = transfer(entries=[e for e in entries if e.spec != "oracle"], out=a.out / "agents", cfg=tcfg, map_path=a.map)
+        if a.agent_steps:
+            tcfg = replace(tcfg, steps={"near": a.agent_steps[0], "far": a.agent_steps[1]})
+        meta["transfer"] = transfer(entries=[e for e in entries if e.spec != "oracle"], out=a.out / "agents", cfg=tcfg, map_path=a.map,
+                                    jobs=a.agent_jobs, device=a.device, dtype=a.dtype)
         meta["transfer_description"] = (f"Env steps per run: {tcfg.steps}; extractors {tcfg.extractor}; seeds {list(tcfg.seeds)}; "
                                         f"{tcfg.eval_episodes} real-env evaluation episodes per policy. Runs in `{a.out / 'agents'}`.")
     files = write_report(a.out, results, curves, arts, meta)

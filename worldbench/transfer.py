@@ -10,7 +10,9 @@ steps, seed and extractor) and its ratio to the reference. Runs already finished
 from __future__ import annotations
 
 import json
+import multiprocessing
 import re
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,35 +46,106 @@ def _slug(name: str) -> str:
 
 
 def _run(out: Path, args: Args, simulator=None) -> dict:
+    """A finished run's report, else train it (resuming an interrupted one: its report says so)."""
     if (out / "report.json").exists():
-        return json.loads((out / "report.json").read_text())
+        rep = json.loads((out / "report.json").read_text())
+        if not rep.get("interrupted") and rep.get("timesteps", 0) >= args.timesteps:
+            return rep
     return train(args, simulator=simulator)
 
 
-def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str | None = None) -> dict[str, dict]:
+def _run_spec(out: Path, args: Args, spec: str | None, device: str, dtype: str) -> dict:
+    """:func:`_run` in a worker process: the simulator is rebuilt there from its spec (factories do not pickle)."""
+    from worldgen_core.world import WorldCore
+
+    from .models import parse_spec
+
+    make = parse_spec(spec, WorldCore(args.map), device, dtype).make if spec is not None else None
+    return _run(out, args, make)
+
+
+def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str | None = None, jobs: int = 1,
+             device: str = "auto", dtype: str = "auto") -> dict[str, dict]:
     """``{row name: {"transfer_<task>": dream / real success, "transfer_<task>_success": ..., ...}}``
-    for ``entries`` plus a ``real env`` row (the reference)."""
-    res: dict[str, dict] = {"real env": {}}
+    for ``entries`` plus a ``real env`` row (the reference).
+
+    ``jobs > 1`` trains that many runs at once in worker processes (a machine with many cores or a
+    GPU); each worker rebuilds its simulator from the entry's spec with ``device`` and ``dtype``.
+    """
+    runs = []  # (task, row name, seed, folder, args, entry)
     for task in cfg.tasks:
         common = dict(task=task, map=map_path, timesteps=cfg.steps[task], extractor=cfg.extractor[task], eval_every=0,
                       eval_episodes=cfg.eval_episodes, n_envs=cfg.n_envs, progress=False)
-        real = []
-        for seed in cfg.seeds:
-            d = out / task / f"real_seed{seed}"
-            rep = _run(d, Args(env="WorldMap-v0", seed=seed, out=str(d), resume=(d / "checkpoint.pt").exists(), **common))
-            real.append(rep["ppo_real_eval"]["success_rate"])
-            res["real env"].setdefault(f"transfer_{task}_random", rep["random_real_eval"]["success_rate"])
-        ref = float(np.mean(real))
-        res["real env"].update({f"transfer_{task}_success": ref, f"transfer_{task}_seeds": real, f"transfer_{task}": 1.0})
-        for e in entries:
-            got = []
+        for e in [None, *entries]:
             for seed in cfg.seeds:
-                d = out / task / f"{_slug(e.name)}_seed{seed}"
-                rep = _run(d, Args(env="DreamWorldMap-v0", seed=seed, out=str(d), resume=(d / "checkpoint.pt").exists(), **common), e.make)
-                got.append(rep["ppo_real_eval"]["success_rate"])
-            s = float(np.mean(got))
-            res.setdefault(e.name, {}).update({f"transfer_{task}_success": s, f"transfer_{task}_seeds": got,
+                d = out / task / f"{'real' if e is None else _slug(e.name)}_seed{seed}"
+                args = Args(env="WorldMap-v0" if e is None else "DreamWorldMap-v0", seed=seed, out=str(d), resume=(d / "checkpoint.pt").exists(), **common)
+                runs.append((task, "real env" if e is None else e.name, seed, d, args, e))
+    if jobs > 1:
+        with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(_run_spec, d, args, None if e is None else e.spec, device, dtype) for _, _, _, d, args, e in runs]
+            reports = [f.result() for f in futures]
+    else:
+        reports = [_run(d, args, None if e is None else e.make) for _, _, _, d, args, e in runs]
+    got: dict[tuple[str, str], list[float]] = {}
+    res: dict[str, dict] = {"real env": {}}
+    for (task, name, _, _, _, _), rep in zip(runs, reports):
+        got.setdefault((task, name), []).append(rep["ppo_real_eval"]["success_rate"])
+        if name == "real env":
+            res["real env"].setdefault(f"transfer_{task}_random", rep["random_real_eval"]["success_rate"])
+    for task in cfg.tasks:
+        ref = float(np.mean(got[(task, "real env")]))
+        res["real env"].update({f"transfer_{task}_success": ref, f"transfer_{task}_seeds": got[(task, "real env")], f"transfer_{task}": 1.0})
+        for e in entries:
+            s = float(np.mean(got[(task, e.name)]))
+            res.setdefault(e.name, {}).update({f"transfer_{task}_success": s, f"transfer_{task}_seeds": got[(task, e.name)],
                                                f"transfer_{task}": s / ref if ref > 0 else float("nan")})
             print(f"{e.name}, {task} task: PPO trained in its dream {s:.3f} real-env success vs {ref:.3f} trained in the real env "
                   f"({res[e.name][f'transfer_{task}']:.2f}x)", flush=True)
     return res
+
+
+def main(argv=None) -> dict:
+    """``python -m worldbench.transfer MODEL ... --map M --out DIR``: agent transfer alone, no fidelity measures.
+
+    The runs land where ``python -m worldbench --agents --out X`` keeps them (``X/agents``), so a
+    later full benchmark reuses them; ``--json`` (default ``OUT/transfer.json``) holds the rows.
+    """
+    import argparse
+    from dataclasses import replace
+
+    from worldgen_core.world import WorldCore
+
+    from .models import parse_spec
+
+    p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
+    p.add_argument("models", nargs="+", help="as for python -m worldbench: [NAME=]copy | shift | PATH.pt[?...] | module:factory")
+    p.add_argument("--map", default=None)
+    p.add_argument("--out", type=Path, default=Path("runs/benchmark/agents"))
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"), help="env steps per run (default: 30000 100000)")
+    p.add_argument("--tasks", nargs="+", default=["near", "far"], choices=["near", "far"])
+    p.add_argument("--jobs", type=int, default=1, help="runs trained at once (worker processes)")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"])
+    p.add_argument("--json", type=Path, default=None, help="where to write the rows (default: OUT/transfer.json)")
+    a = p.parse_args(argv)
+    if a.jobs < 1 or a.steps and min(a.steps) < 1:
+        p.error(f"--jobs and --steps must be >= 1, got {a.jobs} and {a.steps}")
+    cfg = replace(TransferConfig(), seeds=tuple(a.seeds), tasks=tuple(a.tasks))
+    if a.steps:
+        cfg = replace(cfg, steps={"near": a.steps[0], "far": a.steps[1]})
+    try:
+        core = WorldCore(a.map)
+        entries = [parse_spec(m, core, a.device, a.dtype) for m in a.models]
+    except (ValueError, FileNotFoundError, TypeError) as e:
+        raise SystemExit(f"error: {e}") from e
+    res = transfer(entries, a.out, cfg, a.map, a.jobs, a.device, a.dtype)
+    a.out.mkdir(parents=True, exist_ok=True)
+    (a.json or a.out / "transfer.json").write_text(json.dumps({"map": a.map or "data/world_map.png", "steps": cfg.steps, "seeds": list(cfg.seeds),
+                                                      "models": {e.name: e.spec for e in entries}, "rows": res}, indent=2))
+    return res
+
+
+if __name__ == "__main__":
+    main()

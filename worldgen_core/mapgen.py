@@ -20,7 +20,10 @@ True
 from __future__ import annotations
 
 import argparse
+import colorsys
+import dataclasses
 import math
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +31,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-__all__ = ["MapStyle", "generate_map", "main"]
+__all__ = ["MapStyle", "generate_map", "parse_seeds", "main"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,28 @@ class MapStyle:
     tree_spacing: int = 7
     mountain_spacing: int = 15
     towns_per_megapixel: float = 34.0
+
+    @classmethod
+    def random(cls, seed: int) -> "MapStyle":
+        """A varied style for many-map training: the palette turned round the colour wheel, its
+        saturation and brightness scaled, and the densities (sea level, trees, mountains, towns,
+        frame) redrawn. Deterministic in ``seed``; ``seed`` 0 and the default style differ.
+
+        >>> MapStyle.random(3) == MapStyle.random(3), MapStyle.random(3) == MapStyle.random(4)
+        (True, False)
+        """
+        rng = np.random.default_rng([seed, 0x57_1E])
+        hue, sat, val = rng.uniform(-0.12, 0.12), rng.uniform(0.6, 1.35), rng.uniform(0.85, 1.08)
+
+        def turn(rgb: tuple[int, int, int]) -> tuple[int, int, int]:
+            h, s, v = colorsys.rgb_to_hsv(*(c / 255 for c in rgb))
+            r, g, b = colorsys.hsv_to_rgb((h + hue) % 1.0, min(1.0, s * sat), min(1.0, v * val))
+            return int(round(255 * r)), int(round(255 * g)), int(round(255 * b))
+
+        colours = {f.name: turn(getattr(cls, f.name)) for f in dataclasses.fields(cls) if f.type in ("tuple[int, int, int]", tuple[int, int, int])}
+        return cls(**colours, sea_level=float(rng.uniform(0.3, 0.5)), frame_width=int(rng.integers(8, 20)),
+                   tree_spacing=int(rng.integers(5, 11)), mountain_spacing=int(rng.integers(11, 20)),
+                   towns_per_megapixel=float(rng.uniform(15, 55)))
 
 
 # --------------------------------------------------------------------------- noise fields
@@ -419,18 +444,62 @@ def generate_map(seed: int = 0, width: int = 1536, height: int = 1024, style: Ma
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def main(argv: list[str] | None = None) -> Path:
+def parse_seeds(spec: str) -> list[int]:
+    """``"100-163"`` or ``"3,5,9"`` or ``"0-3,10"`` -> a list of seeds.
+
+    >>> parse_seeds("0-3,10")
+    [0, 1, 2, 3, 10]
+    """
+    out: list[int] = []
+    try:
+        for part in spec.split(","):
+            lo, _, hi = part.strip().partition("-")
+            out.extend(range(int(lo), int(hi) + 1) if hi else [int(lo)])
+    except ValueError:
+        raise ValueError(f"seeds {spec!r}: write ranges and numbers such as '100-163' or '3,5,9'") from None
+    if not out:
+        raise ValueError(f"seeds {spec!r} names no seed")
+    return out
+
+
+def _write(job: tuple[int, int, int, bool, Path]) -> Path:
+    seed, width, height, random_style, path = job
+    img = generate_map(seed, width, height, MapStyle.random(seed) if random_style else None)
+    Image.fromarray(img).save(path, optimize=True)
+    return path
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seeds", default=None, help="many maps: seeds such as '100-163' (with --out-dir; files mapgen_SEED.png)")
+    p.add_argument("--random-style", action="store_true", help="draw each map's palette and densities from its seed (MapStyle.random)")
     p.add_argument("--width", type=int, default=1536)
     p.add_argument("--height", type=int, default=1024)
     p.add_argument("-o", "--output", type=Path, default=Path("data/world_map.png"))
+    p.add_argument("--out-dir", type=Path, default=None, help="folder for --seeds")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="maps generated in parallel (processes)")
     a = p.parse_args(argv)
-    img = generate_map(a.seed, a.width, a.height)
+    if a.seeds is not None:
+        if a.out_dir is None:
+            p.error("--seeds writes many files: give --out-dir DIR")
+        try:
+            seeds = parse_seeds(a.seeds)
+        except ValueError as e:
+            p.error(str(e))
+        a.out_dir.mkdir(parents=True, exist_ok=True)
+        jobs = [(s, a.width, a.height, a.random_style, a.out_dir / f"mapgen_{s}.png") for s in seeds]
+        jobs = [j for j in jobs if not j[-1].exists()]  # existing files are kept (deterministic: the same image)
+        with ProcessPoolExecutor(max(1, a.jobs)) as pool:
+            paths = list(pool.map(_write, jobs))
+        print(f"wrote {len(paths)} maps to {a.out_dir} ({len(seeds) - len(paths)} already there)")
+        return paths
+    style = MapStyle.random(a.seed) if a.random_style else None
+    img = generate_map(a.seed, a.width, a.height, style)
     a.output.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(img).save(a.output, optimize=True)
     print(f"wrote {a.output} ({a.width}x{a.height}, seed {a.seed})")
-    return a.output
+    return [a.output]
 
 
 if __name__ == "__main__":

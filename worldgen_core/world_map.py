@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-__all__ = ["DEFAULT_MAP_PATH", "load_map", "default_map"]
+__all__ = ["DEFAULT_MAP_PATH", "IMAGE_SUFFIXES", "load_map", "default_map", "map_files"]
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 #: The committed default world (``python -m worldgen_core.mapgen --seed 0`` regenerates it).
 DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "data" / "world_map.png"
@@ -49,6 +51,27 @@ def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
     if h < min_size or w < min_size:
         raise ValueError(f"world map {str(path)!r} is {w}x{h} px, smaller than one {min_size}x{min_size} view; use a larger image or a smaller view_size")
     return arr
+
+
+def map_files(specs: "list[str | Path] | tuple[str | Path, ...]") -> list[Path]:
+    """Image paths and folders -> image paths: a folder stands for its images (sorted by name).
+
+    Raises ``FileNotFoundError`` for a path that does not exist and ``ValueError`` for a folder
+    without images; each message names the path.
+    """
+    out: list[Path] = []
+    for spec in specs:
+        p = Path(spec)
+        if p.is_dir():
+            found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+            if not found:
+                raise ValueError(f"map folder {str(p)!r} holds no image ({', '.join(IMAGE_SUFFIXES)}); put maps in it or pass image files")
+            out.extend(found)
+        elif p.exists():
+            out.append(p)
+        else:
+            raise FileNotFoundError(f"world map {str(p)!r} does not exist; pass image files or folders of images")
+    return out
 
 
 def _high_depth_grey(a: np.ndarray, mode: str) -> np.ndarray:

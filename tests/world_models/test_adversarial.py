@@ -5,7 +5,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from helpers import ADV, ROOT
+from helpers import ADV
 from helpers import tiny_train_args as _world_args
 
 from world_models import FlowMatching, build_model, preset
@@ -83,7 +83,7 @@ def test_adversarial_options_are_validated(tmp_path):
 def test_torchrun_ddp_adversarial_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547",
-                        str(ROOT / "train_world.py"), "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
+                        "-m", "world_models.training", "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
                         "--adv-weight", "0.5", "--adv-batch", "2", "--out", str(tmp_path / "ddp"), "--no-progress"],
                        capture_output=True, text=True, timeout=180, env=env)
     assert r.returncode == 0, r.stderr[-2000:]

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from helpers import ADV, ROOT, tiny_train_args
+from helpers import ADV, tiny_train_args
 
 from world_models import DDPM, FlowMatching, build_model, preset
 from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
@@ -246,7 +246,7 @@ def test_pretrained_dit_initialises_world_model(tmp_path):
 @pytest.mark.parametrize("experiment", ["world_flow", "diffusion", "world"])
 def test_cli_smoke(tmp_path, experiment):
     out = tmp_path / experiment
-    r = subprocess.run([sys.executable, str(ROOT / "train_world.py"), "--experiment", experiment, "--cfg", "--preset", "tiny",
+    r = subprocess.run([sys.executable, "-m", "world_models.training", "--experiment", experiment, "--cfg", "--preset", "tiny",
                         "--steps", "3", "--out", str(out), "--eval-every", "3", "--no-progress"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     wm = load_world_model(out / "last.pt")
@@ -255,9 +255,9 @@ def test_cli_smoke(tmp_path, experiment):
 
 
 def test_cli_rejects_bad_input(tmp_path):
-    r = subprocess.run([sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--out", str(tmp_path)], capture_output=True, text=True)
+    r = subprocess.run([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode != 0 and "--steps" in r.stderr + r.stdout
-    r = subprocess.run([sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--steps", "1", "--map", str(tmp_path / "nope.png"),
+    r = subprocess.run([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--steps", "1", "--map", str(tmp_path / "nope.png"),
                         "--out", str(tmp_path)], capture_output=True, text=True)
     assert r.returncode == 2 and "nope.png" in r.stderr
 
@@ -265,7 +265,7 @@ def test_cli_rejects_bad_input(tmp_path):
 def test_torchrun_ddp_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-                        str(ROOT / "train_world.py"), "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
+                        "-m", "world_models.training", "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
                         "--out", str(tmp_path / "ddp"), "--no-progress"], capture_output=True, text=True, timeout=180, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "world size 2" in r.stdout
@@ -296,7 +296,7 @@ def test_interrupted_run_keeps_its_progress(tmp_path):
     import time
 
     out = tmp_path / "int"
-    proc = subprocess.Popen([sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--steps", "100000", "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--steps", "100000", "--out", str(out),
                              "--eval-every", "0", "--ckpt-every", "100000", "--no-progress", "--batch-size", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()

@@ -106,3 +106,16 @@ def test_agent_transfer_trains_in_each_simulator_and_reuses_runs(tmp_path, monke
     from agents.training import Args, train
     with pytest.raises(ValueError, match="simulator= replaces"):
         train(Args(env="WorldMap-v0", out=str(tmp_path / "x")), simulator=entry.make)
+
+
+def test_agent_transfer_in_worker_processes_matches_one_process(tmp_path):
+    """--agent-jobs: the same runs, trained two at a time in spawned workers, give the same results."""
+    from worldbench import transfer as tr
+
+    cfg = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
+    entry = parse_spec("copy", WorldCore())
+    one, two = tr.transfer([entry], tmp_path / "one", cfg), tr.transfer([entry], tmp_path / "two", cfg, jobs=2)
+    assert json.dumps(one) == json.dumps(two)  # (nan ratios included)
+    for run in ("real_seed0", "copy_seed0"):  # returns and lengths too, not only the success rates
+        reps = [json.loads((tmp_path / w / "near" / run / "report.json").read_text())["ppo_real_eval"] for w in ("one", "two")]
+        assert reps[0] == reps[1]

@@ -1,0 +1,105 @@
+"""The one-command recipe (world_models.recipe, train_world.py) and many-map training data."""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from helpers import ROOT
+from PIL import Image
+
+from world_models.checkpoint import load_checkpoint
+from world_models.data import TransitionSampler
+from world_models.recipe import Args, run, stage_args
+from worldgen_core.world import WorldCore
+
+
+def _map(path, colour, size=(200, 160)):
+    img = np.zeros((*size[::-1], 3), np.uint8)
+    img[..., :] = colour
+    img[::7] = 255 - np.asarray(colour, np.uint8)  # some structure, so views differ
+    Image.fromarray(img).save(path)
+    return str(path)
+
+
+def test_many_maps_are_drawn_in_proportion_to_their_view_positions(tmp_path):
+    small, big = _map(tmp_path / "s.png", (255, 0, 0), (120, 96)), _map(tmp_path / "b.png", (0, 0, 255), (320, 240))
+    cores = [WorldCore(small), WorldCore(big)]
+    batch = TransitionSampler(cores, seed=0).sample(4000)
+    from_small = (batch["view"][:, :, :, 0].mean((1, 2)) > 127).mean()
+    want = cores[0].grid.prod() / (cores[0].grid.prod() + cores[1].grid.prod())
+    assert abs(from_small - want) < 0.03
+    red = batch["view"][:, :, :, 0].mean((1, 2)) > 127  # each next view comes from the same map as its view
+    assert ((batch["next"][:, :, :, 0].mean((1, 2)) > 127) == red).all()
+    one = TransitionSampler(cores[0], seed=3).sample(8)  # one map: the same draws as before many-map support
+    assert (one["pos"] == TransitionSampler([cores[0]], seed=3).sample(8)["pos"]).all()
+
+
+def test_stage_settings_follow_the_device_and_the_start(tmp_path):
+    a = Args(time_budget=100, out=str(tmp_path / "r"), device="cpu")
+    flow, adv = stage_args(a, "flow", tmp_path, None), stage_args(a, "adversarial", tmp_path, "x.pt")
+    assert (flow.time_budget, adv.time_budget) == pytest.approx((70, 30))
+    assert flow.batch_size == adv.batch_size == 32 and flow.lr == 3e-4 and flow.cond_noise == 0.05 and adv.adv_weight == 1.0
+    assert stage_args(a, "flow", tmp_path, "u.pt").lr == 1e-4 and adv.pretrained == "x.pt"
+    assert flow.cfg and flow.t_sampling == "logit_normal" and flow.experiment == "world_flow"
+
+
+def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_path):
+    import gymnasium as gym
+
+    import worldgen_env  # noqa: F401
+
+    mine = _map(tmp_path / "mine.png", (40, 160, 90))
+    (tmp_path / "more").mkdir()
+    _map(tmp_path / "more" / "m1.png", (200, 120, 30))
+    a = Args(map=mine, extra_maps=(str(tmp_path / "more"),), time_budget=3, preset="tiny", batch_size=4, out=str(tmp_path / "run"),
+             eval_every=0, progress=False, device="cpu")
+    final = run(a)
+    ck = load_checkpoint(final)
+    assert ck["sampling"]["steps"] == 1 and ck["sampling"]["cfg_scale"] == 1.0 and "optimizer" not in ck
+    assert ck["train_args"]["adv_weight"] == 1.0 and list(ck["train_args"]["extra_maps"]) == [str(tmp_path / "more")]
+    flow = load_checkpoint(tmp_path / "run" / "flow" / "last.pt")
+    assert flow["train_args"]["cond_noise"] == 0.05 and flow["step"] > 0
+    stages = ck["recipe"]["stages"]  # the history of every stage travels with the model
+    assert list(stages) == ["flow", "adversarial"] and stages["flow"]["step"] == flow["step"] and ck["recipe"]["args"]["map"] == mine
+    env = gym.make("DreamWorldMap-v0", checkpoint=str(final), map_path=mine)
+    obs, _ = env.reset(seed=0)
+    assert env.step(3)[0]["image"].shape == (64, 64, 3)
+    with pytest.raises(SystemExit, match="already holds a run"):
+        run(a)  # never overwrites
+    before = final.read_bytes()
+    again = run(Args(**{**a.__dict__, "resume": True}))  # finished stages are kept
+    assert load_checkpoint(again)["model"].keys() == ck["model"].keys() and (tmp_path / "run" / "flow.pt").exists()
+    assert len(before) > 0
+    with pytest.raises(SystemExit, match="--preset"):
+        run(Args(**{**a.__dict__, "resume": True, "preset": "small"}))
+
+
+def test_recipe_resumes_the_running_stage(tmp_path):
+    """Stopped in stage 1 (SIGINT), --resume finishes stage 1 from its checkpoint and runs the rest."""
+    out = tmp_path / "run"
+    cmd = [sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--batch-size", "4", "--eval-every", "0", "--no-progress",
+           "--device", "cpu", "--out", str(out), "--threads", "1"]
+    p = subprocess.Popen([*cmd, "--time-budget", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    import time
+
+    deadline = time.time() + 60
+    while not (out / "flow" / "last.pt").exists() and time.time() < deadline:
+        time.sleep(0.2)
+    time.sleep(1.0)
+    p.send_signal(2)
+    _, err = p.communicate(timeout=60)
+    assert p.returncode == 130 and "--resume" in err, err[-1500:]
+    step = load_checkpoint(out / "flow" / "last.pt")["step"]
+    r = subprocess.run([*cmd, "--time-budget", "4", "--resume"], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "(resumed)" in r.stdout and load_checkpoint(out / "flow" / "last.pt")["step"] >= step
+    assert (out / "world_model.pt").exists() and load_checkpoint(out / "adversarial" / "last.pt")["step"] > 0
+
+
+def test_recipe_errors_name_the_bad_input(tmp_path):
+    for kw, msg in [(dict(map=str(tmp_path / "nope.png")), "--map"), (dict(extra_maps=(str(tmp_path / "no"),)), "--extra-maps"),
+                    (dict(pretrained=str(tmp_path / "x.pt")), "--pretrained"), (dict(time_budget=0), "--time-budget"),
+                    (dict(adv_share=1.0), "--adv-share")]:
+        with pytest.raises(SystemExit, match=msg):
+            run(Args(out=str(tmp_path / "r"), **kw))

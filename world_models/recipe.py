@@ -1,0 +1,156 @@
+"""The one-command recipe: a world-map image in, a dream-ready world model out.
+
+``python train_world.py --map my_map.png --time-budget 2700`` runs every stage that measurement kept
+for the shipped model (docs/RESULTS.md), inside one budget, and ends with ``OUT/world_model.pt``,
+which ``DreamWorldMap-v0(checkpoint=..., map_path=...)`` and ``python -m worldbench`` load:
+
+1. ``flow``: WorldDiT + flow matching with CFG dropout, logit-normal training times and noise on the
+   conditioning view (``--cond-noise 0.05``, drift robustness), ``1 - adv_share`` of the budget;
+2. ``adversarial``: the one-step sampler sharpened by a discriminator on the revealed band
+   (:mod:`world_models.adversarial`), from stage 1's EMA weights, ``adv_share`` of the budget;
+3. export: EMA weights, one Euler step per frame, no guidance (the dream's setting).
+
+Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard log and
+``last.pt``); ``--resume`` continues the stage that was running and skips the finished ones, and
+Ctrl-C saves. The batch is 32 on a CPU and 256 on a GPU, so the same command scales to a GPU.
+``--pretrained`` starts from a trained model (fine-tuning, e.g. the universal model
+``data/universal.pt``) at a lower learning rate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from worldgen_core.world_map import map_files
+
+from . import training
+from .checkpoint import CheckpointError, load_checkpoint
+from .export import export
+from .inference import resolve_device
+from .runs import check_resume_args, claim_run_dir, record_args
+
+__all__ = ["Args", "STAGES", "run", "main"]
+
+#: the recipe's stages, in order
+STAGES = ("flow", "adversarial")
+#: recipe settings a --resume may change
+RESUME_MAY_CHANGE = {"out", "resume", "time_budget", "device", "progress", "threads"}
+
+
+@dataclass
+class Args:
+    """Train a dream-ready world model for a map in one command (every stage, one time budget)."""
+
+    map: str | None = None
+    """your world-map image (default: data/world_map.png)"""
+    extra_maps: tuple[str, ...] = ()
+    """more map images or folders of images to train on as well (a model for many maps)"""
+    time_budget: float = 2700.0
+    """seconds of training over all stages (the default, 45 min, fits 2 CPU cores; a GPU trains 8x the batch in the same time)"""
+    out: str = "runs/world"
+    """run folder: one sub-folder per stage, world_model.pt at the end; must not hold another run"""
+    pretrained: str | None = None
+    """start from this world model (fine-tuning; e.g. data/universal.pt, trained on many maps); None: from scratch"""
+    preset: str = "small"
+    """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
+    adv_share: float = 0.3
+    """share of the budget for the adversarial stage (0: skip it)"""
+    batch_size: int | None = None
+    """per-step batch (default: 32 on a CPU, 256 on a GPU)"""
+    lr: float | None = None
+    """stage 1 learning rate (default: 3e-4 from scratch, 1e-4 from --pretrained); stage 2 uses 1e-4"""
+    device: str = "auto"
+    """auto (CUDA if available) | cpu | cuda | cuda:N"""
+    seed: int = 0
+    eval_every: int = 500
+    """steps between tensorboard evaluations (image grids, rollouts, PSNR) on --map"""
+    threads: int | None = None
+    """torch CPU threads (default: torch's choice)"""
+    resume: bool = False
+    """continue the recipe in --out: the running stage resumes, finished stages are kept"""
+    progress: bool = True
+
+
+def _validate(a: Args) -> None:
+    if not a.time_budget > 0:
+        raise SystemExit(f"error: --time-budget must be > 0 seconds, got {a.time_budget}")
+    if not 0 <= a.adv_share < 1:
+        raise SystemExit(f"error: --adv-share must be in [0, 1), got {a.adv_share}")
+    if a.map is not None and not Path(a.map).is_file():
+        raise SystemExit(f"error: --map {a.map!r} is not a file; pass an image (PNG, JPEG, ...)")
+    try:
+        map_files(a.extra_maps)
+    except (FileNotFoundError, ValueError) as e:
+        raise SystemExit(f"error: --extra-maps: {e}") from None
+    if a.pretrained is not None and not Path(a.pretrained).is_file():
+        raise SystemExit(f"error: --pretrained {a.pretrained!r} does not exist; pass a world-model checkpoint (.pt) or leave it out to train from scratch")
+    if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
+        raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
+
+
+def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Args:
+    """The :mod:`world_models.training` settings of one stage (``start``: weights to begin from)."""
+    gpu = resolve_device(a.device).type == "cuda"
+    budget = a.time_budget * (a.adv_share if stage == "adversarial" else 1 - a.adv_share)
+    common = dict(experiment="world_flow", preset=a.preset, cfg=True, t_sampling="logit_normal", map=a.map, extra_maps=tuple(a.extra_maps),
+                  batch_size=a.batch_size or (256 if gpu else 32), time_budget=budget, seed=a.seed, device=a.device,
+                  eval_every=a.eval_every, threads=a.threads, progress=a.progress, out=str(out / stage), pretrained=start,
+                  resume=(out / stage / "last.pt").exists())
+    if stage == "flow":
+        return training.Args(**common, cond_noise=0.05, lr=a.lr or (1e-4 if start else 3e-4))
+    return training.Args(**common, lr=1e-4, adv_weight=1.0)
+
+
+def run(a: Args) -> Path:
+    """Run (or resume) the recipe; returns the path of the exported world model."""
+    _validate(a)
+    out = claim_run_dir(a.out, a.resume)
+    saved = out / "recipe.json"
+    changed = None
+    if a.resume:
+        if not saved.exists():
+            raise SystemExit(f"error: --resume but {saved} does not exist; start the recipe without --resume")
+        changed = check_resume_args(json.loads(saved.read_text()), dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
+    out.mkdir(parents=True, exist_ok=True)
+    record_args(out, dataclasses.asdict(a), changed)
+    saved.write_text(json.dumps(dataclasses.asdict(a), indent=2))
+    t0 = time.perf_counter()
+    start = a.pretrained
+    stages = [s for s in STAGES if s != "adversarial" or a.adv_share > 0]
+    for i, stage in enumerate(stages):
+        done = out / f"{stage}.pt"
+        if not done.exists():
+            sa = stage_args(a, stage, out, start)
+            print(f"[recipe] stage {i + 1}/{len(stages)}: {stage}, {sa.time_budget:.0f}s, batch {sa.batch_size}, lr {sa.lr:g}"
+                  f"{', from ' + start if start else ''}{' (resumed)' if sa.resume else ''}", flush=True)
+            export(training.train(sa), done)  # training.train saves on Ctrl-C and exits 130: --resume continues here
+        start = str(done)
+    history = {}
+    for stage in stages:
+        ck = load_checkpoint(out / f"{stage}.pt")
+        history[stage] = {"step": ck["step"], "elapsed": ck["elapsed"], "batch_size": ck["train_args"]["batch_size"], "lr": ck["train_args"]["lr"]}
+    final = export(start, out / "world_model.pt", steps=1, cfg_scale=1.0, extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}})
+    print(f"[recipe] done in {time.perf_counter() - t0:.0f}s: {final} ({final.stat().st_size / 1e6:.1f} MB). Dream in it with "
+          f"gym.make('DreamWorldMap-v0', checkpoint={str(final)!r}{', map_path=' + repr(a.map) if a.map else ''}); "
+          f"score it with python -m worldbench {final}{' --map ' + a.map if a.map else ''}", flush=True)
+    return final
+
+
+def main(argv: list[str] | None = None) -> Path:
+    import tyro
+
+    args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
+    try:
+        return run(args)
+    except (CheckpointError, FloatingPointError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
+
+
+if __name__ == "__main__":
+    main()
