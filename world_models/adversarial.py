@@ -28,7 +28,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from worldgen_core import dynamics as dyn
 
-__all__ = ["revealed_band", "BandDiscriminator", "Adversary"]
+__all__ = ["revealed_band", "BandDiscriminator", "Adversary", "AdversarialPlugin"]
 
 
 def revealed_band(x: torch.Tensor, action: torch.Tensor, width: int) -> torch.Tensor:
@@ -128,3 +128,48 @@ class Adversary:
         self.disc.load_state_dict(st["disc"])
         self.opt.load_state_dict(st["opt"])
         self.steps = int(st.get("steps", 0))
+
+
+class AdversarialPlugin:
+    """The adversary as a trainer plug-in (:class:`world_models.training.TrainerPlugin`).
+
+    It adds ``rows`` samples to each batch, drawn at ``t = 0`` with their condition kept (their
+    clean-view estimate is the one-step sample), adds the adaptive-weight generator term to the
+    loss, steps the discriminator after each optimiser step, and keeps its state in the
+    checkpoint under ``name``.
+    """
+
+    name = "adversary"
+
+    def __init__(self, adversary: Adversary, rows: int):
+        self.adversary, self.rows = adversary, rows
+        self._fake: torch.Tensor | None = None
+
+    def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None:
+        """Set this plug-in's rows of the batch: pure noise (``t = 0``), condition never dropped."""
+        t[rows] = 0.0
+        if drop is not None:
+            drop[rows] = False
+
+    def loss(self, loss: torch.Tensor, x1_hat: torch.Tensor, action: torch.Tensor, rows: slice, last: torch.Tensor) -> tuple[torch.Tensor, dict]:
+        """The flow ``loss`` plus ``lambda * adv``; ``last``: the model's output-layer weight (for lambda)."""
+        adv = self.adversary
+        self._fake = adv.bands(x1_hat[rows], action[rows])  # (rows, C, band, W)
+        adv_loss = adv.generator_loss(self._fake)
+        lam = adv.adaptive_weight(loss, adv_loss, last)
+        return lam * adv_loss, {"losses/adv_generator": adv_loss, "charts/adv_lambda": lam}
+
+    def after_step(self, x_1: torch.Tensor, action: torch.Tensor, rows: slice) -> dict[str, float]:
+        """One discriminator step on this step's real and generated bands."""
+        fake, self._fake = self._fake, None
+        return self.adversary.discriminator_step(self.adversary.bands(x_1[rows], action[rows]), fake)
+
+    def distribute(self) -> None:
+        """Under torchrun: the discriminator's steps go through DistributedDataParallel."""
+        self.adversary.train_disc = torch.nn.parallel.DistributedDataParallel(self.adversary.disc)
+
+    def state_dict(self) -> dict:
+        return self.adversary.state_dict()
+
+    def load_state_dict(self, st: dict) -> None:
+        self.adversary.load_state_dict(st)

@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -32,7 +33,7 @@ from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
 from . import evaluate as ev
-from .adversarial import Adversary
+from .adversarial import AdversarialPlugin, Adversary
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .data import TransitionSampler, to_tensor, to_uint8
 from .inference import WorldModel, load_state, resolve_device
@@ -41,7 +42,7 @@ from .processes import make_process
 from .runs import check_resume_args, claim_run_dir, record_args
 from .sampling import SamplingConfig
 
-__all__ = ["Args", "EXPERIMENTS", "train"]
+__all__ = ["Args", "EXPERIMENTS", "TrainerPlugin", "make_plugins", "train"]
 
 #: Settings a ``--resume`` may change: when to stop, how fast to step, what to log. Every other
 #: setting (model, process, data, seed, CFG, adversary) must match the run's, or the run would be
@@ -279,6 +280,40 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
     return loaded, skipped
 
 
+class TrainerPlugin(Protocol):
+    """An addition to the training step, kept off the main path (the adversary is one:
+    :class:`world_models.adversarial.AdversarialPlugin`).
+
+    A plug-in owns ``rows`` extra rows of each batch (``rows``: its slice of them), may set their
+    training times and condition dropout (``prepare``), adds a term to the loss (``loss``: returns
+    the term and scalars to log), runs after each optimiser step (``after_step``), and keeps its own
+    state in the checkpoint under ``name``.
+    """
+
+    name: str
+    rows: int
+
+    def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None: ...
+
+    def loss(self, loss: torch.Tensor, x1_hat: torch.Tensor, action: torch.Tensor, rows: slice, last: torch.Tensor) -> tuple[torch.Tensor, dict]: ...
+
+    def after_step(self, x_1: torch.Tensor, action: torch.Tensor, rows: slice) -> dict[str, float]: ...
+
+    def distribute(self) -> None: ...
+
+    def state_dict(self) -> dict: ...
+
+    def load_state_dict(self, st: dict) -> None: ...
+
+
+def make_plugins(a: Args, device: torch.device, config: ModelConfig) -> list[TrainerPlugin]:
+    """The plug-ins the settings ask for (``--adv-weight > 0``: the adversary)."""
+    if a.adv_weight > 0:
+        adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral)
+        return [AdversarialPlugin(adversary, a.adv_batch)]
+    return []
+
+
 def train(a: Args) -> Path:
     """Run (or resume) training; returns the path of the last checkpoint."""
     _validate(a)
@@ -311,9 +346,10 @@ def train(a: Args) -> Path:
     except ValueError as e:
         raise SystemExit(f"error: --sampler/--sample-steps/--cfg-scale: {e}") from e
     step, elapsed = 0, 0.0
-    adversary = (Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral)
-                 if a.adv_weight > 0 else None)
-    n_adv = a.adv_batch if adversary else 0
+    plugins = make_plugins(a, device, config)
+    rows, n_extra = {}, 0  # each plug-in's rows: the first rows of the batch, after the previous plug-in's
+    for p in plugins:
+        rows[p.name], n_extra = slice(n_extra, n_extra + p.rows), n_extra + p.rows
 
     if a.resume:
         if not ckpt_path.exists():
@@ -328,10 +364,11 @@ def train(a: Args) -> Path:
         ema.n_averaged.fill_(ck["ema_n"])
         opt.load_state_dict(ck["optimizer"])
         step, elapsed = ck["step"], ck["elapsed"]
-        if adversary is not None and ck.get("adversary") is not None:
-            adversary.load_state_dict(ck["adversary"])
-        elif adversary is not None and d.main:
-            print(f"{ckpt_path} has no discriminator: adversarial fine-tuning starts a new one")
+        for p in plugins:
+            if ck.get(p.name) is not None:
+                p.load_state_dict(ck[p.name])
+            elif d.main:
+                print(f"{ckpt_path} has no {p.name} state: the {p.name} starts anew")
         if d.world == 1:
             _set_rng_state(ck["rng"], sampler)
         else:  # other ranks' streams are not saved: reseed them deterministically from the step
@@ -346,8 +383,9 @@ def train(a: Args) -> Path:
             print(f"initialised {len(loaded)} tensors from {a.pretrained}; {len(skipped)} did not match: {skipped[:8]}")
 
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
-    if adversary is not None and d.world > 1:
-        adversary.train_disc = torch.nn.parallel.DistributedDataParallel(adversary.disc)
+    if d.world > 1:
+        for p in plugins:
+            p.distribute()
     amp_dtype = torch.bfloat16 if a.bf16 else torch.float32
     amp = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if a.bf16 else contextlib.nullcontext
     writer = None
@@ -372,7 +410,7 @@ def train(a: Args) -> Path:
         ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling.to_dict(), "model": model.state_dict(),
                 "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
                 "step": step, "elapsed": elapsed, "rng": rng or _rng_state(sampler), "train_args": dataclasses.asdict(a),
-                "adversary": adversary.state_dict() if adversary else None}
+                **{p.name: p.state_dict() for p in plugins}}
         path = save_checkpoint(ckpt_path, ckpt)
         saved["step"] = step
         return path
@@ -403,9 +441,7 @@ def train(a: Args) -> Path:
         while not done():
             t0 = time.perf_counter()
             rng_before = _rng_state(sampler) if ckpt_due else None  # the state this step's batch is drawn from
-            # The first n_adv rows (adversarial fine-tuning only) start from pure noise, t = 0, with
-            # their condition kept: the model's clean-view estimate there is the one-step sample.
-            B = a.batch_size + n_adv
+            B = a.batch_size + n_extra  # plug-ins' rows first (e.g. the adversary's one-step samples)
             batch = sampler.sample(B)
             x_1 = to_tensor(batch["next"], device)
             view = to_tensor(batch["view"], device)
@@ -415,20 +451,18 @@ def train(a: Args) -> Path:
             cond = {"view": view, "action": action} if kind == "world" else None
             drop = (torch.rand(B, device=device) < a.cfg_dropout) if (a.cfg and kind == "world") else None
             t = process.sample_t(B, device)
-            if n_adv:
-                t[:n_adv] = 0.0
-                if drop is not None:
-                    drop[:n_adv] = False
+            for p in plugins:
+                p.prepare(t, drop, rows[p.name])
             for group in opt.param_groups:
                 group["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.warmup))
+            plugin_logs: dict = {}
             with amp():
                 loss, x1_hat = process.loss(net, x_1, cond, drop, t=t, return_x1=True)
                 total = loss
-                if adversary:
-                    fake = adversary.bands(x1_hat[:n_adv], action[:n_adv])  # (n_adv, C, band, W)
-                    adv_loss = adversary.generator_loss(fake)
-                    lam = adversary.adaptive_weight(loss, adv_loss, model.final.linear.weight)
-                    total = loss + lam * adv_loss
+                for p in plugins:
+                    extra, logs = p.loss(loss, x1_hat, action, rows[p.name], model.final.linear.weight)
+                    total = total + extra
+                    plugin_logs.update(logs)
             why = diverged(d.max_loss(total))
             if why:
                 bar.close()
@@ -442,9 +476,9 @@ def train(a: Args) -> Path:
             total.backward()
             gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), a.grad_clip)
             opt.step()
-            if adversary:
+            for p in plugins:
                 with amp():
-                    adv_logs = adversary.discriminator_step(adversary.bands(x_1[:n_adv], action[:n_adv]), fake)
+                    plugin_logs.update(p.after_step(x_1, action, rows[p.name]))
             ema.update_parameters(model)
             step += 1
             elapsed += time.perf_counter() - t0
@@ -458,11 +492,8 @@ def train(a: Args) -> Path:
                 writer.add_scalar("charts/samples_per_s", sps, step)
                 writer.add_scalar("charts/grad_norm", float(gnorm), step)
                 writer.add_scalar("charts/elapsed_s", elapsed, step)
-                if adversary:
-                    writer.add_scalar("losses/adv_generator", adv_loss.item(), step)
-                    writer.add_scalar("charts/adv_lambda", float(lam), step)
-                    for k, v in adv_logs.items():
-                        writer.add_scalar(k, v, step)
+                for k, v in plugin_logs.items():
+                    writer.add_scalar(k, float(v), step)
                 t_log, n_log = time.perf_counter(), 0
             if d.main and a.eval_every and step % a.eval_every == 0:
                 _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
