@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from world_models.training import Args
 
 #: the repository root
@@ -19,3 +21,9 @@ def tiny_train_args(tmp_path: Path, **kw) -> Args:
                 progress=False, bf16=False, cfg=True, ckpt_every=2)
     base.update(kw)
     return Args(**base)
+
+
+def random_cond(B: int = 3, seed: int = 0) -> dict:
+    """A seeded WorldDiT condition: (B, 3, 64, 64) views in [-1, 1] and (B,) actions."""
+    g = torch.Generator().manual_seed(seed)
+    return {"view": torch.rand(B, 3, 64, 64, generator=g) * 2 - 1, "action": torch.randint(0, 4, (B,), generator=g)}

@@ -43,7 +43,7 @@ class TransitionSampler:
     """
 
     def __init__(self, core: WorldCore | Sequence[WorldCore], seed: int = 0):
-        self.cores = [core] if isinstance(core, WorldCore) else list(core)
+        self.cores = list(core) if isinstance(core, (list, tuple)) else [core]
         for c in self.cores:
             if (c.grid < 2).all():
                 raise ValueError(f"a map has a single view position (grid {tuple(c.grid)}): there are no moves to learn; use a map larger than one view plus one stride")

@@ -1,4 +1,4 @@
-"""The one-command recipe (world_models.recipe, train_world.py) and many-map training data."""
+"""The one-command recipe (world_models.recipe, train_world.py)."""
 
 import subprocess
 import sys
@@ -9,9 +9,7 @@ from helpers import ROOT
 from PIL import Image
 
 from world_models.checkpoint import load_checkpoint
-from world_models.data import TransitionSampler
 from world_models.recipe import Args, run, stage_args
-from worldgen_core.world import WorldCore
 
 
 def _map(path, colour, size=(200, 160)):
@@ -20,19 +18,6 @@ def _map(path, colour, size=(200, 160)):
     img[::7] = 255 - np.asarray(colour, np.uint8)  # some structure, so views differ
     Image.fromarray(img).save(path)
     return str(path)
-
-
-def test_many_maps_are_drawn_in_proportion_to_their_view_positions(tmp_path):
-    small, big = _map(tmp_path / "s.png", (255, 0, 0), (120, 96)), _map(tmp_path / "b.png", (0, 0, 255), (320, 240))
-    cores = [WorldCore(small), WorldCore(big)]
-    batch = TransitionSampler(cores, seed=0).sample(4000)
-    from_small = (batch["view"][:, :, :, 0].mean((1, 2)) > 127).mean()
-    want = cores[0].grid.prod() / (cores[0].grid.prod() + cores[1].grid.prod())
-    assert abs(from_small - want) < 0.03
-    red = batch["view"][:, :, :, 0].mean((1, 2)) > 127  # each next view comes from the same map as its view
-    assert ((batch["next"][:, :, :, 0].mean((1, 2)) > 127) == red).all()
-    one = TransitionSampler(cores[0], seed=3).sample(8)  # one map: the same draws as before many-map support
-    assert (one["pos"] == TransitionSampler([cores[0]], seed=3).sample(8)["pos"]).all()
 
 
 def test_stage_settings_follow_the_device_and_the_start(tmp_path):

@@ -1,0 +1,60 @@
+"""world_models.checkpoint and export: safe loading, atomic writes, slim checkpoints."""
+
+
+import numpy as np
+import pytest
+import torch
+from helpers import tiny_train_args
+
+from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from world_models.inference import load_world_model
+from world_models.training import train
+
+
+def test_checkpoints_load_safely_and_fail_clearly(tmp_path):
+    path = train(tiny_train_args(tmp_path, steps=1))
+    torch.load(path, weights_only=True)  # no pickled code
+    wm = load_world_model(path, device="cpu")
+    out = wm.predict(np.zeros((2, 64, 64, 3), np.uint8), np.array([0, 3]), torch.Generator().manual_seed(0))
+    assert out.shape == (2, 64, 64, 3) and out.dtype == np.uint8
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_world_model(tmp_path / "missing.pt")
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="corrupted"):
+        load_world_model(bad)
+    ck = load_checkpoint(path)
+    ck["config"]["dim"] = 32
+    save_checkpoint(tmp_path / "mismatch.pt", {k: v for k, v in ck.items() if k != "format"})
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_world_model(tmp_path / "mismatch.pt")
+    with pytest.raises(SystemExit, match="another model"):
+        train(tiny_train_args(tmp_path, steps=2, resume=True, preset="small"))
+
+
+
+def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
+    target = tmp_path / "ck.pt"
+    save_checkpoint(target, {"config": {}, "process": "flow", "sampling": {}, "model": {}})
+    before = target.read_bytes()
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(target, {"config": {}, "process": "flow", "sampling": {}, "model": {"x": torch.zeros(1)}})
+    assert target.read_bytes() == before and list(tmp_path.iterdir()) == [target]
+
+
+
+def test_export_slim_checkpoint(tmp_path):
+    from world_models.export import export
+
+    src = train(tiny_train_args(tmp_path, steps=1))
+    dst = export(src, tmp_path / "slim.pt", steps=3, cfg_scale=1.0)
+    assert dst.stat().st_size < src.stat().st_size
+    wm = load_world_model(dst)
+    assert (wm.steps, wm.cfg_scale) == (3, 1.0)
+    with pytest.raises(ValueError, match="sampler must be one of"):
+        export(src, tmp_path / "x.pt", sampler="ddim")

@@ -1,0 +1,77 @@
+"""world_models.models and world_models.nn: presets, shapes, blocks, the copy filter."""
+
+
+import pytest
+import torch
+from helpers import random_cond
+
+from world_models import build_model, preset
+from world_models.models import ModelConfig
+from world_models.nn import BLOCKS, DynamicFilterCopy, RMSNorm, patchify, unpatchify
+
+
+@pytest.mark.parametrize("overrides", [
+    dict(kind="dit"), dict(), dict(conditioning="global"), dict(norm="layer", cond="additive"),
+    dict(stem="linear", prediction="native"), dict(patch=4),
+])
+def test_model_shapes(overrides):
+    m = build_model(preset("tiny", **overrides))
+    x, t = torch.randn(3, 3, 64, 64), torch.rand(3)
+    out = m(x, t, **random_cond()) if m.config.kind == "world" else m(x, t)
+    assert out.shape == (3, 3, 64, 64)
+
+
+
+def test_seed_preset_is_the_original_model():
+    c = preset("seed")
+    assert (c.dim, c.depth, c.patch, c.conditioning, c.prediction) == (256, 3, 4, "global", "native")
+
+
+
+def test_bad_shapes_and_configs_are_reported():
+    m = build_model(preset("tiny"))
+    with pytest.raises(AssertionError, match=r"x_t must be \(B, 3, 64, 64\), got \(2, 3, 32, 32\)"):
+        m(torch.randn(2, 3, 32, 32), torch.rand(2), **random_cond(2))
+    with pytest.raises(ValueError, match="needs view="):
+        m(torch.randn(2, 3, 64, 64), torch.rand(2))
+    with pytest.raises(ValueError, match="norm must be one of"):
+        ModelConfig(norm="batch")
+    with pytest.raises(ValueError, match="unknown preset"):
+        preset("huge")
+
+
+
+def test_patchify_roundtrip():
+    x = torch.randn(2, 3, 64, 64)
+    assert torch.equal(unpatchify(patchify(x, 8), 8, 3, 64, 64), x)
+    assert patchify(x, 8).shape == (2, 64, 192)
+
+
+
+def test_zero_initialised_block_is_identity():
+    for cond in ("film", "additive"):
+        blk = BLOCKS[cond](32, 4, 16)
+        x, c = torch.randn(2, 10, 32), torch.randn(2, 16)
+        assert torch.allclose(blk(x, c), x + (blk.cond_proj(c).unsqueeze(1) if cond == "additive" else 0))
+
+
+
+def test_rmsnorm_runs_in_fp32():
+    n = RMSNorm(8)
+    x = (torch.randn(4, 8) * 100).bfloat16()
+    y = n(x)
+    assert y.dtype == torch.bfloat16
+    ref = x.float() / x.float().pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
+    assert torch.allclose(y.float(), ref, atol=2e-2)
+
+
+
+def test_dynamic_filter_can_express_a_translation():
+    dc = DynamicFilterCopy(4, 17)
+    with torch.no_grad():
+        dc.table[1] = -1e3
+        dc.table[1, 0, 8 + 8] = dc.table[1, 1, 8] = 1e3  # action 1: shift 8 rows, 0 columns
+    v = torch.randn(1, 3, 64, 64)
+    y = dc(v, torch.tensor([1]))
+    assert torch.allclose(y[:, :, :-8], v[:, :, 8:], atol=1e-5)
+    assert torch.allclose(y[:, :, -8:], v[:, :, -1:].expand(-1, -1, 8, -1), atol=1e-5)  # replicate edge fill
