@@ -38,13 +38,30 @@ import torch
 from world_models.inference import load_world_model, resolve_dtype
 from worldgen_core.dynamics import as_int
 from worldgen_core.simulator import PredictorSimulator, TileMemory, check_simulator, dream_views, keep_blocked
+from worldgen_core.world_map import DEFAULT_MAP_PATH
 
 from .envs import WorldMapEnv, WorldMapVectorEnv
 
-__all__ = ["DEFAULT_WORLD_MODEL", "DreamWorldMapEnv", "DreamWorldMapVectorEnv", "load_dream_model", "dream_views"]
+__all__ = ["DEFAULT_WORLD_MODEL", "UNIVERSAL_WORLD_MODEL", "default_checkpoint", "DreamWorldMapEnv", "DreamWorldMapVectorEnv",
+           "load_dream_model", "dream_views"]
 
 #: The shipped world model, trained on the default map (see README for its training command).
 DEFAULT_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_model.pt"
+#: The universal world model, trained on the default map and 64 procedural maps of varied styles.
+UNIVERSAL_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "universal.pt"
+
+
+def default_checkpoint(map_path: str | Path | None) -> Path:
+    """The world model a dream of ``map_path`` uses when none is given: the shipped model on the
+    default map (it knows that map best), the universal model on any other map (it dreams maps
+    it never saw better than the shipped one; docs/BENCHMARK.md#held-out-maps).
+
+    >>> default_checkpoint(None).name, default_checkpoint("my_map.png").name
+    ('world_model.pt', 'universal.pt')
+    """
+    if map_path is None or Path(map_path).resolve() == DEFAULT_MAP_PATH:
+        return DEFAULT_WORLD_MODEL
+    return UNIVERSAL_WORLD_MODEL
 
 
 def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto", compile: bool = False):
@@ -55,7 +72,7 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto",
     """
     path = Path(checkpoint)
     if not path.exists():
-        hint = " (the shipped model is missing: train one with the command in the README)" if path == DEFAULT_WORLD_MODEL else ""
+        hint = " (the shipped model is missing: train one with the command in the README)" if path in (DEFAULT_WORLD_MODEL, UNIVERSAL_WORLD_MODEL) else ""
         raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py checkpoint")
     dtype = str(resolve_dtype(dtype, device)).removeprefix("torch.")  # "auto" resolved before the cache: one copy per real dtype
     st = path.stat()
@@ -75,7 +92,7 @@ class _Dreamer:
     (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
     def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, task, num_envs, compile=False,
-                 memory=True, memory_cells=72, remember_goal=None):
+                 memory=True, memory_cells=72, remember_goal=None, map_path=None):
         if resync_every < 0:
             raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
         if not isinstance(memory, (bool, np.bool_)):
@@ -99,7 +116,7 @@ class _Dreamer:
             self.remember_goal = can if remember_goal is None else bool(remember_goal)
             self.sim = model
             return
-        self.model = load_dream_model(str(checkpoint or DEFAULT_WORLD_MODEL), str(device), str(dtype), bool(compile))
+        self.model = load_dream_model(str(checkpoint or default_checkpoint(map_path)), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
             raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")
         self.sampling = self.model.resolve(sampler=sampler, steps=steps, cfg_scale=cfg_scale)  # checked here, once
@@ -148,7 +165,8 @@ class DreamWorldMapEnv(WorldMapEnv):
     ## Arguments
     Every argument of :class:`~worldgen_env.envs.WorldMapEnv`, plus:
 
-    * ``checkpoint``: a ``train_world.py`` checkpoint of a WorldDiT (default: ``data/world_model.pt``).
+    * ``checkpoint``: a ``train_world.py`` checkpoint of a WorldDiT (default: :func:`default_checkpoint`:
+      ``data/world_model.pt`` on the default map, the universal ``data/universal.pt`` on any other).
     * ``sampler``, ``steps``, ``cfg_scale``: sampler settings (default: those stored in the checkpoint).
     * ``device`` (``"auto"``), ``dtype`` (``"auto"``, the default: bfloat16 autocast on a GPU or a CPU with AMX,
       float32 elsewhere, whichever is faster there; or ``"bfloat16"``, ``"float32"``), ``compile``
@@ -176,7 +194,7 @@ class DreamWorldMapEnv(WorldMapEnv):
                  compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
         super().__init__(**kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task, 1, compile,
-                                memory, memory_cells, remember_goal)
+                                memory, memory_cells, remember_goal, kwargs.get("map_path"))
 
     def _on_reset(self, seed):
         self.dreamer.reset(np.arange(1), seed, self.np_random, self._view, self._pos, self._goal_view, self._goal)
@@ -200,7 +218,7 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
                  compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task,
-                                self.num_envs, compile, memory, memory_cells, remember_goal)
+                                self.num_envs, compile, memory, memory_cells, remember_goal, kwargs.get("map_path"))
 
     def _on_reset(self, idx, seed):
         self.dreamer.reset(idx, seed, self.np_random, self._view, self._pos, self._goal_view, self._goal)

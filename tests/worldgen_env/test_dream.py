@@ -1,10 +1,11 @@
 import gymnasium as gym
 import numpy as np
 import pytest
+from PIL import Image
 
 import worldgen_env
 from world_models.training import Args, train
-from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv, dream_views
+from worldgen_env.dream import DEFAULT_WORLD_MODEL, UNIVERSAL_WORLD_MODEL, DreamWorldMapEnv, DreamWorldMapVectorEnv, dream_views, load_dream_model
 
 
 def test_dream_env_passes_both_checkers(ckpt):
@@ -184,3 +185,14 @@ def test_remember_goal_is_on_whenever_the_dream_has_a_memory(ckpt):
         DreamWorldMapEnv(model=PredictorSimulator(lambda v, a: v), remember_goal=True)
     with pytest.raises(ValueError, match="remember_goal must be"):
         DreamWorldMapEnv(checkpoint=ckpt, remember_goal="yes")
+
+
+def test_dream_of_another_map_uses_the_universal_model_by_default(tmp_path):
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 240, 3), dtype=np.uint8)).save(tmp_path / "m.png")
+    mine = gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png")).unwrapped
+    default = gym.make("DreamWorldMap-v0").unwrapped
+    shipped_by_path = gym.make("DreamWorldMap-v0", map_path="data/world_map.png").unwrapped
+    assert mine.dreamer.model is load_dream_model(str(UNIVERSAL_WORLD_MODEL))
+    assert default.dreamer.model is shipped_by_path.dreamer.model is load_dream_model(str(DEFAULT_WORLD_MODEL))
+    given = gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png"), checkpoint=str(DEFAULT_WORLD_MODEL)).unwrapped
+    assert given.dreamer.model is default.dreamer.model  # a checkpoint given is the one used
