@@ -15,7 +15,13 @@ from .models import DiT, ModelConfig, build_model
 from .processes import Process, make_process
 from .sampling import SamplingConfig
 
-__all__ = ["WorldModel", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state"]
+__all__ = ["WorldModel", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state", "SHIPPED_MODEL", "UNIVERSAL_MODEL"]
+
+#: The shipped world model, trained on the default map (README: its training commands).
+SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_model.pt"
+#: The universal world model, trained on the default map and 64 procedural maps of varied styles;
+#: the recipe fine-tunes it by default (``train_world.py --pretrained``).
+UNIVERSAL_MODEL = Path(__file__).resolve().parent.parent / "data" / "universal.pt"
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

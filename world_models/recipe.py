@@ -13,8 +13,9 @@ which ``DreamWorldMap-v0(checkpoint=..., map_path=...)`` and ``python -m worldbe
 Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard log and
 ``last.pt``); ``--resume`` continues the stage that was running and skips the finished ones, and
 Ctrl-C saves. The batch is 32 on a CPU and 256 on a GPU, so the same command scales to a GPU.
-``--pretrained`` starts from a trained model (fine-tuning, e.g. the universal model
-``data/universal.pt``) at a lower learning rate.
+By default it fine-tunes the universal model (``data/universal.pt``, trained on 65 maps) at a
+lower learning rate; ``--pretrained None`` trains from scratch, ``--pretrained PATH`` starts
+from another model.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from worldgen_core.world_map import map_files
 from . import training
 from .checkpoint import CheckpointError, load_checkpoint
 from .export import export
-from .inference import resolve_device
+from .inference import UNIVERSAL_MODEL, resolve_device
 from .runs import check_resume_args, claim_run_dir, record_args
 
 __all__ = ["Args", "STAGES", "run", "main"]
@@ -54,8 +55,9 @@ class Args:
     """seconds of training over all stages (the default, 45 min, fits 2 CPU cores; a GPU trains 8x the batch in the same time)"""
     out: str = "runs/world"
     """run folder: one sub-folder per stage, world_model.pt at the end; must not hold another run"""
-    pretrained: str | None = None
-    """start from this world model (fine-tuning; e.g. data/universal.pt, trained on many maps); None: from scratch"""
+    pretrained: str | None = "universal"
+    """start from this world model: universal (data/universal.pt, trained on 65 maps: fine-tuning it beat training from
+    scratch on every held-out map at an equal budget, docs/BENCHMARK.md#held-out-maps) | PATH | None (from scratch)"""
     preset: str = "small"
     """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
     adv_share: float = 0.3
@@ -76,6 +78,11 @@ class Args:
     progress: bool = True
 
 
+def pretrained_path(a: Args) -> str | None:
+    """``--pretrained`` as a path: ``universal`` is the shipped universal model."""
+    return str(UNIVERSAL_MODEL) if a.pretrained == "universal" else a.pretrained
+
+
 def _validate(a: Args) -> None:
     if not a.time_budget > 0:
         raise SystemExit(f"error: --time-budget must be > 0 seconds, got {a.time_budget}")
@@ -87,8 +94,8 @@ def _validate(a: Args) -> None:
         map_files(a.extra_maps)
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: --extra-maps: {e}") from None
-    if a.pretrained is not None and not Path(a.pretrained).is_file():
-        raise SystemExit(f"error: --pretrained {a.pretrained!r} does not exist; pass a world-model checkpoint (.pt) or leave it out to train from scratch")
+    if a.pretrained is not None and not Path(pretrained_path(a)).is_file():
+        raise SystemExit(f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None to train from scratch")
     if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
         raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
 
@@ -120,7 +127,7 @@ def run(a: Args) -> Path:
     record_args(out, dataclasses.asdict(a), changed)
     saved.write_text(json.dumps(dataclasses.asdict(a), indent=2))
     t0 = time.perf_counter()
-    start = a.pretrained
+    start = pretrained_path(a)
     stages = [s for s in STAGES if s != "adversarial" or a.adv_share > 0]
     for i, stage in enumerate(stages):
         done = out / f"{stage}.pt"

@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from world_models.inference import load_world_model, resolve_dtype
+from world_models.inference import SHIPPED_MODEL, UNIVERSAL_MODEL, load_world_model, resolve_dtype
 from worldgen_core.dynamics import as_int
 from worldgen_core.simulator import PredictorSimulator, TileMemory, check_simulator, dream_views, keep_blocked
 from worldgen_core.world_map import DEFAULT_MAP_PATH
@@ -46,9 +46,9 @@ __all__ = ["DEFAULT_WORLD_MODEL", "UNIVERSAL_WORLD_MODEL", "default_checkpoint",
            "load_dream_model", "dream_views"]
 
 #: The shipped world model, trained on the default map (see README for its training command).
-DEFAULT_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_model.pt"
+DEFAULT_WORLD_MODEL = SHIPPED_MODEL
 #: The universal world model, trained on the default map and 64 procedural maps of varied styles.
-UNIVERSAL_WORLD_MODEL = Path(__file__).resolve().parent.parent / "data" / "universal.pt"
+UNIVERSAL_WORLD_MODEL = UNIVERSAL_MODEL
 
 
 def default_checkpoint(map_path: str | Path | None) -> Path:

@@ -10,7 +10,8 @@ from helpers import ROOT
 from PIL import Image
 
 from world_models.checkpoint import load_checkpoint
-from world_models.recipe import Args, run, stage_args
+from world_models.inference import UNIVERSAL_MODEL
+from world_models.recipe import Args, pretrained_path, run, stage_args
 
 
 def _map(path, colour, size=(200, 160)):
@@ -22,7 +23,7 @@ def _map(path, colour, size=(200, 160)):
 
 
 def test_stage_settings_follow_the_device_and_the_start(tmp_path):
-    a = Args(time_budget=100, out=str(tmp_path / "r"), device="cpu")
+    a = Args(time_budget=100, out=str(tmp_path / "r"), device="cpu", pretrained=None)
     flow, adv = stage_args(a, "flow", tmp_path, None), stage_args(a, "adversarial", tmp_path, "x.pt")
     assert (flow.time_budget, adv.time_budget) == pytest.approx((70, 30))
     assert flow.batch_size == adv.batch_size == 32 and flow.lr == 3e-4 and flow.cond_noise == 0.05 and adv.adv_weight == 1.0
@@ -38,7 +39,7 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
     mine = _map(tmp_path / "mine.png", (40, 160, 90))
     (tmp_path / "more").mkdir()
     _map(tmp_path / "more" / "m1.png", (200, 120, 30))
-    a = Args(map=mine, extra_maps=(str(tmp_path / "more"),), time_budget=3, preset="tiny", batch_size=4, out=str(tmp_path / "run"),
+    a = Args(map=mine, extra_maps=(str(tmp_path / "more"),), time_budget=3, preset="tiny", pretrained=None, batch_size=4, out=str(tmp_path / "run"),
              eval_every=0, progress=False, device="cpu")
     final = run(a)
     ck = load_checkpoint(final)
@@ -62,7 +63,7 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
 def test_recipe_resumes_the_running_stage(tmp_path):
     """Stopped in stage 1 (SIGINT), --resume finishes stage 1 from its checkpoint and runs the rest."""
     out = tmp_path / "run"
-    cmd = [sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--batch-size", "4", "--eval-every", "0", "--no-progress",
+    cmd = [sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--pretrained", "None", "--batch-size", "4", "--eval-every", "0", "--no-progress",
            "--device", "cpu", "--out", str(out), "--threads", "1"]
     p = subprocess.Popen([*cmd, "--time-budget", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import time
@@ -83,7 +84,15 @@ def test_recipe_resumes_the_running_stage(tmp_path):
 
 def test_recipe_errors_name_the_bad_input(tmp_path):
     for kw, msg in [(dict(map=str(tmp_path / "nope.png")), "--map"), (dict(extra_maps=(str(tmp_path / "no"),)), "--extra-maps"),
-                    (dict(pretrained=str(tmp_path / "x.pt")), "--pretrained"), (dict(time_budget=0), "--time-budget"),
+                    (dict(pretrained=str(tmp_path / "x.pt")), "x.pt"), (dict(time_budget=0), "--time-budget"),
                     (dict(adv_share=1.0), "--adv-share")]:
         with pytest.raises(SystemExit, match=msg):
             run(Args(out=str(tmp_path / "r"), **kw))
+
+
+def test_recipe_fine_tunes_the_universal_model_by_default(tmp_path):
+    assert pretrained_path(Args()) == str(UNIVERSAL_MODEL) and UNIVERSAL_MODEL.is_file()
+    final = run(Args(time_budget=2, batch_size=2, out=str(tmp_path / "r"), eval_every=0, progress=False, device="cpu", adv_share=0.0))
+    flow = load_checkpoint(tmp_path / "r" / "flow" / "last.pt")
+    assert flow["train_args"]["pretrained"] == str(UNIVERSAL_MODEL) and flow["train_args"]["lr"] == 1e-4
+    assert list(load_checkpoint(final)["recipe"]["stages"]) == ["flow"]  # --adv-share 0: no adversarial stage
