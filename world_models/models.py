@@ -83,25 +83,43 @@ class ModelConfig:
         return cls(**d)
 
 
-_SEED = dict(patch=4, dim=256, depth=3, heads=8, conditioning="global", stem="linear", prediction="native", copy_kernel=0)
-#: Size presets. ``seed`` is the original research's WorldDiT (dim 256, depth 3, patch 4 = 256
-#: tokens, global conditioning, native prediction).
-PRESETS: dict[str, dict] = {
-    "tiny": dict(dim=64, depth=2, heads=4),
-    "small": dict(dim=128, depth=6, heads=4),
-    "base": dict(dim=256, depth=8, heads=8),
-    "seed": _SEED,
-}
+def _config(sizes: dict, overrides: dict) -> ModelConfig:
+    kw = {**sizes, **overrides}
+    if "copy_kernel" not in overrides and (kw.get("kind") == "dit" or kw.get("conditioning") == "global" or kw.get("prediction") == "native"):
+        kw["copy_kernel"] = 0  # the copy filter only exists for spatial WorldDiTs that predict x1
+    return ModelConfig(**kw)
+
+
+def tiny(**overrides) -> ModelConfig:
+    """dim 64, depth 2: tests and smoke runs."""
+    return _config(dict(dim=64, depth=2, heads=4), overrides)
+
+
+def small(**overrides) -> ModelConfig:
+    """dim 128, depth 6, 64 tokens: the default WorldDiT (2.4M parameters)."""
+    return _config(dict(dim=128, depth=6, heads=4), overrides)
+
+
+def base(**overrides) -> ModelConfig:
+    """dim 256, depth 8."""
+    return _config(dict(dim=256, depth=8, heads=8), overrides)
+
+
+def seed(**overrides) -> ModelConfig:
+    """The original research's WorldDiT: dim 256, depth 3, patch 4 (256 tokens), global conditioning,
+    linear stem, native prediction, no copy filter."""
+    return _config(dict(patch=4, dim=256, depth=3, heads=8, conditioning="global", stem="linear", prediction="native", copy_kernel=0), overrides)
+
+
+#: Size presets, as small constructors (DiT's ``DiT_S_2`` style): ``PRESETS["small"](kind="dit")``.
+PRESETS = {"tiny": tiny, "small": small, "base": base, "seed": seed}
 
 
 def preset(name: str, **overrides) -> ModelConfig:
     """The config of a size preset, with field overrides (``preset("small", kind="dit")``)."""
     if name not in PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}")
-    kw = {**PRESETS[name], **overrides}
-    if "copy_kernel" not in overrides and (kw.get("kind") == "dit" or kw.get("conditioning") == "global" or kw.get("prediction") == "native"):
-        kw["copy_kernel"] = 0  # the copy filter only exists for spatial WorldDiTs that predict x1
-    return ModelConfig(**kw)
+    return PRESETS[name](**overrides)
 
 
 class DiT(nn.Module):
