@@ -31,7 +31,7 @@ from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, c
 from worldgen_core.world import WorldCore
 from worldgen_env.dream import load_dream_model
 
-__all__ = ["Entry", "OracleSimulator", "parse_spec", "checkpoint_simulator"]
+__all__ = ["Entry", "OracleSimulator", "parse_spec", "checkpoint_simulator", "noise_with_memory", "shift_with_memory"]
 
 
 @dataclass
@@ -57,6 +57,19 @@ class OracleSimulator:
     def step(self, actions, moved):
         self.pos = dyn.move(self.pos, np.asarray(actions), self.core.grid)
         return self.core.views(self.pos)
+
+
+def noise_with_memory(core: WorldCore, seed: int = 0) -> PredictorSimulator:
+    """A known-defect simulator for calibrating agent transfer (``worldbench.models:noise_with_memory``):
+    the dream's memory (exact revisits, the goal view at the goal's cell) and uniform noise for
+    every never-seen pixel. A measure that scores it like a learned model does not see content."""
+    rng = np.random.default_rng(seed)
+    return PredictorSimulator(lambda views, actions: rng.integers(0, 256, views.shape, dtype=np.uint8), memory=TileMemory(core.task.stride))
+
+
+def shift_with_memory(core: WorldCore) -> PredictorSimulator:
+    """``shift`` (the view translated, the revealed strip streaked) with the dream's memory."""
+    return PredictorSimulator(lambda views, actions: shift_baseline(views, actions, core.task.stride), memory=TileMemory(core.task.stride))
 
 
 def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "auto", sampler: str | None = None,

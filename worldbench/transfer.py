@@ -9,18 +9,20 @@ steps, seed and extractor) and its ratio to the reference. Runs already finished
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from agents.training import Args, train
+from worldgen_core.world import WorldCore
 
-from .models import Entry
+from .models import Entry, parse_spec
 
 __all__ = ["TransferConfig", "QUICK_TRANSFER", "transfer"]
 
@@ -56,10 +58,6 @@ def _run(out: Path, args: Args, simulator=None) -> dict:
 
 def _run_spec(out: Path, args: Args, spec: str | None, device: str, dtype: str) -> dict:
     """:func:`_run` in a worker process: the simulator is rebuilt there from its spec (factories do not pickle)."""
-    from worldgen_core.world import WorldCore
-
-    from .models import parse_spec
-
     make = parse_spec(spec, WorldCore(args.map), device, dtype).make if spec is not None else None
     return _run(out, args, make)
 
@@ -111,13 +109,6 @@ def main(argv=None) -> dict:
     The runs land where ``python -m worldbench --agents --out X`` keeps them (``X/agents``), so a
     later full benchmark reuses them; ``--json`` (default ``OUT/transfer.json``) holds the rows.
     """
-    import argparse
-    from dataclasses import replace
-
-    from worldgen_core.world import WorldCore
-
-    from .models import parse_spec
-
     p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
     p.add_argument("models", nargs="+", help="as for python -m worldbench: [NAME=]copy | shift | PATH.pt[?...] | module:factory")
     p.add_argument("--map", default=None)

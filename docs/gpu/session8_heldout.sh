@@ -67,5 +67,6 @@ wait
 pkill -9 -f multiprocessing.spawn; pkill -9 -f worldbench  # workers a timeout orphaned: no partial reports
 echo "== [$(el) s] collect"
 cp "$R/universal/world_model.pt" "$OUT/universal.pt"; cp "$R/default_more/world_model.pt" "$OUT/default_more.pt" 2>/dev/null
-tar czf "$OUT/results.tgz" --exclude='*.pt' --exclude='*/tb/*' --exclude='maps' --exclude='model.zip' "$R"
+# (session 8's run also packed the agents' GIFs: 81 MB, over the 16 MB a returned file may have, and lost)
+tar czf "$OUT/results.tgz" --exclude='*.pt' --exclude='*/tb' --exclude='maps' --exclude='*.zip' --exclude='*.gif' "$R"
 ls -la "$OUT"; echo "== [$(el) s] done"

@@ -238,7 +238,7 @@ def test_mapgen_is_deterministic_and_shipped_map_matches(tmp_path):
     assert a.shape == (200, 300, 3) and np.array_equal(a, generate_map(seed=11, width=300, height=200))
     assert not np.array_equal(a, generate_map(seed=12, width=300, height=200))
     assert a.std() > 20  # a drawn map, not a flat image
-    out = main(["--seed", "0", "--width", "256", "--height", "160", "-o", str(tmp_path / "m.png")])
+    (out,) = main(["--seed", "0", "--width", "256", "--height", "160", "-o", str(tmp_path / "m.png")])
     assert Image.open(out).size == (256, 160)
 
 
