@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
+from PIL import Image
 
 from world_models.training import Args
 
@@ -27,3 +29,12 @@ def random_cond(B: int = 3, seed: int = 0) -> dict:
     """A seeded WorldDiT condition: (B, 3, 64, 64) views in [-1, 1] and (B,) actions."""
     g = torch.Generator().manual_seed(seed)
     return {"view": torch.rand(B, 3, 64, 64, generator=g) * 2 - 1, "action": torch.randint(0, 4, (B,), generator=g)}
+
+
+def stripe_map(path: Path, colour: tuple[int, int, int], size: tuple[int, int] = (200, 160)) -> str:
+    """Write a ``size`` (W, H) map of one colour with inverted stripes every 7 rows (views differ); returns its path."""
+    img = np.zeros((*size[::-1], 3), np.uint8)
+    img[..., :] = colour
+    img[::7] = 255 - np.asarray(colour, np.uint8)
+    Image.fromarray(img).save(path)
+    return str(path)

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,10 +29,10 @@ from pathlib import Path
 from worldgen_core.world_map import map_files
 
 from . import training
-from .checkpoint import CheckpointError, load_checkpoint
+from .checkpoint import load_checkpoint
 from .export import export
 from .inference import UNIVERSAL_MODEL, resolve_device
-from .runs import check_resume_args, claim_run_dir, record_args
+from .runs import check_resume_args, claim_run_dir, record_args, run_cli
 
 __all__ = ["Args", "STAGES", "run", "main"]
 
@@ -149,14 +148,7 @@ def run(a: Args) -> Path:
 
 
 def main(argv: list[str] | None = None) -> Path:
-    import tyro
-
-    args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
-    try:
-        return run(args)
-    except (CheckpointError, FloatingPointError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from e
+    return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -8,10 +8,16 @@ the settings that may change between sessions did change).
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
+from typing import Callable, TypeVar
 
-__all__ = ["claim_run_dir", "check_resume_args", "record_args", "flag"]
+from .checkpoint import CheckpointError
+
+A = TypeVar("A")
+
+__all__ = ["claim_run_dir", "check_resume_args", "record_args", "flag", "run_cli"]
 
 #: files whose presence means "a run lives here"
 RUN_MARKERS = ("args.json", "last.pt", "checkpoint.pt", "model.zip", "report.json", "tb")
@@ -62,3 +68,17 @@ def record_args(out: Path, args: dict, changed: dict | None = None, step: int | 
     if changed is not None:
         with open(out / "resumes.jsonl", "a") as f:
             f.write(json.dumps({"time": time.strftime("%Y-%m-%dT%H:%M:%S"), "step": step, "changed": changed}) + "\n")
+
+
+def run_cli(args_cls: type[A], fn: Callable[[A], Path], argv: list[str] | None, description: str) -> Path:
+    """Parse ``argv`` into ``args_cls`` (tyro: one flag per field, its docstring as help) and run
+    ``fn``; a bad checkpoint, a diverged run, a missing file or a bad value ends with one
+    ``error:`` line and exit status 2, not a traceback."""
+    import tyro  # the CLI parser, only for command lines
+
+    args = tyro.cli(args_cls, args=argv, description=description)
+    try:
+        return fn(args)
+    except (CheckpointError, FloatingPointError, FileNotFoundError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e

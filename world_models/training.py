@@ -34,12 +34,12 @@ from worldgen_core.world_map import map_files
 
 from . import evaluate as ev
 from .adversarial import AdversarialPlugin, Adversary
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .data import TransitionSampler, to_tensor, to_uint8
 from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
-from .runs import check_resume_args, claim_run_dir, record_args
+from .runs import check_resume_args, claim_run_dir, record_args, run_cli
 from .sampling import SamplingConfig
 
 __all__ = ["Args", "EXPERIMENTS", "TrainerPlugin", "make_plugins", "train"]
@@ -542,14 +542,7 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
 
 def main(argv: list[str] | None = None) -> Path:
     """``python -m world_models.training --help``: one training stage with every setting (``train_world.py`` runs the whole recipe)."""
-    import tyro
-
-    args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
-    try:
-        return train(args)
-    except (CheckpointError, FloatingPointError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from e
+    return run_cli(Args, train, argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

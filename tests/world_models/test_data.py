@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from PIL import Image
+from helpers import stripe_map
 
 from world_models.data import TransitionSampler
 from worldgen_core import dynamics as dyn
@@ -23,16 +23,8 @@ def test_transition_sampler_draws_only_moves_that_happen():
         TransitionSampler(SimpleNamespace(grid=np.array([1, 1])))  # a 64 x 64 map: one view, no moves
 
 
-def _map(path, colour, size=(200, 160)):
-    img = np.zeros((*size[::-1], 3), np.uint8)
-    img[..., :] = colour
-    img[::7] = 255 - np.asarray(colour, np.uint8)  # some structure, so views differ
-    Image.fromarray(img).save(path)
-    return str(path)
-
-
 def test_many_maps_are_drawn_in_proportion_to_their_view_positions(tmp_path):
-    small, big = _map(tmp_path / "s.png", (255, 0, 0), (120, 96)), _map(tmp_path / "b.png", (0, 0, 255), (320, 240))
+    small, big = stripe_map(tmp_path / "s.png", (255, 0, 0), (120, 96)), stripe_map(tmp_path / "b.png", (0, 0, 255), (320, 240))
     cores = [WorldCore(small), WorldCore(big)]
     batch = TransitionSampler(cores, seed=0).sample(4000)
     from_small = (batch["view"][:, :, :, 0].mean((1, 2)) > 127).mean()

@@ -3,23 +3,13 @@
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import torch
-from helpers import ROOT
-from PIL import Image
+from helpers import ROOT, stripe_map
 
 from world_models.checkpoint import load_checkpoint
 from world_models.inference import UNIVERSAL_MODEL
 from world_models.recipe import Args, pretrained_path, run, stage_args
-
-
-def _map(path, colour, size=(200, 160)):
-    img = np.zeros((*size[::-1], 3), np.uint8)
-    img[..., :] = colour
-    img[::7] = 255 - np.asarray(colour, np.uint8)  # some structure, so views differ
-    Image.fromarray(img).save(path)
-    return str(path)
 
 
 def test_stage_settings_follow_the_device_and_the_start(tmp_path):
@@ -36,9 +26,9 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
 
     import worldgen_env  # noqa: F401
 
-    mine = _map(tmp_path / "mine.png", (40, 160, 90))
+    mine = stripe_map(tmp_path / "mine.png", (40, 160, 90))
     (tmp_path / "more").mkdir()
-    _map(tmp_path / "more" / "m1.png", (200, 120, 30))
+    stripe_map(tmp_path / "more" / "m1.png", (200, 120, 30))
     a = Args(map=mine, extra_maps=(str(tmp_path / "more"),), time_budget=3, preset="tiny", pretrained=None, batch_size=4, out=str(tmp_path / "run"),
              eval_every=0, progress=False, device="cpu")
     final = run(a)
