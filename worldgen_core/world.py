@@ -55,6 +55,26 @@ class WorldCore:
         """``n`` (start, goal) pairs, (n, 2) each, drawn from ``rng`` only."""
         return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n, self._min_axis)
 
+    def placed(self, options: dict, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``reset(options={"start": (y, x), "goal": (y, x)})``: the episode's start and goal where given
+        (either or both), else the drawn ones. Pixels of the view's top-left corner, as ``info["agent_pos"]``
+        reports them: multiples of the stride inside the map. Raises ``ValueError`` naming a bad option."""
+        unknown = set(options) - {"start", "goal"}
+        if unknown:
+            raise ValueError(f"unknown reset options {sorted(unknown)}; the env takes 'start' and 'goal' ((y, x) pixels, as info['agent_pos'])")
+        s, out = self.task.stride, []
+        for name, drawn in (("start", pos), ("goal", goal)):
+            if name not in options:
+                out.append(drawn)
+                continue
+            px = np.asarray(options[name])
+            ok = px.shape == (2,) and np.issubdtype(px.dtype, np.integer) and (px % s == 0).all() and ((0 <= px) & (px < self.grid * s)).all()
+            if not ok:
+                raise ValueError(f"reset option {name!r} must be (y, x) pixels, multiples of {s} with 0 <= y <= {(self.grid[0] - 1) * s} "
+                                 f"and 0 <= x <= {(self.grid[1] - 1) * s}, got {options[name]!r}")
+            out.append((px // s).astype(np.int64).reshape(1, 2))
+        return out[0], out[1]
+
     def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
         """Move and score: returns (new_pos, reward (B,), success (B,), distance (B,))."""
         d0 = dyn.manhattan(pos, goal)

@@ -99,7 +99,13 @@ class WorldMapEnv(gym.Env):
     ## Starting State
     A uniformly random position on the map; the goal is exactly ``d`` moves away, ``d`` uniform in
     ``goal_distance`` (default 3..7 moves, so the goal view always overlaps the start view). All
-    randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``.
+    randomness comes from ``self.np_random``, seeded by ``reset(seed=...)``. ``reset(options={"start":
+    (y, x), "goal": (y, x)})`` places either or both (pixels, as ``info["agent_pos"]``: multiples of the stride):
+
+    >>> env = WorldMapEnv()
+    >>> obs, info = env.reset(seed=0, options={"start": (0, 0), "goal": (0, 24)})
+    >>> info["agent_pos"].tolist(), info["goal_pos"].tolist(), int(info["distance"])
+    ([0, 0], [0, 24], 3)
 
     ## Tasks
     ``WorldMap-v0`` is the *near* task: the goal is 3-7 moves away and always in view at the start,
@@ -173,6 +179,8 @@ class WorldMapEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self._pos, self._goal = self.core.reset_positions(self.np_random, 1)
+        if options:
+            self._pos, self._goal = self.core.placed(options, self._pos, self._goal)
         self._view, self._goal_view = self.core.views(self._pos), self.core.views(self._goal)
         self._on_reset(seed)
         if self.render_mode == "human":

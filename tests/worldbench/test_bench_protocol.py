@@ -48,8 +48,8 @@ def test_blocked_moves_keep_the_view_and_reset_clears_the_sub_env():
     sim = CountingSim()
     env = DreamWorldMapEnv(model=sim)
     obs, info = env.reset(seed=0)
-    while env.unwrapped._pos[0, 0] > 0:  # walk to the top edge
-        obs, *_ = env.step(0)
+    while info["agent_pos"][0] > 0:  # walk to the top edge
+        obs, *_, info = env.step(0)
     before = obs["image"].copy()
     obs, *_ = env.step(0)  # blocked
     assert not sim.calls[-1][2].any() and np.array_equal(obs["image"], before)

@@ -85,9 +85,7 @@ def test_blocked_move_keeps_the_view_without_a_model_call(ckpt, monkeypatch):
     assert dream_views(predict, pos, pos, views, np.zeros(3, np.int64)) is not views and calls == [1]  # none moved: no call
 
     env = DreamWorldMapEnv(checkpoint=ckpt)  # at the map's top-left corner, up and left are blocked
-    env.reset(seed=0)
-    env._pos = np.zeros((1, 2), np.int64)
-    env._view = env.core.views(env._pos)
+    env.reset(seed=0, options={"start": (0, 0)})
     monkeypatch.setattr(env.dreamer.model.model, "forward", lambda *a, **k: pytest.fail("the model was called for a blocked move"))
     for a in (0, 2):
         obs, *_, info = env.step(a)

@@ -100,8 +100,7 @@ def test_edge_of_map_moves_leave_agent_in_place():
     act = np.array([dyn.UP, dyn.LEFT, dyn.DOWN, dyn.RIGHT, dyn.UP])
     assert np.array_equal(dyn.move(pos, act, grid), [[0, 0], [0, 0], [4, 5], [4, 5], [1, 3]])
     env = WorldMapEnv()
-    env.reset(seed=0)
-    env._pos = np.array([[0, 0]])
+    env.reset(seed=0, options={"start": (0, 0)})
     obs, r, *_, info = env.step(dyn.UP)
     assert np.array_equal(info["agent_pos"], [0, 0])
     assert np.array_equal(obs["image"], env.core.world[:64, :64])
@@ -126,8 +125,8 @@ def test_observation_is_always_the_map_crop_at_reported_position(seed, actions):
 
 def test_success_terminates_with_positive_reward():
     env = WorldMapEnv()
-    env.reset(seed=5)
-    g, p = env._goal[0], env._pos[0]
+    _, info = env.reset(seed=5)
+    g, p = info["goal_pos"] // 8, info["agent_pos"] // 8
     path = [dyn.DOWN] * max(g[0] - p[0], 0) + [dyn.UP] * max(p[0] - g[0], 0) + [dyn.RIGHT] * max(g[1] - p[1], 0) + [dyn.LEFT] * max(p[1] - g[1], 0)
     for i, a in enumerate(path):
         obs, r, te, tr, info = env.step(a)
@@ -254,3 +253,15 @@ def test_benchmark_and_demo_run(tmp_path):
     assert res["single"] > 0 and res["vec4"] > 0
     gif = demo.main(["--out", str(tmp_path)])
     assert gif.exists() and gif.stat().st_size > 1000
+
+
+def test_reset_options_place_start_and_goal_and_name_bad_values():
+    env = WorldMapEnv()
+    obs, info = env.reset(seed=3, options={"goal": (16, 40)})
+    assert info["goal_pos"].tolist() == [16, 40] and np.array_equal(obs["goal"], env.core.views(np.array([[2, 5]]))[0])
+    drawn = env.reset(seed=3)[1]["agent_pos"]
+    assert np.array_equal(info["agent_pos"], drawn)  # the start is still the seeded draw
+    for bad, msg in [({"start": (3, 0)}, "multiples of 8"), ({"start": (0, 10**6)}, "0 <= x"), ({"goal": (0.0, 8.0)}, "pixels"),
+                     ({"here": (0, 0)}, "unknown reset options")]:
+        with pytest.raises(ValueError, match=msg):
+            env.reset(seed=0, options=bad)
