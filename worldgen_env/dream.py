@@ -54,7 +54,7 @@ UNIVERSAL_WORLD_MODEL = UNIVERSAL_MODEL
 def default_checkpoint(map_path: str | Path | None) -> Path:
     """The world model a dream of ``map_path`` uses when none is given: the shipped model on the
     default map (it knows that map best), the universal model on any other map (it dreams maps
-    it never saw better than the shipped one; docs/BENCHMARK.md#held-out-maps).
+    it never saw as well as the shipped one or better; docs/BENCHMARK.md#held-out-maps-session-8).
 
     >>> default_checkpoint(None).name, default_checkpoint("my_map.png").name
     ('world_model.pt', 'universal.pt')
