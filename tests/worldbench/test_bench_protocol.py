@@ -103,3 +103,22 @@ def test_checkpoint_specs_dream_with_memory_unless_told_not_to(tiny_world_model)
     for spec, exact in ((f"{tiny_world_model}?steps=1", True), (f"{tiny_world_model}?steps=1&memory=0", False)):
         _, fake = runners.run_episodes(parse_spec(spec, core).make, core, starts, actions)
         assert np.array_equal(fake[:, -1], true[:, 0]) == exact
+
+
+@pytest.mark.parametrize("factory", ["noise_with_memory", "shift_with_memory"])
+def test_calibration_simulators_remember_and_invent_their_defect(factory):
+    """worldbench.models' known-defect simulators: exact revisits (the dream's memory), the defect elsewhere."""
+    core = WorldCore()
+    sim = parse_spec(f"worldbench.models:{factory}", core).make()
+    start = np.array([[40, 40]])
+    first = core.views(start)
+    sim.reset(np.arange(1), first, start)
+    out = sim.step(np.array([3]), np.array([True]))  # right: the last 8 columns were never shown
+    assert np.array_equal(out[0, :, :-8], first[0, :, 8:])  # the known part comes back exactly
+    new = out[0, :, -8:].astype(float)
+    if factory == "noise_with_memory":
+        assert new.std() > 60  # uniform noise (std 74), not map content
+    else:
+        assert np.array_equal(out[0, :, -8:], np.repeat(first[0, :, -1:], 8, axis=1))  # shift's streak: the edge column repeated
+    back = sim.step(np.array([2]), np.array([True]))  # and back: all remembered
+    assert np.array_equal(back, first)
