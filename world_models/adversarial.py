@@ -157,7 +157,7 @@ class AdversarialPlugin:
         self._fake = adv.bands(x1_hat[rows], action[rows])  # (rows, C, band, W)
         adv_loss = adv.generator_loss(self._fake)
         lam = adv.adaptive_weight(loss, adv_loss, last)
-        return lam * adv_loss, {"losses/adv_generator": adv_loss, "charts/adv_lambda": lam}
+        return lam * adv_loss, {"losses/adv_generator": adv_loss.detach(), "charts/adv_lambda": lam}
 
     def after_step(self, x_1: torch.Tensor, action: torch.Tensor, rows: slice) -> dict[str, float]:
         """One discriminator step on this step's real and generated bands."""
