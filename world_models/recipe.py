@@ -116,15 +116,13 @@ def run(a: Args) -> Path:
     """Run (or resume) the recipe; returns the path of the exported world model."""
     _validate(a)
     out = claim_run_dir(a.out, a.resume)
-    saved = out / "recipe.json"
+    saved = out / "args.json"  # the recipe's own settings (each stage keeps its own in its folder)
     changed = None
     if a.resume:
         if not saved.exists():
             raise SystemExit(f"error: --resume but {saved} does not exist; start the recipe without --resume")
         changed = check_resume_args(json.loads(saved.read_text()), dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
-    out.mkdir(parents=True, exist_ok=True)
     record_args(out, dataclasses.asdict(a), changed)
-    saved.write_text(json.dumps(dataclasses.asdict(a), indent=2))
     t0 = time.perf_counter()
     start = pretrained_path(a)
     stages = [s for s in STAGES if s != "adversarial" or a.adv_share > 0]
