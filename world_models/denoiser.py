@@ -22,8 +22,11 @@ def model_config(model):
 
 
 def model_out(model, x_t: torch.Tensor, t: torch.Tensor, cond: dict | None, drop: torch.Tensor | None = None, **kw):
-    """``model(x_t, t, view=, action=, drop=)`` with ``cond`` = ``{"view": (B, C, H, W), "action": (B,)}`` or None."""
+    """``model(x_t, t, view=, action=, drop=[, place=])`` with ``cond`` = ``{"view": (B, C, H, W), "action": (B,)}``
+    (and ``"place"`` (B, 2) for a model with a place field) or None."""
     cond = cond or {}
+    if cond.get("place") is not None:
+        kw["place"] = cond["place"]
     return model(x_t, t, view=cond.get("view"), action=cond.get("action"), drop=drop, **kw)
 
 

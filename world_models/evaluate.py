@@ -72,8 +72,9 @@ def model_predictor(wm, sampler=None, steps=None, cfg_scale=None, seed: int = 0,
     """A WorldModel as a Predictor (fixed-seed noise, batches of ``batch``)."""
     g = torch.Generator().manual_seed(seed)
 
-    def predict(views, actions):
-        outs = [wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+    def predict(views, actions, cells=None):
+        outs = [wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale,
+                           cells=None if cells is None else cells[i : i + batch])
                 for i in range(0, len(views), batch)]
         return np.concatenate(outs)
 
@@ -147,10 +148,11 @@ def sample_transitions(core: WorldCore, n: int, seed: int) -> dict[str, np.ndarr
     return {"view": core.views(pos[ok]), "action": act[ok], "next": core.views(nxt[ok]), "pos": pos[ok]}
 
 
-def one_step(pred: Predictor, data: dict, stride: int) -> tuple[dict, np.ndarray]:
+def one_step(pred: Predictor, data: dict, stride: int, place: bool = False) -> tuple[dict, np.ndarray]:
+    """``place``: ``pred`` also takes the next views' cells (a model with a place field on its map)."""
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
-    gen = pred(data["view"], data["action"])
+    gen = pred(data["view"], data["action"], *((data["pos"] + dyn.ACTION_DELTAS[data["action"]],) if place else ()))  # moves that happen
     true = data["next"]
     masks = new_strip_masks(true.shape[1], stride)
     known, new, sharp_gen, sharp_true = [], [], [], []
@@ -169,7 +171,8 @@ def one_step(pred: Predictor, data: dict, stride: int) -> tuple[dict, np.ndarray
             "psnr_known": wavg(known), "psnr_new": wavg(new), "sharpness_new": ratio(wavg(sharp_gen), wavg(sharp_true))}, gen
 
 
-def rollouts(pred: Predictor, core: WorldCore, n: int, horizon: int, seed: int, report_at=(1, 4, 16, 64)) -> tuple[dict, np.ndarray, np.ndarray]:
+def rollouts(pred: Predictor, core: WorldCore, n: int, horizon: int, seed: int, report_at=(1, 4, 16, 64),
+             place: bool = False) -> tuple[dict, np.ndarray, np.ndarray]:
     """Open-loop: start from real views, feed predictions back, as DreamWorldMap-v0 does (a move the
     map's edge blocks keeps the view). Returns (PSNR at steps, true, fake) (n, T+1, ...)."""
     rng = np.random.default_rng(seed)
@@ -179,7 +182,7 @@ def rollouts(pred: Predictor, core: WorldCore, n: int, horizon: int, seed: int, 
     for _ in range(horizon):
         a = rng.integers(0, 4, n)
         pos, prev = dyn.move(pos, a, core.grid), pos
-        view = dream_views(pred, prev, pos, view, a)
+        view = dream_views(pred, prev, pos, view, a, place)
         true.append(core.views(pos))
         fake.append(view)
     true, fake = np.stack(true, 1), np.stack(fake, 1)
@@ -234,17 +237,19 @@ def calibrate(core: WorldCore, cfg: EvalConfig) -> dict[str, dict]:
     return out
 
 
-def evaluate(pred: Predictor, core: WorldCore, cfg: EvalConfig, speed_fn: Callable[[], dict] | None = None) -> tuple[dict, dict]:
-    """All metrics for one predictor. Returns (scalars, artefacts for figures)."""
+def evaluate(pred: Predictor, core: WorldCore, cfg: EvalConfig, speed_fn: Callable[[], dict] | None = None,
+             place: bool = False) -> tuple[dict, dict]:
+    """All metrics for one predictor (``place``: it also takes the next views' cells). Returns
+    (scalars, artefacts for figures)."""
     data = sample_transitions(core, cfg.n_transitions, cfg.seed)
-    res, gen = one_step(pred, data, core.task.stride)
+    res, gen = one_step(pred, data, core.task.stride, place)
     res["kid_rand"], res["kid_rand_std"] = kid(RandomFeatures(), data["next"], gen, cfg.kid_subsets, cfg.kid_subset_size)
     # The whole frame is 7/8 copied context, which hides the invented strip: KID on the new band too.
     real_b, gen_b = new_bands(data["next"], data["action"]), new_bands(gen, data["action"])
     res["kid_rand_new"], res["kid_rand_new_std"] = kid(RandomFeatures(), real_b, gen_b, cfg.kid_subsets, cfg.kid_subset_size)
     if cfg.inception is not None:
         res["kid_inception"], res["kid_inception_std"] = kid(cfg.inception, data["next"], gen, cfg.kid_subsets, cfg.kid_subset_size)
-    r, true, fake = rollouts(pred, core, cfg.n_rollouts, cfg.horizon, cfg.seed + 1)
+    r, true, fake = rollouts(pred, core, cfg.n_rollouts, cfg.horizon, cfg.seed + 1, place=place)
     res.update(r)
     # Open-loop drift (a smeared or blurred view) shows after several steps: KID on the second half
     # of the rollouts, (n_rollouts * horizon / 2) frames against the true views at the same steps.
@@ -413,7 +418,7 @@ def main(argv=None) -> dict:
             s = model.resolve(sampler=sampler, steps=steps, cfg_scale=a.cfg_scale)
             name = f"{model.process.name} ({s.sampler} x{s.steps}, cfg {s.cfg_scale})"
             pred = model_predictor(model, sampler, steps, a.cfg_scale)
-            res, art = evaluate(pred, core, cfg, lambda: generation_speed(model, sampler, steps, a.cfg_scale))
+            res, art = evaluate(pred, core, cfg, lambda: generation_speed(model, sampler, steps, a.cfg_scale), place=model.knows(core))
             results[name] = res
             kid_curves.setdefault(f"{model.process.name} ({Path(ckpt).parent.name})", []).append((s.steps, res["kid_rand"], res["kid_rand_std"]))
             traj = {model.process.name: sampling_trajectory(model, art["data"], sampler, steps, a.cfg_scale)}

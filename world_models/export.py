@@ -23,7 +23,8 @@ def export(src: str | Path, dst: str | Path, sampler: str | None = None, steps: 
     ck = load_checkpoint(src)
     sampling = SamplingConfig.resolve(make_process(ck["process"]), ck["sampling"], sampler=sampler, steps=steps, cfg_scale=cfg_scale)
     slim = {"config": ck["config"], "process": ck["process"], "sampling": sampling.to_dict(), "model": ck.get("ema") or ck["model"],
-            "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args"), **(extra or {})}
+            "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args"),
+            **({"place_map": ck["place_map"]} if ck.get("place_map") else {}), **(extra or {})}
     return save_checkpoint(dst, slim)
 
 

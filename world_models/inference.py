@@ -92,6 +92,16 @@ class WorldModel:
     sampling: SamplingConfig
     device: torch.device
     dtype: torch.dtype = torch.float32
+    place_map: str | None = None  # the fingerprint of the map its place field knows (WorldCore.fingerprint)
+
+    @property
+    def has_place(self) -> bool:
+        """Whether the model has a place field (knows one map by place)."""
+        return self.config.place_rows > 0
+
+    def knows(self, core) -> bool:
+        """Whether the model's place field is of ``core``'s map (so predictions should get cells)."""
+        return self.has_place and self.place_map is not None and self.place_map == core.fingerprint
 
     @property
     def sampler(self) -> str:
@@ -117,14 +127,20 @@ class WorldModel:
     @torch.inference_mode()
     def predict(self, views: np.ndarray, actions: np.ndarray, generator: torch.Generator | None = None, *,
                 sampling: SamplingConfig | None = None, sampler: str | None = None, steps: int | None = None,
-                cfg_scale: float | None = None) -> np.ndarray:
-        """``sampling`` (default: the checkpoint's), or single settings overriding it."""
+                cfg_scale: float | None = None, cells: np.ndarray | None = None) -> np.ndarray:
+        """``sampling`` (default: the checkpoint's), or single settings overriding it. ``cells``
+        (B, 2): the next views' cells, for a model with a place field on the map it knows
+        (None: the field is left out)."""
         if self.config.kind != "world":
             raise ValueError("this checkpoint holds an unconditional DiT; predict() needs a WorldDiT checkpoint")
         sampling = sampling or self.sampling  # resolved (and checked) when the model or the caller made it
         if sampler is not None or steps is not None or cfg_scale is not None:
             sampling = self.resolve(sampling, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
         cond = {"view": to_tensor(views, self.device), "action": torch.as_tensor(np.asarray(actions), dtype=torch.long, device=self.device)}
+        if cells is not None:
+            if not self.has_place:
+                raise ValueError("cells= was given, but this world model has no place field; predict(views, actions) without cells")
+            cond["place"] = torch.as_tensor(np.asarray(cells), dtype=torch.long, device=self.device)
         with self.autocast():
             x = self.process.sample(self.model, cond, sampler=sampling.sampler, steps=sampling.steps, cfg_scale=sampling.cfg_scale,
                                     generator=generator)
@@ -155,4 +171,4 @@ def load_world_model(path: str | Path, device: str | torch.device = "auto", use_
         sampling = SamplingConfig.resolve(process, ckpt["sampling"])
     except ValueError as e:
         raise CheckpointError(f"checkpoint {str(path)!r}: its stored sampler settings do not fit its process: {e}") from e
-    return WorldModel(model, process, config, sampling, dev, dtype)
+    return WorldModel(model, process, config, sampling, dev, dtype, ckpt.get("place_map"))

@@ -6,7 +6,9 @@ Both models share one call signature, used by every process and sampler::
 
 ``x_t`` (B, C, H, W) noisy target in [-1, 1] units, ``t`` (B,) in [0, 1], ``view`` (B, C, H, W)
 current view in [-1, 1], ``action`` (B,) long, ``drop`` (B,) bool: replace the condition by the
-null condition (null action row, zero view) for classifier-free guidance. ``out`` is the clean
+null condition (null action row, zero view, no place) for classifier-free guidance. A WorldDiT
+with a place field (``ModelConfig.place_rows``) also takes ``place`` (B, 2) long: the next view's
+top-left cell on the map it was trained on (None: the field is left out). ``out`` is the clean
 next view (``prediction="x1"``) or the process's own target (``prediction="native"``).
 """
 
@@ -39,6 +41,11 @@ class ModelConfig:
         prediction: ``"native"`` (the network outputs epsilon for DDPM, velocity for flow matching)
             or ``"x1"`` (it outputs the clean next view; the process converts it to its target).
         copy_kernel: size of the learned action-conditioned copy filter (0: none; spatial only).
+        place_rows, place_cols: the size, in patches, of a learned *place field* over the map the
+            model is trained on (0: none). Each patch-sized cell of the map has a ``place_dim``
+            vector; the next view's tokens receive the vectors of the cells they show, through one
+            zero-initialised Linear. The field is the model's knowledge of its map: what is
+            beyond the current view, at the place the known motion says the view is.
     """
 
     kind: str = "world"
@@ -56,6 +63,9 @@ class ModelConfig:
     prediction: str = "x1"
     copy_kernel: int = 17
     n_actions: int = 4
+    place_rows: int = 0
+    place_cols: int = 0
+    place_dim: int = 64
 
     def __post_init__(self):
         choices = {"kind": ("dit", "world"), "norm": ("rms", "layer"), "cond": ("film", "additive"),
@@ -70,6 +80,10 @@ class ModelConfig:
         if self.copy_kernel and (self.copy_kernel % 2 == 0 or self.kind != "world" or self.conditioning != "spatial" or self.prediction != "x1"):
             raise ValueError(f"copy_kernel must be 0, or odd with kind='world', conditioning='spatial' and prediction='x1'; "
                              f"got {self.copy_kernel} ({self.kind}, {self.conditioning}, {self.prediction})")
+        g = self.img_size // self.patch
+        if (self.place_rows or self.place_cols) and (self.kind != "world" or min(self.place_rows, self.place_cols) < g or self.place_dim < 1):
+            raise ValueError(f"a place field needs kind='world', place_rows and place_cols >= {g} (one view) and place_dim >= 1; "
+                             f"got {self.kind!r}, {self.place_rows}x{self.place_cols}x{self.place_dim}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -154,15 +168,17 @@ class DiT(nn.Module):
         """The conditioning vector (B, D) and extra per-sample inputs; overridden by WorldDiT."""
         return self.t_embed(t), {}
 
-    def backbone(self, x_in: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+    def backbone(self, x_in: torch.Tensor, c: torch.Tensor, extra_tokens: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
         h = self.patch_embed(x_in) + self.pos_embed  # (B, N, D)
+        if extra_tokens is not None:
+            h = h + extra_tokens
         for blk in self.blocks:
             h = blk(h, c)
         out = self.final(h, c)  # (B, N, p*p*C)
         return unpatchify(out, cfg.patch, cfg.channels, cfg.img_size, cfg.img_size)
 
-    def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None):
+    def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None, place=None):
         self._check(x_t, t)
         c, _ = self.condition(t)
         out = self.backbone(x_t, c)
@@ -190,6 +206,37 @@ class WorldDiT(DiT):
         else:
             self.cond_proj = nn.Linear(2 * c.dim, c.dim)
         self.copy = DynamicFilterCopy(c.n_actions + 1, c.copy_kernel) if c.copy_kernel else None
+        if c.place_rows:
+            # a zero field (a pretrained model's output is unchanged at the start) read through a random
+            # projection, so the field's gradients flow from the first step (a zero projection would
+            # leave the field without any until the projection had grown)
+            self.place_field = nn.Parameter(torch.zeros(c.place_rows, c.place_cols, c.place_dim))  # (R, C, P)
+            self.place_proj = nn.Linear(c.place_dim, c.dim, bias=False)
+            nn.init.xavier_uniform_(self.place_proj.weight)
+
+    @property
+    def has_place(self) -> bool:
+        return self.config.place_rows > 0
+
+    def place_tokens(self, place: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """The place field's vectors for the tokens of views whose top-left cells are ``place``
+        (B, 2) long -> (B, N, D); rows in ``drop`` get none (the null condition)."""
+        c = self.config
+        g = c.img_size // c.patch
+        B = place.shape[0]
+        assert place.shape == (B, 2), f"place must be (B, 2) cells, got {tuple(place.shape)}"
+        lim = torch.tensor([c.place_rows - g, c.place_cols - g], device=place.device)
+        if ((place < 0) | (place > lim)).any():
+            raise ValueError(f"place cells must lie in [0, {c.place_rows - g}] x [0, {c.place_cols - g}] (the map the place field "
+                             f"was trained on), got {place.min(0).values.tolist()}..{place.max(0).values.tolist()}")
+        k = torch.arange(g, device=place.device)
+        rows = (place[:, 0, None] + k)[:, :, None].expand(B, g, g)  # (B, g, g): each token's cell, row-major as the patches
+        cols = (place[:, 1, None] + k)[:, None, :].expand(B, g, g)
+        vec = self.place_field[rows, cols].reshape(B, g * g, -1)  # (B, N, P)
+        out = self.place_proj(vec.to(self.place_proj.weight.dtype))  # (B, N, D)
+        if drop is not None:
+            out = out * (~drop).to(out.dtype)[:, None, None]
+        return out
 
     def condition(self, t, view=None, action=None, drop=None):
         c = self.config
@@ -207,13 +254,17 @@ class WorldDiT(DiT):
             parts.append(self.view_encoder(view))
         return self.cond_proj(torch.cat(parts, -1)), {"view": view, "action": action}
 
-    def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None):
+    def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None, place=None):
         """``aux_target`` (training): the true next view; then returns ``(out, aux_loss)``, the
-        auxiliary loss computed inside this same forward (so DistributedDataParallel sees it)."""
+        auxiliary loss computed inside this same forward (so DistributedDataParallel sees it).
+        ``place`` (B, 2): the next view's cell, for a model with a place field (None: left out)."""
         self._check(x_t, t)
         c, extra = self.condition(t, view, action, drop)
         x_in = torch.cat([x_t, extra["view"].to(x_t.dtype)], 1) if self.config.conditioning == "spatial" else x_t
-        out = self.backbone(x_in, c)
+        if place is not None and not self.has_place:
+            raise ValueError("place= was given, but this WorldDiT has no place field (ModelConfig.place_rows = 0)")
+        tokens = self.place_tokens(place, drop) if place is not None else None
+        out = self.backbone(x_in, c, tokens)
         if self.copy is not None:  # the motion model: trained by the auxiliary loss alone, hence detached here
             out = out + self.copy(extra["view"], extra["action"], detach=True)
         if aux_target is None:

@@ -59,6 +59,9 @@ class Args:
     scratch on every held-out map at an equal budget, docs/BENCHMARK.md#held-out-maps) | PATH | None (from scratch)"""
     preset: str = "small"
     """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
+    place_field: bool = False
+    """learn a place field over --map (no --extra-maps): the model learns what is where on your map, and dreams
+    it wherever the known motion puts the view (world_models.models.ModelConfig.place_rows)"""
     adv_share: float = 0.3
     """share of the budget for the adversarial stage (0: skip it)"""
     batch_size: int | None = None
@@ -95,6 +98,8 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --extra-maps: {e}") from None
     if a.pretrained is not None and not Path(pretrained_path(a)).is_file():
         raise SystemExit(f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None to train from scratch")
+    if a.place_field and a.extra_maps:
+        raise SystemExit("error: --place-field learns one map by place; drop --extra-maps (or --place-field)")
     if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
         raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
 
@@ -106,6 +111,7 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
     common = dict(experiment="world_flow", preset=a.preset, cfg=True, t_sampling="logit_normal", map=a.map, extra_maps=tuple(a.extra_maps),
                   batch_size=a.batch_size or (256 if gpu else 32), time_budget=budget, seed=a.seed, device=a.device,
                   eval_every=a.eval_every, threads=a.threads, progress=a.progress, out=str(out / stage), pretrained=start,
+                  place_field=a.place_field,
                   resume=(out / stage / "last.pt").exists())
     if stage == "flow":
         return training.Args(**common, cond_noise=0.05, lr=a.lr or (1e-4 if start else 3e-4))

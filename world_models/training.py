@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from worldgen_core.dynamics import TaskConfig
+from worldgen_core.dynamics import ACTION_DELTAS, TaskConfig
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
@@ -47,7 +47,7 @@ __all__ = ["Args", "EXPERIMENTS", "TrainerPlugin", "make_plugins", "train"]
 #: Settings a ``--resume`` may change: when to stop, how fast to step, what to log. Every other
 #: setting (model, process, data, seed, CFG, adversary) must match the run's, or the run would be
 #: two runs mixed.
-RESUME_MAY_CHANGE = {"out", "resume", "steps", "time_budget", "lr", "warmup", "grad_clip", "bf16", "device", "threads",
+RESUME_MAY_CHANGE = {"out", "resume", "steps", "time_budget", "lr", "place_lr", "warmup", "grad_clip", "bf16", "device", "threads",
                      "progress", "log_every", "eval_every", "ckpt_every", "ckpt_seconds", "pretrained"}
 
 #: experiment -> (model kind, process), as in the original research.
@@ -76,6 +76,13 @@ class Args:
     """override the preset: native (eps / velocity) | x1 (clean next view)"""
     copy_kernel: int | None = None
     """override the preset: size of the learned copy filter (0: off)"""
+    place_field: bool = False
+    """learn a place field over --map (one map only): a vector per 8-px cell, given to the tokens of the next
+    view where the known motion puts it; the model's knowledge of what is beyond the view on its map"""
+    place_dim: int = 64
+    """with --place-field: the size of each cell's vector"""
+    place_lr: float = 3e-3
+    """with --place-field: the field's learning rate (each cell is in few batches, so it learns faster than the network)"""
     t_sampling: str = "uniform"
     """flow matching training times: uniform | logit_normal"""
     cfg: bool = False
@@ -141,11 +148,18 @@ class Args:
     progress: bool = True
 
 
-def _model_config(a: Args, kind: str) -> ModelConfig:
+def _model_config(a: Args, kind: str, core: WorldCore) -> ModelConfig:
     over = {k: v for k, v in dict(conditioning=a.conditioning, norm=a.norm, stem=a.stem, prediction=a.prediction, copy_kernel=a.copy_kernel).items() if v is not None}
     if a.film is not None:
         over["cond"] = "film" if a.film else "additive"
-    return preset(a.preset, kind=kind, **over)
+    if a.place_field:
+        over["place_rows"], over["place_cols"] = core.place_grid
+        over["place_dim"] = a.place_dim
+    config = preset(a.preset, kind=kind, **over)
+    if a.place_field and config.patch != core.task.stride:
+        raise SystemExit(f"error: --place-field needs the model's patch ({config.patch}) to equal the map's stride ({core.task.stride}) "
+                         "so that each token shows one cell")
+    return config
 
 
 def _validate(a: Args) -> None:
@@ -164,6 +178,10 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --steps must be >= 1 and --time-budget > 0, got {a.steps} and {a.time_budget}")
     if a.ckpt_every < 1 or a.log_every < 1 or a.eval_every < 0:
         raise SystemExit(f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {a.ckpt_every}, {a.log_every}, {a.eval_every}")
+    if a.place_field and (a.experiment == "diffusion" or a.extra_maps or a.place_dim < 1 or not a.place_lr > 0):
+        raise SystemExit(f"error: --place-field learns one map by place: it needs a WorldDiT (--experiment world or world_flow), "
+                         f"no --extra-maps, --place-dim >= 1 and --place-lr > 0; got {a.experiment!r}, {len(a.extra_maps)} extra map(s), "
+                         f"{a.place_dim}, {a.place_lr}")
     if a.adv_weight > 0 and (a.adv_batch < 1 or not 8 <= a.adv_band <= 64):
         raise SystemExit(f"error: --adv-batch must be >= 1 and --adv-band in [8, 64], got {a.adv_batch} and {a.adv_band}")
 
@@ -334,12 +352,16 @@ def train(a: Args) -> Path:
     torch.manual_seed(a.seed + d.rank)
 
     process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
-    config = _model_config(a, kind)
     core = WorldCore(a.map, TaskConfig())
+    config = _model_config(a, kind, core)
     extra = [WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps)]
     sampler = TransitionSampler([core, *extra], seed=a.seed + 1000 * d.rank)
     model = build_model(config).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
+    field = [model.place_field] if getattr(model, "has_place", False) else []
+    groups = [{"params": [p for p in model.parameters() if all(p is not f for f in field)], "base_lr": a.lr}]
+    if field:  # the place field learns at its own rate: each cell is in few batches
+        groups.append({"params": field, "base_lr": a.place_lr, "weight_decay": 0.0})
+    opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(a.ema), use_buffers=True)
     try:
         sampling = SamplingConfig.resolve(process, sampler=a.sampler, steps=a.sample_steps, cfg_scale=a.cfg_scale if a.cfg else 1.0)
@@ -363,6 +385,8 @@ def train(a: Args) -> Path:
         load_state(ema.module, ck["ema"], str(ckpt_path))
         ema.n_averaged.fill_(ck["ema_n"])
         opt.load_state_dict(ck["optimizer"])
+        for group, g in zip(opt.param_groups, groups):  # this run's rates (--lr may change on resume)
+            group["base_lr"] = g["base_lr"]
         step, elapsed = ck["step"], ck["elapsed"]
         for p in plugins:
             if ck.get(p.name) is not None:
@@ -408,6 +432,7 @@ def train(a: Args) -> Path:
             raise FloatingPointError(f"the weights are not finite at step {step} ({bad[0]}, ...); not saved. The last good "
                                      f"checkpoint is {ckpt_path} (step {saved['step']}). Try a lower --lr, then --resume.")
         ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling.to_dict(), "model": model.state_dict(),
+                **({"place_map": core.fingerprint} if config.place_rows else {}),
                 "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
                 "step": step, "elapsed": elapsed, "rng": rng or _rng_state(sampler), "train_args": dataclasses.asdict(a),
                 **{p.name: p.state_dict() for p in plugins}}
@@ -449,12 +474,14 @@ def train(a: Args) -> Path:
             if a.cond_noise > 0:
                 view = view + a.cond_noise * torch.rand(B, 1, 1, 1, device=device) * torch.randn_like(view)
             cond = {"view": view, "action": action} if kind == "world" else None
+            if config.place_rows:  # the next view's cell (the sampler's moves all happen)
+                cond["place"] = torch.as_tensor(batch["pos"] + ACTION_DELTAS[batch["action"]], device=device)
             drop = (torch.rand(B, device=device) < a.cfg_dropout) if (a.cfg and kind == "world") else None
             t = process.sample_t(B, device)
             for p in plugins:
                 p.prepare(t, drop, rows[p.name])
             for group in opt.param_groups:
-                group["lr"] = a.lr * min(1.0, (step + 1) / max(1, a.warmup))
+                group["lr"] = group["base_lr"] * min(1.0, (step + 1) / max(1, a.warmup))
             plugin_logs: dict = {}
             with amp():
                 loss, x1_hat = process.loss(net, x_1, cond, drop, t=t, return_x1=True)
@@ -525,11 +552,12 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
     model.eval()
     wm = WorldModel(model, process, model.config, sampling, device, amp_dtype)
     if model.config.kind == "world":
-        res, gen = ev.one_step(ev.model_predictor(wm), batch, core.task.stride)
+        place = model.has_place  # its field is of this map (the --map it trains on)
+        res, gen = ev.one_step(ev.model_predictor(wm), batch, core.task.stride, place)
         writer.add_image("images/current_truth_generated", ev.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
         for k, v in res.items():
             writer.add_scalar(f"eval/{k}", v, step)
-        r, true, fake = ev.rollouts(ev.model_predictor(wm), core, n=2, horizon=6, seed=0, report_at=(1, 6))
+        r, true, fake = ev.rollouts(ev.model_predictor(wm), core, n=2, horizon=6, seed=0, report_at=(1, 6), place=place)
         writer.add_image("images/rollout_truth_vs_generated", ev.image_grid([true[0], fake[0], true[1], fake[1]]), step, dataformats="HWC")
         for k, v in r.items():
             writer.add_scalar(f"eval/{k}", v, step)

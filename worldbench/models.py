@@ -7,7 +7,8 @@ A spec is one of
 * a checkpoint path, optionally with sampler settings: ``runs/x/last.pt`` or
   ``runs/x/last.pt?steps=10&cfg=1.5&sampler=euler``; it dreams as ``DreamWorldMap-v0`` does, with
   the memory of what it has shown (:class:`worldgen_core.simulator.TileMemory`); ``?memory=0``
-  gives the memoryless dream (next view from the current view only);
+  gives the memoryless dream (next view from the current view only); a model with a place field
+  is given the next views' cells on the map it knows (``?place=0``: its field left out);
 * ``package.module:factory``: ``factory(core)`` returns any object implementing
   :class:`worldgen_core.simulator.Simulator` (your own world model).
 
@@ -73,17 +74,24 @@ def shift_with_memory(core: WorldCore) -> PredictorSimulator:
 
 
 def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "auto", sampler: str | None = None,
-                         steps: int | None = None, cfg_scale: float | None = None, memory: bool = True, stride: int = 8) -> PredictorSimulator:
+                         steps: int | None = None, cfg_scale: float | None = None, memory: bool = True, stride: int = 8,
+                         core: WorldCore | None = None, place: bool | None = None) -> PredictorSimulator:
     """A ``train_world.py`` checkpoint as a simulator (noise from its own seeded generator), with a
-    :class:`TileMemory` of ``stride``-pixel cells unless ``memory=False``."""
+    :class:`TileMemory` of ``stride``-pixel cells unless ``memory=False``. ``place`` (None: whenever
+    the model's place field knows ``core``'s map, as the dream env decides): give it the next views' cells."""
     wm = load_dream_model(path, device, dtype)
     g = torch.Generator(device=wm.device)
+    knows = core is not None and wm.knows(core)
+    if place and not knows:
+        raise ValueError(f"model {path!r}: place=1 needs a model whose place field knows this map (has place field: {wm.has_place})")
+    place = knows if place is None else bool(place)
 
-    def predict(views, actions, batch: int = 256):
-        return np.concatenate([wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
+    def predict(views, actions, cells=None, batch: int = 256):
+        return np.concatenate([wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale,
+                                          cells=None if cells is None else cells[i : i + batch])
                                for i in range(0, len(views), batch)])
 
-    sim = PredictorSimulator(predict, seed_fn=g.manual_seed, memory=TileMemory(stride) if memory else None)
+    sim = PredictorSimulator(predict, seed_fn=g.manual_seed, memory=TileMemory(stride) if memory else None, place=place)
     sim.world_model = wm  # for the cost measurements
     return sim
 
@@ -102,16 +110,18 @@ def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "a
     path, _, query = body.partition("?")
     if Path(path).suffix == ".pt" or Path(path).is_file():
         opts = dict(parse_qsl(query))
-        unknown = set(opts) - {"steps", "cfg", "sampler", "memory"}
+        unknown = set(opts) - {"steps", "cfg", "sampler", "memory", "place"}
         if unknown:
-            raise ValueError(f"model spec {spec!r}: unknown settings {sorted(unknown)}; use ?steps=N&cfg=W&sampler=NAME&memory=0|1")
-        if opts.get("memory", "1") not in ("0", "1"):
-            raise ValueError(f"model spec {spec!r}: memory must be 0 or 1, got {opts['memory']!r}")
+            raise ValueError(f"model spec {spec!r}: unknown settings {sorted(unknown)}; use ?steps=N&cfg=W&sampler=NAME&memory=0|1&place=0|1")
+        for flag in ("memory", "place"):
+            if opts.get(flag, "1") not in ("0", "1"):
+                raise ValueError(f"model spec {spec!r}: {flag} must be 0 or 1, got {opts[flag]!r}")
         kw = dict(sampler=opts.get("sampler"), steps=int(opts["steps"]) if "steps" in opts else None,
-                  cfg_scale=float(opts["cfg"]) if "cfg" in opts else None, memory=opts.get("memory", "1") == "1", stride=stride)
+                  cfg_scale=float(opts["cfg"]) if "cfg" in opts else None, memory=opts.get("memory", "1") == "1", stride=stride,
+                  core=core, place=None if "place" not in opts else opts["place"] == "1")
         if not Path(path).is_file():
             raise FileNotFoundError(f"model spec {spec!r}: checkpoint {path!r} does not exist")
-        load_dream_model(path, device, dtype)  # fail now, with the checkpoint's own error, not mid-benchmark
+        checkpoint_simulator(path, device, dtype, **kw)  # fail now, with the checkpoint's own error, not mid-benchmark
         return Entry(name, body, lambda: checkpoint_simulator(path, device, dtype, **kw))
     if ":" in body:
         mod, _, attr = body.partition(":")

@@ -43,8 +43,10 @@ from .dynamics import ACTION_DELTAS
 
 __all__ = ["Simulator", "PredictorSimulator", "Predictor", "TileMemory", "keep_blocked", "check_simulator", "with_rows", "dream_views"]
 
-#: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
-Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
+#: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3); a predictor that knows
+#: its map by place (a :class:`PredictorSimulator` with ``place=True``) also takes the next views'
+#: cells (B, 2) as a third argument
+Predictor = Callable[..., np.ndarray]
 
 
 @runtime_checkable
@@ -85,19 +87,19 @@ def keep_blocked(prev_views: np.ndarray, next_views: np.ndarray, moved: np.ndarr
     return out
 
 
-def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray, place: bool = False) -> np.ndarray:
     """The next views of a batch of dreams: ``predict(views, actions)`` where the agent moved, the
     previous view where the map's edge blocked the move (the position, hence the view, is unchanged).
 
     ``prev_pos``, ``pos`` (B, 2) cells, ``prev_views`` (B, H, W, 3) uint8, ``action`` (B,) -> a fresh
     (B, H, W, 3) uint8 array (``prev_views`` is not written to). The model is called on the moved
-    rows only, and not at all when none moved.
+    rows only, and not at all when none moved; ``place``: also given the next views' cells.
     """
     assert prev_pos.shape == pos.shape == (len(prev_views), 2), f"positions must be ({len(prev_views)}, 2), got {prev_pos.shape} and {pos.shape}"
     views = prev_views.copy()
     moved = (pos != prev_pos).any(1)  # (B,)
     if moved.any():
-        views[moved] = predict(prev_views[moved], action[moved])
+        views[moved] = predict(prev_views[moved], action[moved], *((pos[moved],) if place else ()))
     return views
 
 
@@ -226,12 +228,14 @@ class PredictorSimulator:
     remembered tile into the predicted view and remembers the result, so a revisit shows exactly
     the pixels shown before, and the next prediction is conditioned on them.
     ``seed_fn``, if given, receives :meth:`seed`'s argument (a model's noise generator).
+    ``place``: ``predict(views, actions, cells)`` also receives the next views' cells (k, 2) (a
+    model with a place field knows what is there); the simulator follows each sub-env's cell.
     """
 
-    def __init__(self, predict: Predictor, seed_fn: Callable[[int], None] | None = None, memory: TileMemory | None = None):
-        self.predict, self.seed_fn, self.memory = predict, seed_fn, memory
+    def __init__(self, predict: Predictor, seed_fn: Callable[[int], None] | None = None, memory: TileMemory | None = None, place: bool = False):
+        self.predict, self.seed_fn, self.memory, self.place = predict, seed_fn, memory, bool(place)
         self.views: np.ndarray | None = None  # (N, H, W, 3) the views last returned
-        self.pos: np.ndarray | None = None  # (N, 2) each sub-env's cell (with a memory)
+        self.pos: np.ndarray | None = None  # (N, 2) each sub-env's cell (with a memory or place)
 
     def seed(self, seed: int) -> None:
         if self.seed_fn is not None:
@@ -240,9 +244,10 @@ class PredictorSimulator:
     def reset(self, idx: np.ndarray, first_views: np.ndarray, positions: np.ndarray) -> None:
         self.views = with_rows(self.views, idx, first_views.shape[1:], np.uint8)
         self.views[idx] = first_views
-        if self.memory is not None:
+        if self.memory is not None or self.place:
             self.pos = with_rows(self.pos, idx, (2,), np.int64)
             self.pos[idx] = positions
+        if self.memory is not None:
             self.memory.reset(idx, first_views, positions)
 
     @property
@@ -262,18 +267,20 @@ class PredictorSimulator:
         actions = np.asarray(actions)
         m = np.flatnonzero(moved)  # (k,) the sub-envs that moved
         views = np.empty_like(self.views) if len(m) == len(self.views) else self.views.copy()  # every row is written below
+        if self.pos is not None and len(m):
+            self.pos[m] += ACTION_DELTAS[actions[m]]
+        cells = (lambda rows: (self.pos[rows],)) if self.place else (lambda rows: ())  # the place-aware predictor's third argument
         if self.memory is None:
             if len(m):
-                views[m] = self.predict(self.views[m], actions[m])
+                views[m] = self.predict(self.views[m], actions[m], *cells(m))
         elif len(m):
             mem, g = self.memory, views.shape[1] // self.memory.stride
-            self.pos[m] += ACTION_DELTAS[actions[m]]
             pos = self.pos[m]
             at = mem.locate(m, pos, g)  # the next views' slots, computed once
             new = ~mem.known(m, pos, g, at=at).all((1, 2))  # (k,) views with tiles never shown
             nxt = self.views[m]  # (k, H, W, 3) a fresh copy; all-remembered rows are filled in by recall
             if new.any():
-                nxt[new] = self.predict(self.views[m[new]], actions[m[new]])
+                nxt[new] = self.predict(self.views[m[new]], actions[m[new]], *cells(m[new]))
             views[m], _ = mem.recall(m, pos, nxt, at=at, write=True)  # remembered tiles put back, the result remembered
         self.views = views
         return views  # the simulator's own next state: the envs copy it (keep_blocked) before handing it out

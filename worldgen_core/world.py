@@ -46,6 +46,29 @@ class WorldCore:
         dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis)  # validates the goal range
         self._minimap = None
 
+    @property
+    def fingerprint(self) -> str:
+        """A short hash of the map's pixels (and size): which map a model's place field knows.
+
+        >>> a, b = WorldCore(world=np.zeros((80, 80, 3), np.uint8)), WorldCore(world=np.ones((80, 80, 3), np.uint8))
+        >>> len(a.fingerprint), a.fingerprint == b.fingerprint
+        (16, False)
+        """
+        if getattr(self, "_fingerprint", None) is None:
+            import hashlib
+
+            h = hashlib.sha256(repr(self.world.shape).encode())
+            h.update(np.ascontiguousarray(self.world).tobytes())
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
+
+    @property
+    def place_grid(self) -> tuple[int, int]:
+        """The map's size in cells (rows, cols), the size of a place field over it: every cell some
+        view shows (``grid + view / stride - 1`` per axis)."""
+        g = self.task.view_size // self.task.stride
+        return int(self.grid[0] + g - 1), int(self.grid[1] + g - 1)
+
     # -- batched task pieces ------------------------------------------------------------------
     def views(self, pos: np.ndarray) -> np.ndarray:
         """True views at cells (B, 2) -> (B, v, v, 3) uint8."""

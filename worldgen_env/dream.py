@@ -91,8 +91,9 @@ class _Dreamer:
     """The world-model half shared by the single and the vector dream env: a :class:`Simulator`
     (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
-    def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, task, num_envs, compile=False,
+    def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, core, num_envs, compile=False,
                  memory=True, memory_cells=72, remember_goal=None, map_path=None):
+        task = core.task
         if resync_every < 0:
             raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
         if not isinstance(memory, (bool, np.bool_)):
@@ -128,7 +129,10 @@ class _Dreamer:
         elif remember_goal:
             raise ValueError("remember_goal=True needs memory=True")
         self.remember_goal = bool(memory) if remember_goal is None else bool(remember_goal)
-        self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed, memory=mem)
+        # a model with a place field dreams its own map by place (what is beyond the view, where the known
+        # motion says the view is); on any other map the field is left out
+        self.place = self.model.knows(core)
+        self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed, memory=mem, place=self.place)
 
     def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator, views: np.ndarray, pos: np.ndarray,
               goal_views: np.ndarray, goal_pos: np.ndarray) -> None:
@@ -142,8 +146,8 @@ class _Dreamer:
         if self.remember_goal:
             self.sim.remember(idx, goal_views[idx], goal_pos[idx])
 
-    def predict(self, views: np.ndarray, action: np.ndarray) -> np.ndarray:
-        return self.model.predict(views, action, self.generator, sampling=self.sampling)
+    def predict(self, views: np.ndarray, action: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        return self.model.predict(views, action, self.generator, sampling=self.sampling, cells=cells)
 
     def next_views(self, core, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
         moved = (pos != prev_pos).any(1)  # (N,) a move the map's edge blocks keeps the view
@@ -193,7 +197,7 @@ class DreamWorldMapEnv(WorldMapEnv):
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
                  compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task, 1, compile,
+        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core, 1, compile,
                                 memory, memory_cells, remember_goal, kwargs.get("map_path"))
 
     def _on_reset(self, seed):
@@ -217,7 +221,7 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
                  compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
-        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core.task,
+        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core,
                                 self.num_envs, compile, memory, memory_cells, remember_goal, kwargs.get("map_path"))
 
     def _on_reset(self, idx, seed):

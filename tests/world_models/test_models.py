@@ -75,3 +75,33 @@ def test_dynamic_filter_can_express_a_translation():
     y = dc(v, torch.tensor([1]))
     assert torch.allclose(y[:, :, :-8], v[:, :, 8:], atol=1e-5)
     assert torch.allclose(y[:, :, -8:], v[:, :, -1:].expand(-1, -1, 8, -1), atol=1e-5)  # replicate edge fill
+
+
+def test_place_field_reads_the_cells_the_next_view_shows():
+    m = build_model(preset("tiny", place_rows=12, place_cols=15, place_dim=4))
+    x, t, cond = torch.randn(2, 3, 64, 64), torch.rand(2), random_cond(2)
+    place = torch.tensor([[0, 0], [4, 7]])
+    assert torch.equal(m(x, t, **cond), m(x, t, **cond, place=place))  # zero-initialised: a pretrained model starts unchanged
+    torch.nn.init.normal_(m.place_field)
+    torch.nn.init.normal_(m.final.linear.weight)  # zero-initialised too: the output would not depend on the tokens
+    out = m(x, t, **cond, place=place)
+    assert not torch.equal(out, m(x, t, **cond))
+    out.square().sum().backward()
+    touched = m.place_field.grad.abs().sum(-1) > 0  # (12, 15): the cells some view showed
+    want = torch.zeros(12, 15, dtype=torch.bool)
+    want[0:8, 0:8] = want[4:12, 7:15] = True
+    assert torch.equal(touched, want)
+    # the null condition (CFG) leaves the field out
+    drop = torch.tensor([True, False])
+    assert torch.equal(m(x, t, **cond, place=place, drop=drop)[0], m(x, t, **cond, drop=drop)[0])
+
+
+def test_place_field_errors():
+    m = build_model(preset("tiny", place_rows=12, place_cols=15))
+    x, t, cond = torch.randn(1, 3, 64, 64), torch.rand(1), random_cond(1)
+    with pytest.raises(ValueError, match=r"place cells must lie in \[0, 4\] x \[0, 7\]"):
+        m(x, t, **cond, place=torch.tensor([[5, 0]]))
+    with pytest.raises(ValueError, match="has no place field"):
+        build_model(preset("tiny"))(x, t, **cond, place=torch.tensor([[0, 0]]))
+    with pytest.raises(ValueError, match="a place field needs"):
+        preset("tiny", place_rows=4, place_cols=20)  # smaller than one view (8 cells)

@@ -125,3 +125,33 @@ def test_memory_checks_its_sizes():
         TileMemory(stride=8).reset(np.array([0]), np.zeros((1, 60, 60, 3), np.uint8), np.zeros((1, 2), np.int64))
     with pytest.raises(ValueError, match="use cells >= 8"):
         TileMemory(stride=8, cells=4).reset(np.array([0]), np.zeros((1, 64, 64, 3), np.uint8), np.zeros((1, 2), np.int64))
+
+
+def test_a_place_aware_predictor_gets_the_next_views_cells():
+    """``place=True``: the predictor is given the cells the known motion puts the views at, so a
+    predictor that knows the map (here: crops it) dreams it exactly, with or without a memory."""
+    from worldgen_core.world import WorldCore
+
+    core = WorldCore(world=np.random.default_rng(0).integers(0, 256, (160, 200, 3), dtype=np.uint8))
+    seen = []
+
+    def crop(views, actions, cells):
+        seen.append(len(views))
+        return core.views(cells)
+
+    rng = np.random.default_rng(1)
+    for memory in (None, TileMemory(stride=8)):
+        sim = PredictorSimulator(crop, memory=memory, place=True)
+        pos = np.array([[3, 3], [5, 9], [0, 0]])
+        sim.reset(np.arange(3), core.views(pos), pos)
+        for _ in range(12):
+            a = rng.integers(0, 4, 3)
+            new = dyn.move(pos, a, core.grid)
+            moved = (new != pos).any(1)
+            views = sim.step(a, moved)
+            pos = new
+            assert np.array_equal(views[moved], core.views(pos)[moved])
+    assert sum(seen) > 0
+    plain = PredictorSimulator(lambda v, a: v)  # without place=True, a two-argument predictor is called as before
+    plain.reset(np.arange(1), core.views(np.zeros((1, 2), int)), np.zeros((1, 2), int))
+    assert plain.step(np.array([1]), np.array([True])).shape == (1, 64, 64, 3)
