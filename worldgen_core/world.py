@@ -50,7 +50,7 @@ class WorldCore:
     def fingerprint(self) -> str:
         """A short hash of the map's pixels (and size): which map a model's place field knows.
 
-        >>> a, b = WorldCore(world=np.zeros((80, 80, 3), np.uint8)), WorldCore(world=np.ones((80, 80, 3), np.uint8))
+        >>> a, b = WorldCore(world=np.zeros((200, 240, 3), np.uint8)), WorldCore(world=np.ones((200, 240, 3), np.uint8))
         >>> len(a.fingerprint), a.fingerprint == b.fingerprint
         (16, False)
         """
