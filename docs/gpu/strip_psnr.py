@@ -1,16 +1,22 @@
-"""One-step PSNR of exported world models on 500 fixed transitions of the default map, with and
-without their place field: ``python docs/gpu/strip_psnr.py A.pt B.pt ...`` (a ``last.pt`` is exported first)."""
-import sys, numpy as np, torch
-from world_models.inference import load_world_model
-from world_models.evaluate import sample_transitions, model_predictor, one_step
+"""One-step PSNR of world models on 500 fixed transitions of a map, with and without their place
+field: ``python docs/gpu/strip_psnr.py [--map M.png] A.pt B.pt ...`` (a ``last.pt`` is exported first)."""
+import argparse
+
+from world_models.evaluate import model_predictor, one_step, sample_transitions
 from world_models.export import export
+from world_models.inference import load_world_model
 from worldgen_core.world import WorldCore
-core = WorldCore()
+
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--map", default=None)
+p.add_argument("models", nargs="+")
+a = p.parse_args()
+core = WorldCore(a.map)
 data = sample_transitions(core, 500, 0)
-for path in sys.argv[1:]:
+for path in a.models:
     if path.endswith("last.pt"):
         path = str(export(path, path.replace("last.pt", "wm.pt"), steps=1, cfg_scale=1.0))
     wm = load_world_model(path)
-    for place in ([False, True] if wm.has_place else [False]):
-        res, _ = one_step(model_predictor(wm), data, 8, place)
+    for place in ([False, True] if wm.knows(core) else [False]):
+        res, _ = one_step(model_predictor(wm), data, core.task.stride, place)
         print(path, "place" if place else "-", {k: round(v, 2) for k, v in res.items()}, flush=True)
