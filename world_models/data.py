@@ -72,7 +72,7 @@ class TransitionSampler:
             action[blocked] = self.rng.integers(0, 4, int(blocked.sum()))
             nxt = dyn.move(pos, action, g)
         views = core.views(np.concatenate([pos, nxt]))
-        return {"view": views[:n], "action": action, "next": views[n:], "pos": pos}
+        return {"view": views[:n], "action": action, "next": views[n:], "pos": pos, "next_pos": nxt}
 
     @property
     def state(self) -> dict:

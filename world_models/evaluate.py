@@ -68,9 +68,11 @@ def new_bands(images: np.ndarray, actions: np.ndarray, width: int = 16) -> np.nd
     return revealed_band(x, torch.as_tensor(np.asarray(actions), dtype=torch.long), width).permute(0, 2, 3, 1).numpy()
 
 
-def model_predictor(wm, sampler=None, steps=None, cfg_scale=None, seed: int = 0, batch: int = 64) -> Predictor:
-    """A WorldModel as a Predictor (fixed-seed noise, batches of ``batch``)."""
-    g = torch.Generator().manual_seed(seed)
+def model_predictor(wm, sampler=None, steps=None, cfg_scale=None, seed: int = 0, batch: int = 64,
+                    generator: torch.Generator | None = None) -> Predictor:
+    """A WorldModel as a Predictor (batches of ``batch``; the next views' cells as an optional third
+    argument). Noise from ``generator``, or from a CPU generator seeded with ``seed``."""
+    g = generator if generator is not None else torch.Generator().manual_seed(seed)
 
     def predict(views, actions, cells=None):
         outs = [wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale,
@@ -145,14 +147,14 @@ def sample_transitions(core: WorldCore, n: int, seed: int) -> dict[str, np.ndarr
     act = rng.integers(0, 4, 4 * n)
     nxt = dyn.move(pos, act, core.grid)
     ok = np.flatnonzero((nxt != pos).any(1))[:n]
-    return {"view": core.views(pos[ok]), "action": act[ok], "next": core.views(nxt[ok]), "pos": pos[ok]}
+    return {"view": core.views(pos[ok]), "action": act[ok], "next": core.views(nxt[ok]), "pos": pos[ok], "next_pos": nxt[ok]}
 
 
 def one_step(pred: Predictor, data: dict, stride: int, place: bool = False) -> tuple[dict, np.ndarray]:
     """``place``: ``pred`` also takes the next views' cells (a model with a place field on its map)."""
     from torchmetrics.functional.image import structural_similarity_index_measure as ssim
 
-    gen = pred(data["view"], data["action"], *((data["pos"] + dyn.ACTION_DELTAS[data["action"]],) if place else ()))  # moves that happen
+    gen = pred(data["view"], data["action"], *((data["next_pos"],) if place else ()))
     true = data["next"]
     masks = new_strip_masks(true.shape[1], stride)
     known, new, sharp_gen, sharp_true = [], [], [], []

@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from worldgen_core.dynamics import ACTION_DELTAS, TaskConfig
+from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
@@ -358,10 +358,9 @@ def train(a: Args) -> Path:
     extra = [WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps)]
     sampler = TransitionSampler([core, *extra], seed=a.seed + 1000 * d.rank)
     model = build_model(config).to(device)
-    field = [model.place_field] if getattr(model, "has_place", False) else []
-    groups = [{"params": [p for p in model.parameters() if all(p is not f for f in field)], "base_lr": a.lr}]
-    if field:  # the place field learns at its own rate: each cell is in few batches
-        groups.append({"params": field, "base_lr": a.place_lr, "weight_decay": 0.0})
+    groups = [{"params": [p for n, p in model.named_parameters() if n != "place_field"], "base_lr": a.lr}]
+    if config.place_rows:  # the place field learns at its own rate: each cell is in few batches
+        groups.append({"params": [model.place_field], "base_lr": a.place_lr, "weight_decay": 0.0})
     opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.99), weight_decay=a.weight_decay)
     ema = AveragedModel(model, multi_avg_fn=ema_with_warmup(a.ema), use_buffers=True)
     try:
@@ -475,8 +474,8 @@ def train(a: Args) -> Path:
             if a.cond_noise > 0:
                 view = view + a.cond_noise * torch.rand(B, 1, 1, 1, device=device) * torch.randn_like(view)
             cond = {"view": view, "action": action} if kind == "world" else None
-            if config.place_rows:  # the next view's cell (the sampler's moves all happen)
-                cond["place"] = torch.as_tensor(batch["pos"] + ACTION_DELTAS[batch["action"]], device=device)
+            if config.place_rows:  # the next view's cell
+                cond["place"] = torch.as_tensor(batch["next_pos"], device=device)
             drop = (torch.rand(B, device=device) < a.cfg_dropout) if (a.cfg and kind == "world") else None
             t = process.sample_t(B, device)
             for p in plugins:
@@ -553,7 +552,7 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
     model.eval()
     wm = WorldModel(model, process, model.config, sampling, device, amp_dtype)
     if model.config.kind == "world":
-        place = model.has_place  # its field is of this map (the --map it trains on)
+        place = model.config.place_rows > 0  # its field is of this map (the --map it trains on)
         res, gen = ev.one_step(ev.model_predictor(wm), batch, core.task.stride, place)
         writer.add_image("images/current_truth_generated", ev.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
         for k, v in res.items():

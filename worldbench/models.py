@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from world_models.baselines import copy_baseline, shift_baseline
+from world_models.evaluate import model_predictor
 from worldgen_core import dynamics as dyn
 from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows
 from worldgen_core.world import WorldCore
@@ -86,11 +87,7 @@ def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "auto", s
         raise ValueError(f"model {path!r}: place=1 needs a model whose place field knows this map (has place field: {wm.has_place})")
     place = knows if place is None else bool(place)
 
-    def predict(views, actions, cells=None, batch: int = 256):
-        return np.concatenate([wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale,
-                                          cells=None if cells is None else cells[i : i + batch])
-                               for i in range(0, len(views), batch)])
-
+    predict = model_predictor(wm, sampler, steps, cfg_scale, batch=256, generator=g)
     sim = PredictorSimulator(predict, seed_fn=g.manual_seed, memory=TileMemory(stride) if memory else None, place=place)
     sim.world_model = wm  # for the cost measurements
     return sim

@@ -5,7 +5,7 @@
 set -u
 OUT=${OUT:-runs/gpu}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
+source docs/gpu/setup.sh
 t0=$(date +%s)
 echo "== tests on CUDA"; timeout 100 python3 -m pytest -q -p no:cacheprovider tests/test_dream.py tests/test_simulator.py tests/worldbench -k "not checkers and not play and not human" 2>&1 | tail -4
 echo "== [$(( $(date +%s) - t0 )) s] model profile at batch 4096"

@@ -12,11 +12,7 @@
 set -u
 OUT=${OUT:-runs/gpu8}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 SDL_AUDIODRIVER=dummy SDL_VIDEODRIVER=dummy OMP_NUM_THREADS=2
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
+source docs/gpu/setup.sh
 UB=${UB:-180}; FB=${FB:-90}; DB=${DB:-240}; NEAR=${NEAR:-30000}; FAR=${FAR:-50000}; DEADLINE=${DEADLINE:-555}
 MAPS=${MAPS:-"mapgen_900 mapgen_901 city"}; SEEDS=${SEEDS:-100-163}; DEV=${DEV:-cuda}
 R=${R:-runs/s8}; mkdir -p "$R"

@@ -7,11 +7,7 @@
 set -u
 OUT=${OUT:-runs/gpu9}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 SDL_AUDIODRIVER=dummy SDL_VIDEODRIVER=dummy OMP_NUM_THREADS=2
-if ls .whl/*.whl >/dev/null 2>&1; then
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD
-else
-  export PYTHONPATH=$PWD
-fi
+source docs/gpu/setup.sh
 B=${B:-330}; ADV=${ADV:-0.3}; R=${R:-runs/s9/gpu}; mkdir -p "$R"
 VARIANTS=${VARIANTS:-"control: pl1e-2:--place-field,--place-lr,1e-2 pl3e-2:--place-field,--place-lr,3e-2 pl1e-1:--place-field,--place-lr,1e-1"}
 t0=$(date +%s); el() { echo $(( $(date +%s) - t0 )); }
