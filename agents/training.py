@@ -202,7 +202,7 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     task_kw = task_kwargs(a)
     kw = dict(shaping=a.shaping, **task_kw)
     if simulator is not None:
-        kw.update(model=simulator())
+        kw.update(model=simulator(), remember_goal=a.dream_remember_goal)
     elif a.env == "DreamWorldMap-v0":
         kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype,
                   remember_goal=a.dream_remember_goal)

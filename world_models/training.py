@@ -134,6 +134,9 @@ class Args:
     """with --adv-weight: the discriminator's learning rate"""
     adv_spectral: bool = True
     """with --adv-weight: spectral norm on the discriminator's convs"""
+    adv_highpass: bool = False
+    """with --adv-weight: the discriminator also sees the bands' high-pass residual (x - its 3x3 blur, x8), so that
+    speckle, streaks and grain weigh as much as layout for its 1-Lipschitz convs"""
     adv_r1: float = 0.0
     """with --adv-weight: R1 gradient penalty on real bands (0: off; the usual stabiliser without spectral norm)"""
     log_every: int = 25
@@ -328,7 +331,8 @@ class TrainerPlugin(Protocol):
 def make_plugins(a: Args, device: torch.device, config: ModelConfig) -> list[TrainerPlugin]:
     """The plug-ins the settings ask for (``--adv-weight > 0``: the adversary)."""
     if a.adv_weight > 0:
-        adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral)
+        adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral,
+                              highpass=a.adv_highpass)
         return [AdversarialPlugin(adversary, a.adv_batch)]
     return []
 

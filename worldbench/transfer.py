@@ -1,7 +1,15 @@
 """Agent transfer: is the simulator worth training in? PPO trained inside each simulator and PPO
-trained in the real env, both evaluated in the REAL env, on the near and the far task.
+trained in the real env, both evaluated in the REAL env, on three measurements:
 
-For every task and seed, one real-env PPO run is the reference; each simulator's row reports the
+* ``near``: the goal in view from the start (copying alone solves it);
+* ``far``: the goal 16-20 moves away; the dream's memory holds the real goal view at the goal's
+  cell (``remember_goal``, the dream's default). Blind to content: a dream of uniform noise with
+  the same memory transfers as well as a learned model (docs/BENCHMARK.md);
+* ``drawn``: the far task with the goal view *not* placed in the dream: the simulator draws the
+  goal's surroundings itself, so the goal test PPO learns in the dream works in the real env only
+  if the dream drew what is really there. The one of the three that needs the world's content.
+
+For every env task and seed, one real-env PPO run is the reference (``drawn`` shares ``far``'s); each simulator's row reports the
 real-env success of PPO trained in its dream (``DreamWorldMap-v0(model=...)``, the same task,
 steps, seed and extractor) and its ratio to the reference. Runs already finished (a
 ``report.json`` in their folder) are reused, so an interrupted benchmark continues.
@@ -24,20 +32,23 @@ from worldgen_core.world import WorldCore
 
 from .models import Entry, parse_spec
 
-__all__ = ["TransferConfig", "QUICK_TRANSFER", "transfer"]
+__all__ = ["TransferConfig", "MEASUREMENTS", "QUICK_TRANSFER", "transfer"]
 
 
 @dataclass(frozen=True)
 class TransferConfig:
     """Budgets of the agent-transfer measurement (env steps per run, per task)."""
 
-    tasks: tuple[str, ...] = ("near", "far")
-    steps: dict = field(default_factory=lambda: {"near": 30_000, "far": 100_000})  # far: real-env PPO plateaus from 50k (docs/RESULTS.md)
-    extractor: dict = field(default_factory=lambda: {"near": "correlation", "far": "place"})
+    tasks: tuple[str, ...] = ("near", "far", "drawn")
+    steps: dict = field(default_factory=lambda: {"near": 30_000, "far": 100_000})  # per env task; far: real-env PPO plateaus from 50k (docs/RESULTS.md)
+    extractor: dict = field(default_factory=lambda: {"near": "correlation", "far": "place"})  # per env task
     seeds: tuple[int, ...] = (0,)
     eval_episodes: int = 200
     n_envs: int = 16
 
+
+#: each measurement: (the env's task, the dream's ``remember_goal``; None: its default)
+MEASUREMENTS = {"near": ("near", None), "far": ("far", None), "drawn": ("far", False)}
 
 #: smoke-run sizes: every code path, no learning
 QUICK_TRANSFER = TransferConfig(steps={"near": 256, "far": 256}, eval_episodes=8, n_envs=4)
@@ -70,21 +81,31 @@ def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str
     ``jobs > 1`` trains that many runs at once in worker processes (a machine with many cores or a
     GPU); each worker rebuilds its simulator from the entry's spec with ``device`` and ``dtype``.
     """
+    unknown = set(cfg.tasks) - set(MEASUREMENTS)
+    if unknown:
+        raise ValueError(f"unknown agent-transfer tasks {sorted(unknown)}; choose from {sorted(MEASUREMENTS)}")
     runs = []  # (task, row name, seed, folder, args, entry)
     for task in cfg.tasks:
-        common = dict(task=task, map=map_path, timesteps=cfg.steps[task], extractor=cfg.extractor[task], eval_every=0,
+        env_task, remember_goal = MEASUREMENTS[task]
+        common = dict(task=env_task, map=map_path, timesteps=cfg.steps[env_task], extractor=cfg.extractor[env_task], eval_every=0,
                       eval_episodes=cfg.eval_episodes, n_envs=cfg.n_envs, progress=False)
         for e in [None, *entries]:
             for seed in cfg.seeds:
-                d = out / task / f"{'real' if e is None else _slug(e.name)}_seed{seed}"
-                args = Args(env="WorldMap-v0" if e is None else "DreamWorldMap-v0", seed=seed, out=str(d), resume=(d / "checkpoint.pt").exists(), **common)
+                if e is None:  # the real-env reference of the env task (shared by the measurements on it)
+                    d, args = out / env_task / f"real_seed{seed}", Args(env="WorldMap-v0", seed=seed, out=str(out / env_task / f"real_seed{seed}"), **common)
+                else:
+                    d = out / task / f"{_slug(e.name)}_seed{seed}"
+                    args = Args(env="DreamWorldMap-v0", seed=seed, out=str(d), dream_remember_goal=remember_goal, **common)
+                args = replace(args, resume=(d / "checkpoint.pt").exists())
                 runs.append((task, "real env" if e is None else e.name, seed, d, args, e))
+    unique = list({d: (d, args, e) for _, _, _, d, args, e in runs}.values())  # each run trained once
     if jobs > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_spec, d, args, None if e is None else e.spec, device, dtype) for _, _, _, d, args, e in runs]
-            reports = [f.result() for f in futures]
+            futures = [pool.submit(_run_spec, d, args, None if e is None else e.spec, device, dtype) for d, args, e in unique]
+            done = {d: f.result() for (d, _, _), f in zip(unique, futures)}
     else:
-        reports = [_run(d, args, None if e is None else e.make) for _, _, _, d, args, e in runs]
+        done = {d: _run(d, args, None if e is None else e.make) for d, args, e in unique}
+    reports = [done[d] for _, _, _, d, _, _ in runs]
     got: dict[tuple[str, str], list[float]] = {}
     res: dict[str, dict] = {"real env": {}}
     for (task, name, _, _, _, _), rep in zip(runs, reports):
@@ -115,7 +136,8 @@ def main(argv=None) -> dict:
     p.add_argument("--out", type=Path, default=Path("runs/benchmark/agents"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"), help="env steps per run (default: 30000 100000)")
-    p.add_argument("--tasks", nargs="+", default=["near", "far"], choices=["near", "far"])
+    p.add_argument("--tasks", nargs="+", default=list(TransferConfig.tasks), choices=list(MEASUREMENTS),
+                   help="near, far (goal view remembered), drawn (far, the goal's surroundings drawn by the simulator)")
     p.add_argument("--jobs", type=int, default=1, help="runs trained at once (worker processes)")
     p.add_argument("--device", default="auto")
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"])

@@ -139,3 +139,26 @@ def test_far_task_goal_never_overlaps_the_start_view():
     _, info = envs.reset(seed=0)
     off = np.abs(info["goal_pos"] - info["agent_pos"]).max(1)
     assert (off >= 64).all() and set(np.unique(info["distance"])) == set(range(8, 13))
+
+
+@pytest.mark.parametrize("remember_goal", [None, False, True])
+def test_dream_remember_goal_reaches_the_dream_with_a_given_simulator(tmp_path, monkeypatch, remember_goal):
+    """train(args, simulator=...) (the benchmark's path) dreams with the run's --dream-remember-goal."""
+    import agents.training as tr
+    from worldbench.models import noise_with_memory
+    from worldgen_core.world import WorldCore
+
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake_vec_env(env_id, n, seed=None, **kw):
+        seen.update(kw)
+        raise Stop
+
+    monkeypatch.setattr(tr, "make_sb3_vec_env", fake_vec_env)
+    with pytest.raises(Stop):
+        tr.train(tr.Args(env="DreamWorldMap-v0", task="far", dream_remember_goal=remember_goal, out=str(tmp_path / "run"), progress=False),
+                 simulator=lambda: noise_with_memory(WorldCore()))
+    assert seen["remember_goal"] is remember_goal and seen["model"] is not None

@@ -119,3 +119,31 @@ def test_agent_transfer_in_worker_processes_matches_one_process(tmp_path):
     for run in ("real_seed0", "copy_seed0"):  # returns and lengths too, not only the success rates
         reps = [json.loads((tmp_path / w / "near" / run / "report.json").read_text())["ppo_real_eval"] for w in ("one", "two")]
         assert reps[0] == reps[1]
+
+
+def test_drawn_task_is_the_far_task_without_the_goal_view_and_shares_its_real_runs(tmp_path, monkeypatch):
+    """``drawn``: the dream is not given the goal view (remember_goal=False); ``far`` keeps the
+    dream's default; both are scored against one real-env far run per seed, trained once."""
+    from worldbench import transfer as tr
+
+    trained = []
+
+    def fake_train(args, simulator=None):
+        trained.append(args)
+        ok = {"WorldMap-v0": 0.5, "DreamWorldMap-v0": 0.4 if args.dream_remember_goal is None else 0.1}[args.env]
+        return {"ppo_real_eval": {"success_rate": ok}, "random_real_eval": {"success_rate": 0.0}, "timesteps": args.timesteps}
+
+    monkeypatch.setattr(tr, "train", fake_train)
+    entry = parse_spec("worldbench.models:shift_with_memory", WorldCore())
+    res = tr.transfer([entry], tmp_path, tr.TransferConfig(tasks=("far", "drawn"), seeds=(0, 1)))
+    real = [a for a in trained if a.env == "WorldMap-v0"]
+    assert sorted(a.seed for a in real) == [0, 1] and all(a.task == "far" and "/far/real_seed" in a.out for a in real)
+    dreams = {(Path(a.out).parent.name, a.seed): a for a in trained if a.env == "DreamWorldMap-v0"}
+    assert set(dreams) == {("far", 0), ("far", 1), ("drawn", 0), ("drawn", 1)}
+    assert all(a.task == "far" and a.extractor == "place" and a.timesteps == 100_000 for a in dreams.values())
+    assert dreams["far", 0].dream_remember_goal is None and dreams["drawn", 0].dream_remember_goal is False
+    row = res["worldbench.models:shift_with_memory"]
+    assert row["transfer_far"] == pytest.approx(0.8) and row["transfer_drawn"] == pytest.approx(0.2)
+    assert res["real env"]["transfer_drawn_success"] == res["real env"]["transfer_far_success"] == 0.5
+    with pytest.raises(ValueError, match="unknown agent-transfer tasks"):
+        tr.transfer([entry], tmp_path, tr.TransferConfig(tasks=("farther",)))
