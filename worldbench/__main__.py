@@ -7,8 +7,9 @@ row. Default: ``copy shift shipped=data/world_model.pt``.
 Writes ``leaderboard.md`` / ``leaderboard.json``, ``psnr_curves.png`` (rollout PSNR against steps,
 loop-closure PSNR against k), ``c2st.png``, ``strips.png`` and ``loop.gif`` to ``--out``.
 ``--agents`` adds agent transfer (:mod:`worldbench.transfer`): PPO trained inside each learned
-simulator and in the real env, evaluated in the real env, on the near and far tasks (about 20
-minutes per model on 2 CPU cores; runs are kept in ``--out``/agents and reused).
+simulator and in the real env, evaluated in the real env, on the near, far and drawn tasks (the
+far task without the goal view in the dream's memory: the one that needs the world's content;
+about 30 minutes per model on 2 CPU cores; runs are kept in ``--out``/agents and reused).
 ``--calibrate`` instead shows what C2ST sees: real against real, noise, blur, lost contrast and
 ``shift``'s streaks.
 """
@@ -63,10 +64,10 @@ def main(argv=None) -> dict:
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"],
                    help="autocast dtype of checkpoint models (auto: bfloat16 on a GPU or a CPU with AMX, else float32)")
     p.add_argument("--calibrate", action="store_true", help="instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)")
-    p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near and far tasks")
+    p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near, far and drawn tasks")
     p.add_argument("--agent-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--agent-steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"),
-                   help="env steps per agent-transfer run on the near and far tasks (default: 30000 100000)")
+                   help="env steps per agent-transfer run on the near and far tasks (drawn: as far; default: 30000 100000)")
     p.add_argument("--agent-jobs", type=int, default=1, help="agent-transfer runs trained at once (worker processes: many cores or a GPU)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
     a = p.parse_args(argv)
@@ -102,7 +103,8 @@ def main(argv=None) -> dict:
             "description": (f"Map `{a.map or 'data/world_map.png'}`, seed {cfg.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "
                             f"{cfg.n_transitions} one-step transitions, {cfg.n_rollouts} open-loop rollouts of {cfg.horizon} random moves, "
                             f"{cfg.n_loops} loops per kind and k, C2ST on {cfg.n_transitions} revealed bands and on the frames at step 16 "
-                            f"of {cfg.c2st_rollouts} rollouts (half train, half test; 50% = indistinguishable). PSNR in dB against the true views; "
+                            f"of {cfg.c2st_rollouts} rollouts (the median of {cfg.c2st_repeats} critics, each trained on its own half and tested on the other; "
+                            f"the range over critics in brackets; 50% = indistinguishable). PSNR in dB against the true views; "
                             f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads).")}
     if a.agents:
         tcfg = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))

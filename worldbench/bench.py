@@ -34,6 +34,8 @@ class BenchConfig:
     c2st_rollouts: int = 256
     """rollouts of 16 steps whose last frames C2ST compares with the true ones"""
     c2st_steps: int = 400
+    c2st_repeats: int = 5
+    """critics per C2ST (each its own split and initialisation): the median is reported, with the range"""
     kid_subsets: int = 20
     kid_subset_size: int = 100
     speed_envs: int = 64
@@ -43,7 +45,7 @@ class BenchConfig:
 
 
 #: smoke-run sizes (seconds per model): the numbers are noisy, the code paths are all taken
-QUICK = BenchConfig(n_transitions=64, n_rollouts=4, horizon=16, loop_ks=(1, 2, 4), n_loops=4, c2st_rollouts=32, c2st_steps=30,
+QUICK = BenchConfig(n_transitions=64, n_rollouts=4, horizon=16, loop_ks=(1, 2, 4), n_loops=4, c2st_rollouts=32, c2st_steps=30, c2st_repeats=2,
                     kid_subsets=4, kid_subset_size=16, speed_envs=8, speed_seconds=0.2, speed_repeats=1)
 
 ROLLOUT_AT = (1, 4, 16, 64)
@@ -77,7 +79,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     res["psnr_new"] = masked_psnr(fake[:, 1], true[:, 1], a, True, stride)
     real_b, fake_b = new_bands(true[:, 1], a), new_bands(fake[:, 1], a)  # (n, 16, W, 3): new strip + the context it continues
     res["sharpness_new"] = ratio(gradient_energy(fake_b[:, :stride]), gradient_energy(real_b[:, :stride]))
-    c = c2st_mod.c2st(real_b, fake_b, s, cfg.c2st_steps)
+    c = c2st_mod.c2st_median(real_b, fake_b, s, cfg.c2st_steps, cfg.c2st_repeats)
     res.update({f"c2st_new_{k}": v for k, v in c.items()})
     res["kid_rand_new"], res["kid_rand_new_std"] = kid(RandomFeatures(), real_b, fake_b, cfg.kid_subsets, min(cfg.kid_subset_size, len(real_b)))
     art["bands"] = (real_b[:8], fake_b[:8])
@@ -94,7 +96,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     # realism late in a dream: C2ST of the frames at step 16 of open-loop rollouts
     starts, acts = runners.open_loop(core, cfg.c2st_rollouts, C2ST_STEP, s + 2)
     true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 2)
-    c = c2st_mod.c2st(true[:, -1], fake[:, -1], s, cfg.c2st_steps)
+    c = c2st_mod.c2st_median(true[:, -1], fake[:, -1], s, cfg.c2st_steps, cfg.c2st_repeats)
     res.update({f"c2st_roll{C2ST_STEP}_{k}": v for k, v in c.items()})
     res[f"contrast_roll@{C2ST_STEP}"] = ratio(contrast(fake[:, -1]), contrast(true[:, -1]))
     res[f"sharpness_roll@{C2ST_STEP}"] = ratio(gradient_energy(fake[:, -1]), gradient_energy(true[:, -1]))

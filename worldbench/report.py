@@ -23,6 +23,8 @@ def _cell(r: dict, key: str) -> str:
     if key.startswith("c2st"):
         if f"{key}_accuracy" not in r:
             return ""
+        if f"{key}_min" in r:  # the median of several critics, and their range
+            return f"{100 * r[f'{key}_accuracy']:.1f}% ({100 * r[f'{key}_min']:.0f}-{100 * r[f'{key}_max']:.0f})"
         return f"{100 * r[f'{key}_accuracy']:.1f}% [{100 * r[f'{key}_ci_low']:.0f}-{100 * r[f'{key}_ci_high']:.0f}]"
     if key == "dream_steps_s":
         k = next((k for k in r if k.startswith("dream_steps_s_n")), None)
@@ -109,15 +111,16 @@ def plot_lines(curves: dict[str, dict], path: Path) -> Path:
 
 
 def plot_c2st(results: dict[str, dict], path: Path) -> Path:
-    """C2ST held-out accuracy with 95% intervals: 50% = indistinguishable from the real views."""
+    """C2ST held-out accuracy (the median critic) with the range over critics (else the 95% interval):
+    50% = indistinguishable from the real views."""
     plt = _plt()
     names = list(results)
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(names)), 3.6))
     x = np.arange(len(names))
     for j, (key, label) in enumerate((("c2st_new", "revealed band"), ("c2st_roll16", "frame at rollout step 16"))):
         acc = np.array([results[n][f"{key}_accuracy"] for n in names])
-        lo = acc - np.array([results[n][f"{key}_ci_low"] for n in names])
-        hi = np.array([results[n][f"{key}_ci_high"] for n in names]) - acc
+        lo = acc - np.array([results[n].get(f"{key}_min", results[n][f"{key}_ci_low"]) for n in names])
+        hi = np.array([results[n].get(f"{key}_max", results[n][f"{key}_ci_high"]) for n in names]) - acc
         ax.bar(x + (j - 0.5) * 0.38, 100 * acc, 0.36, yerr=[100 * lo, 100 * hi], capsize=3, label=label)
     ax.axhline(50, color="gray", ls="--", lw=1)
     ax.set_xticks(x, names, rotation=15, fontsize=8)

@@ -147,3 +147,16 @@ def test_drawn_task_is_the_far_task_without_the_goal_view_and_shares_its_real_ru
     assert res["real env"]["transfer_drawn_success"] == res["real env"]["transfer_far_success"] == 0.5
     with pytest.raises(ValueError, match="unknown agent-transfer tasks"):
         tr.transfer([entry], tmp_path, tr.TransferConfig(tasks=("farther",)))
+
+
+def test_c2st_median_is_the_median_critic_with_its_spread():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (64, 16, 32, 3), dtype=np.uint8)
+    b = np.clip(a.astype(int) + rng.integers(-24, 25, a.shape), 0, 255).astype(np.uint8)
+    runs = [c2st.c2st(a, b, seed=s, steps=40)["accuracy"] for s in range(3)]
+    m = c2st.c2st_median(a, b, seed=0, steps=40, repeats=3)
+    assert m["accuracies"] == sorted(runs) and m["accuracy"] == float(np.median(runs))
+    assert m["min"] == min(runs) and m["max"] == max(runs) and m["critics"] == 3
+    assert m["ci_low"] <= m["accuracy"] <= m["ci_high"]
+    with pytest.raises(ValueError, match="repeats"):
+        c2st.c2st_median(a, b, repeats=0)
