@@ -201,11 +201,12 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     torch.manual_seed(a.seed)
     task_kw = task_kwargs(a)
     kw = dict(shaping=a.shaping, **task_kw)
-    if simulator is not None:
-        kw.update(model=simulator(), remember_goal=a.dream_remember_goal)
-    elif a.env == "DreamWorldMap-v0":
-        kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype,
-                  remember_goal=a.dream_remember_goal)
+    if a.env == "DreamWorldMap-v0":  # the dream's settings, whichever simulator it dreams with
+        kw.update(remember_goal=a.dream_remember_goal)
+        if simulator is not None:
+            kw.update(model=simulator())
+        else:
+            kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
     env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
     model = PPO("MultiInputPolicy", env, learning_rate=a.learning_rate, n_steps=a.n_steps, batch_size=min(a.batch_size, a.n_steps * a.n_envs),
                 n_epochs=a.n_epochs, gamma=a.gamma, gae_lambda=a.gae_lambda, ent_coef=a.ent_coef, clip_range=a.clip_range,

@@ -49,10 +49,8 @@ def soup(srcs: list[str | Path], dst: str | Path, weights: list[float] | None = 
             if any(not torch.equal(ck["model"][k], v) for ck in cks[1:]):
                 raise CheckpointError(f"tensor {k!r} is not floating-point and differs between the checkpoints: it cannot be averaged")
             model[k] = v
-    out = {k: v for k, v in first.items() if k not in ("format", "sha256", "model", "soup")}
-    out["model"] = model
-    out["soup"] = [{"path": str(s), "sha256": digest(ck), "weight": w} for s, ck, w in zip(srcs, cks, weights)]
-    return save_checkpoint(dst, out)
+    sources = [{"path": str(s), "sha256": digest(ck), "weight": w} for s, ck, w in zip(srcs, cks, weights)]
+    return save_checkpoint(dst, {**first, "model": model, "soup": sources})  # (save_checkpoint writes its own format and sha256)
 
 
 def main(argv=None) -> Path:

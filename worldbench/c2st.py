@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from world_models.adversarial import high_pass
 from world_models.evaluate import corruptions
 
 __all__ = ["c2st", "c2st_median", "wilson", "corruptions", "calibrate"]
@@ -57,8 +58,7 @@ class _Critic(nn.Module):
         self.head = nn.Linear(4 * width, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> (B,)
-        residual = 8 * (x - nn.functional.avg_pool2d(nn.functional.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1))
-        h = self.net(torch.cat([x, residual], 1))  # (B, 2w, H/8, W/8)
+        h = self.net(torch.cat([x, high_pass(x)], 1))  # (B, 2w, H/8, W/8)
         return self.head(torch.cat([h.mean((2, 3)), h.amax((2, 3))], 1)).squeeze(1)
 
 

@@ -91,12 +91,10 @@ def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str
                       eval_episodes=cfg.eval_episodes, n_envs=cfg.n_envs, progress=False)
         for e in [None, *entries]:
             for seed in cfg.seeds:
-                if e is None:  # the real-env reference of the env task (shared by the measurements on it)
-                    d, args = out / env_task / f"real_seed{seed}", Args(env="WorldMap-v0", seed=seed, out=str(out / env_task / f"real_seed{seed}"), **common)
-                else:
-                    d = out / task / f"{_slug(e.name)}_seed{seed}"
-                    args = Args(env="DreamWorldMap-v0", seed=seed, out=str(d), dream_remember_goal=remember_goal, **common)
-                args = replace(args, resume=(d / "checkpoint.pt").exists())
+                # the real-env reference belongs to the env task (shared by the measurements on it)
+                d = out / env_task / f"real_seed{seed}" if e is None else out / task / f"{_slug(e.name)}_seed{seed}"
+                args = Args(env="WorldMap-v0" if e is None else "DreamWorldMap-v0", seed=seed, out=str(d), resume=(d / "checkpoint.pt").exists(),
+                            dream_remember_goal=None if e is None else remember_goal, **common)
                 runs.append((task, "real env" if e is None else e.name, seed, d, args, e))
     unique = list({d: (d, args, e) for _, _, _, d, args, e in runs}.values())  # each run trained once
     if jobs > 1:

@@ -40,13 +40,14 @@ done
 echo "[$(el) s] trained: $(grep -h 'done: step' "$R"/*.log | tr '\n' '|')"
 M=""; for v in $VARIANTS; do n=${v%%:*}; [ -f "$R/$n/world_model.pt" ] && M="$M $n=$R/$n/world_model.pt"; done
 PB=""
-[ "$BENCH" = 1 ] || M_BENCH=""
-for m in ${M_BENCH-$M}; do  # one benchmark per model, side by side (C2ST and PSNR; no speed: the GPU is shared)
-  n=${m%%=*}
-  timeout $(left) python3 -m worldbench "$m" --device $DEV --threads 2 --out "$R/bench_$n" > "$R/bench_$n.log" 2>&1 &
-  PB="$PB $!"
-done
-[ -n "$PB" ] && wait $PB
+if [ "$BENCH" = 1 ]; then
+  for m in $M; do  # one benchmark per model, side by side (C2ST and PSNR; its speed column is not comparable: the GPU is shared)
+    n=${m%%=*}
+    timeout $(left) python3 -m worldbench "$m" --device $DEV --threads 2 --out "$R/bench_$n" > "$R/bench_$n.log" 2>&1 &
+    PB="$PB $!"
+  done
+  wait $PB
+fi
 echo "[$(el) s] benchmarked"
 python3 - "$R" $M <<'EOF' | tee "$R/pick.txt"
 import json, sys
