@@ -158,6 +158,9 @@ class AdversarialPlugin:
         self.adversary, self.rows = adversary, rows
         self._fake: torch.Tensor | None = None
 
+    def fill(self, batch: dict, rows: slice) -> None:
+        """Its rows keep the sampler's transitions (real views)."""
+
     def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None:
         """Set this plug-in's rows of the batch: pure noise (``t = 0``), condition never dropped."""
         t[rows] = 0.0

@@ -39,6 +39,7 @@ from .data import TransitionSampler, to_tensor, to_uint8
 from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
+from .rollout import RolloutPlugin
 from .runs import check_resume_args, claim_run_dir, record_args, run_cli
 from .sampling import SamplingConfig
 
@@ -127,7 +128,8 @@ class Args:
     """adversarial fine-tuning of the one-step sampler (world_models.adversarial; flow only): size of
     the adversarial term relative to the flow loss, adaptive as in VQGAN (0: off)"""
     adv_batch: int = 16
-    """with --adv-weight: extra samples per step drawn at t = 0, whose one-step samples the discriminator judges"""
+    """with --adv-weight: extra samples per step drawn at t = 0, whose one-step samples the discriminator judges
+    (0 with --rollout-batch: the discriminator judges the dreams' rows only)"""
     adv_band: int = 24
     """with --adv-weight: width (px) of the revealed band the discriminator sees"""
     adv_lr: float = 2e-4
@@ -139,6 +141,15 @@ class Args:
     speckle, streaks and grain weigh as much as layout for its 1-Lipschitz convs"""
     adv_r1: float = 0.0
     """with --adv-weight: R1 gradient penalty on real bands (0: off; the usual stabiliser without spectral norm)"""
+    rollout_batch: int = 0
+    """train on the model's own rollouts (world_models.rollout; flow only): this many dreams run beside training, each
+    a row of every batch: its dreamed view as the condition, the true map (and its remembered tiles) as the target, at
+    t = 0; the dream advances by the row's one-step sample. With --adv-weight the discriminator judges these rows too"""
+    rollout_horizon: int = 16
+    """with --rollout-batch: moves per dream before it restarts from a real view (staggered: every depth in every batch)"""
+    rollout_frames: bool = False
+    """with --rollout-batch and --adv-weight: a discriminator of its own judges the whole dreamed frames (memory and the new
+    strip) against the true frames at their cells, instead of the shared one judging revealed bands"""
     log_every: int = 25
     eval_every: int = 500
     """steps between evaluations (image grids, rollouts, PSNR) in tensorboard"""
@@ -186,8 +197,15 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --place-field learns one map by place: it needs a WorldDiT (--experiment world or world_flow), "
                          f"no --extra-maps, --place-dim >= 1 and --place-lr > 0; got {a.experiment!r}, {len(a.extra_maps)} extra map(s), "
                          f"{a.place_dim}, {a.place_lr}")
-    if a.adv_weight > 0 and (a.adv_batch < 1 or not 8 <= a.adv_band <= 64):
-        raise SystemExit(f"error: --adv-batch must be >= 1 and --adv-band in [8, 64], got {a.adv_batch} and {a.adv_band}")
+    if a.adv_weight > 0 and (a.adv_batch < (0 if a.rollout_batch else 1) or not 8 <= a.adv_band <= 64):
+        raise SystemExit(f"error: --adv-batch must be >= 1 (>= 0 with --rollout-batch) and --adv-band in [8, 64], got {a.adv_batch} and {a.adv_band}")
+    if a.rollout_frames and not (a.rollout_batch > 0 and a.adv_weight > 0):
+        raise SystemExit(f"error: --rollout-frames is a discriminator on the dreams' frames: it needs --rollout-batch > 0 and --adv-weight > 0, "
+                         f"got {a.rollout_batch} and {a.adv_weight}")
+    if a.rollout_batch < 0 or (a.rollout_batch and (a.experiment != "world_flow" or a.extra_maps or a.rollout_horizon < 1)):
+        raise SystemExit(f"error: --rollout-batch must be >= 0, and > 0 only with --experiment world_flow (its one-step sample advances "
+                         f"the dreams), one map (no --extra-maps) and --rollout-horizon >= 1; got {a.rollout_batch} with {a.experiment!r}, "
+                         f"{len(a.extra_maps)} extra map(s), horizon {a.rollout_horizon}")
 
 
 class _Dist:
@@ -306,14 +324,17 @@ class TrainerPlugin(Protocol):
     """An addition to the training step, kept off the main path (the adversary is one:
     :class:`world_models.adversarial.AdversarialPlugin`).
 
-    A plug-in owns ``rows`` extra rows of each batch (``rows``: its slice of them), may set their
-    training times and condition dropout (``prepare``), adds a term to the loss (``loss``: returns
-    the term and scalars to log), runs after each optimiser step (``after_step``), and keeps its own
-    state in the checkpoint under ``name``.
+    A plug-in owns ``rows`` extra rows of each batch (``rows``: its slice of them), may write their
+    data (``fill``: the sampler's numpy batch, before it becomes tensors), may set their training
+    times and condition dropout (``prepare``), adds a term to the loss (``loss``: returns the term
+    and scalars to log), runs after each optimiser step (``after_step``), and keeps its own state in
+    the checkpoint under ``name``.
     """
 
     name: str
     rows: int
+
+    def fill(self, batch: dict[str, np.ndarray], rows: slice) -> None: ...
 
     def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None: ...
 
@@ -328,13 +349,24 @@ class TrainerPlugin(Protocol):
     def load_state_dict(self, st: dict) -> None: ...
 
 
-def make_plugins(a: Args, device: torch.device, config: ModelConfig) -> list[TrainerPlugin]:
-    """The plug-ins the settings ask for (``--adv-weight > 0``: the adversary)."""
+def make_plugins(a: Args, device: torch.device, config: ModelConfig, core: WorldCore, seed: int = 0) -> list[TrainerPlugin]:
+    """The plug-ins the settings ask for: ``--adv-weight > 0`` the adversary (its own rows: ``--adv-batch``),
+    ``--rollout-batch > 0`` the dreams (judged by the same adversary, if any)."""
+    plugins: list[TrainerPlugin] = []
+    adversary = None
     if a.adv_weight > 0:
         adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral,
                               highpass=a.adv_highpass)
-        return [AdversarialPlugin(adversary, a.adv_batch)]
-    return []
+        if a.adv_batch > 0:
+            plugins.append(AdversarialPlugin(adversary, a.adv_batch))
+    if a.rollout_batch > 0:
+        if a.rollout_frames and adversary is not None:  # its own discriminator, on whole views
+            view = core.task.view_size
+            frames = Adversary(device, view, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral, highpass=a.adv_highpass)
+            plugins.append(RolloutPlugin(core, a.rollout_batch, a.rollout_horizon, seed, frames, owns_adversary=True, frames=True))
+        else:
+            plugins.append(RolloutPlugin(core, a.rollout_batch, a.rollout_horizon, seed, adversary, owns_adversary=not plugins))
+    return plugins
 
 
 def train(a: Args) -> Path:
@@ -372,7 +404,7 @@ def train(a: Args) -> Path:
     except ValueError as e:
         raise SystemExit(f"error: --sampler/--sample-steps/--cfg-scale: {e}") from e
     step, elapsed = 0, 0.0
-    plugins = make_plugins(a, device, config)
+    plugins = make_plugins(a, device, config, core, seed=a.seed + 2000 + d.rank)
     rows, n_extra = {}, 0  # each plug-in's rows: the first rows of the batch, after the previous plug-in's
     for p in plugins:
         rows[p.name], n_extra = slice(n_extra, n_extra + p.rows), n_extra + p.rows
@@ -472,6 +504,8 @@ def train(a: Args) -> Path:
             rng_before = _rng_state(sampler) if ckpt_due else None  # the state this step's batch is drawn from
             B = a.batch_size + n_extra  # plug-ins' rows first (e.g. the adversary's one-step samples)
             batch = sampler.sample(B)
+            for p in plugins:
+                p.fill(batch, rows[p.name])
             x_1 = to_tensor(batch["next"], device)
             view = to_tensor(batch["view"], device)
             action = torch.as_tensor(batch["action"], device=device)
