@@ -118,23 +118,38 @@ def test_rollout_options_are_validated(tmp_path):
             train(tiny_train_args(tmp_path, **bad))
 
 
+def _spied(core: WorldCore, band: int, seed: int, frames: bool) -> tuple[RolloutPlugin, dict]:
+    """4 dreams judged by an adversary whose discriminator steps record their real and fake inputs in the dict."""
+    adv = Adversary("cpu", band=band)
+    p = RolloutPlugin(core, rows=4, horizon=8, seed=seed, adversary=adv, frames=frames)
+    seen = {}
+    step = adv.discriminator_step
+    adv.discriminator_step = lambda real, fake: seen.update(real=real, fake=fake) or step(real, fake)
+    return p, seen
+
+
+def _judge_once(p: RolloutPlugin, core: WorldCore, draw) -> tuple[dict, torch.Tensor, torch.Tensor]:
+    """One step of the plug-in's 4 rows whose 'sample' is ``draw(batch, x_1)``; returns (batch, x_1, action)."""
+    batch = TransitionSampler(core, seed=0).sample(4)
+    p.fill(batch, slice(0, 4))
+    x_1, action = to_tensor(batch["next"]), torch.as_tensor(batch["action"])
+    w = torch.nn.Parameter(torch.ones(1))
+    sample = draw(batch, x_1) * w
+    p.loss(sample.pow(2).mean(), sample, action, slice(0, 4), w)
+    p.after_step(x_1, action, slice(0, 4))
+    return batch, x_1, action
+
+
 def test_adversary_judging_rollouts_sees_only_the_strip_differ():
     """The discriminator's real bands are the targets': the same dreamed context as the sample's."""
     core = WorldCore()
-    adv = Adversary("cpu", band=16)
-    p = RolloutPlugin(core, rows=4, horizon=8, seed=0, adversary=adv)
-    seen = {}
-    orig = adv.discriminator_step
-    adv.discriminator_step = lambda real, fake: seen.update(real=real, fake=fake) or orig(real, fake)
+    p, seen = _spied(core, band=16, seed=0, frames=False)
     for _ in range(3):
-        batch = TransitionSampler(core, seed=0).sample(4)
-        p.fill(batch, slice(0, 4))
-        x_1, action = to_tensor(batch["next"]), torch.as_tensor(batch["action"])
-        strip = torch.from_numpy(dyn.revealed_masks(64, 8)[batch["action"]])[:, None]  # (4, 1, H, W) the revealed strips
-        sample = torch.where(strip, torch.zeros_like(x_1), x_1).requires_grad_(True)  # differs from the target in the strip only
-        w = torch.nn.Parameter(torch.ones(1))
-        p.loss((sample * w).pow(2).mean(), sample * w, action, slice(0, 4), w)
-        p.after_step(x_1, action, slice(0, 4))
+        def draw(batch, x_1):  # differs from the target in the revealed strips only
+            strip = torch.from_numpy(dyn.revealed_masks(64, 8)[batch["action"]])[:, None]  # (4, 1, H, W)
+            return torch.where(strip, torch.zeros_like(x_1), x_1)
+
+        _judge_once(p, core, draw)
         assert seen["real"].shape == seen["fake"].shape == (4, 3, 16, 64)
         assert torch.equal(seen["real"][:, :, 8:], seen["fake"][:, :, 8:].float())  # the same (dreamed) context
         assert not torch.equal(seen["real"][:, :, :8], seen["fake"][:, :, :8].float())
@@ -142,21 +157,18 @@ def test_adversary_judging_rollouts_sees_only_the_strip_differ():
 
 def test_frame_adversary_judges_what_the_dream_shows_against_the_true_frame():
     core = WorldCore()
-    adv = Adversary("cpu", band=64)
-    p = RolloutPlugin(core, rows=4, horizon=8, seed=3, adversary=adv, frames=True)
-    seen = {}
-    orig = adv.discriminator_step
-    adv.discriminator_step = lambda real, fake: seen.update(real=real, fake=fake) or orig(real, fake)
+    p, seen = _spied(core, band=64, seed=3, frames=True)
     for _ in range(3):
-        batch = TransitionSampler(core, seed=0).sample(4)
-        p.fill(batch, slice(0, 4))
+        seen_before = {}
+
+        def draw(batch, x_1):  # a "model" that draws grey everywhere; notes what the dream remembered
+            seen_before["known"] = p.memory.known(p.idx, batch["next_pos"], 8).repeat(8, 1).repeat(8, 2)  # (4, H, W)
+            return torch.zeros_like(x_1)
+
+        batch, x_1, action = _judge_once(p, core, draw)
         true = core.views(batch["next_pos"])
-        known = torch.from_numpy(p.memory.known(p.idx, batch["next_pos"], 8).repeat(8, 1).repeat(8, 2))[:, None]  # (4, 1, H, W)
+        known = torch.from_numpy(seen_before["known"])[:, None]  # (4, 1, H, W)
         assert not known.all()
-        x_1, action = to_tensor(batch["next"]), torch.as_tensor(batch["action"])
-        sample = torch.zeros_like(x_1, requires_grad=True)  # a "model" that draws grey everywhere
-        p.loss(sample.pow(2).mean(), sample, action, slice(0, 4), sample)
-        p.after_step(x_1, action, slice(0, 4))
         shown = torch.where(known, x_1, torch.zeros_like(x_1))  # the remembered pixels and the sample elsewhere
         assert torch.equal(seen["fake"].float(), revealed_band(shown, action, 64))
         assert torch.equal(seen["real"], revealed_band(to_tensor(true), action, 64))
