@@ -10,7 +10,7 @@ import torch
 from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
-__all__ = ["TransitionSampler", "to_tensor", "to_uint8"]
+__all__ = ["TransitionSampler", "moves_that_happen", "to_tensor", "to_uint8"]
 
 
 def to_tensor(views: np.ndarray, device="cpu") -> torch.Tensor:
@@ -25,6 +25,17 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     # made contiguous where it lives, so a GPU sends one block of bytes (a strided copy to the host
     # took half the model's time at batch 4096 on an H200)
     return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+
+
+def moves_that_happen(rng: np.random.Generator, pos: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Uniform random actions from cells ``pos`` (n, 2), each redrawn while the map's edge blocks it:
+    (actions (n,), next cells (n, 2)). A map with a single view position has no such move (the sampler refuses it)."""
+    action = rng.integers(0, 4, len(pos))
+    nxt = dyn.move(pos, action, grid)
+    while (blocked := (nxt == pos).all(1)).any():  # redraw the actions of blocked moves
+        action[blocked] = rng.integers(0, 4, int(blocked.sum()))
+        nxt = dyn.move(pos, action, grid)
+    return action, nxt
 
 
 class TransitionSampler:
@@ -66,11 +77,7 @@ class TransitionSampler:
     def _sample(self, core: WorldCore, n: int) -> dict[str, np.ndarray]:
         g = core.grid
         pos = np.stack([self.rng.integers(0, g[0], n), self.rng.integers(0, g[1], n)], 1)
-        action = self.rng.integers(0, 4, n)
-        nxt = dyn.move(pos, action, g)
-        while (blocked := (nxt == pos).all(1)).any():  # redraw the actions of blocked moves
-            action[blocked] = self.rng.integers(0, 4, int(blocked.sum()))
-            nxt = dyn.move(pos, action, g)
+        action, nxt = moves_that_happen(self.rng, pos, g)
         views = core.views(np.concatenate([pos, nxt]))
         return {"view": views[:n], "action": action, "next": views[n:], "pos": pos, "next_pos": nxt}
 

@@ -35,12 +35,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from worldgen_core import dynamics as dyn
 from worldgen_core.simulator import TileMemory
 from worldgen_core.world import WorldCore
 
 from .adversarial import Adversary
-from .data import to_tensor, to_uint8
+from .data import moves_that_happen, to_tensor, to_uint8
 
 __all__ = ["RolloutPlugin"]
 
@@ -88,11 +87,7 @@ class RolloutPlugin:
     def fill(self, batch: dict[str, np.ndarray], rows: slice) -> None:
         """Write the dreams' rows of ``batch`` (the sampler's numpy arrays): dreamed view, a move that
         happens, the next cell, and the target (remembered tiles, the true map elsewhere)."""
-        action = self.rng.integers(0, 4, self.rows)
-        nxt = dyn.move(self.pos, action, self.core.grid)
-        while (blocked := (nxt == self.pos).all(1)).any():  # as the sampler: only moves that happen
-            action[blocked] = self.rng.integers(0, 4, int(blocked.sum()))
-            nxt = dyn.move(self.pos, action, self.core.grid)
+        action, nxt = moves_that_happen(self.rng, self.pos, self.core.grid)  # as the sampler: only moves that happen
         true = self.core.views(nxt)  # (R, H, W, 3)
         target, known = self.memory.recall(self.idx, nxt, true)  # (R, H, W, 3), (R, g, g)
         batch["view"][rows], batch["action"][rows], batch["next"][rows] = self.views, action, target

@@ -352,20 +352,19 @@ class TrainerPlugin(Protocol):
 def make_plugins(a: Args, device: torch.device, config: ModelConfig, core: WorldCore, seed: int = 0) -> list[TrainerPlugin]:
     """The plug-ins the settings ask for: ``--adv-weight > 0`` the adversary (its own rows: ``--adv-batch``),
     ``--rollout-batch > 0`` the dreams (judged by the same adversary, if any)."""
+    def adversary(band: int) -> Adversary | None:
+        return Adversary(device, band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral,
+                         highpass=a.adv_highpass) if a.adv_weight > 0 else None
+
     plugins: list[TrainerPlugin] = []
-    adversary = None
-    if a.adv_weight > 0:
-        adversary = Adversary(device, a.adv_band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral,
-                              highpass=a.adv_highpass)
-        if a.adv_batch > 0:
-            plugins.append(AdversarialPlugin(adversary, a.adv_batch))
+    shared = adversary(a.adv_band) if a.adv_batch > 0 or not a.rollout_frames else None  # the band discriminator, if anyone uses it
+    if shared is not None and a.adv_batch > 0:
+        plugins.append(AdversarialPlugin(shared, a.adv_batch))
     if a.rollout_batch > 0:
-        if a.rollout_frames and adversary is not None:  # its own discriminator, on whole views
-            view = core.task.view_size
-            frames = Adversary(device, view, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral, highpass=a.adv_highpass)
-            plugins.append(RolloutPlugin(core, a.rollout_batch, a.rollout_horizon, seed, frames, owns_adversary=True, frames=True))
+        if a.rollout_frames:  # its own discriminator, on whole views (validated: --adv-weight > 0)
+            plugins.append(RolloutPlugin(core, a.rollout_batch, a.rollout_horizon, seed, adversary(core.task.view_size), frames=True))
         else:
-            plugins.append(RolloutPlugin(core, a.rollout_batch, a.rollout_horizon, seed, adversary, owns_adversary=not plugins))
+            plugins.append(RolloutPlugin(core, a.rollout_batch, a.rollout_horizon, seed, shared, owns_adversary=not plugins))
     return plugins
 
 
