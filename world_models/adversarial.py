@@ -9,7 +9,8 @@ faithful flow model and the copy of the known region is untouched.
 
 * :func:`revealed_band`: (B, C, H, W) + actions -> (B, C, width, W), the revealed edge on top.
 * :class:`BandDiscriminator`: a small PatchGAN on such bands (spectral norm, optionally R1;
-  optionally also their :func:`high_pass` residual, which it otherwise barely sees).
+  optionally also their high-pass and chromaticity residuals, :mod:`world_models.realism`,
+  which it otherwise barely sees).
 * :class:`Adversary`: the discriminator, its optimiser, the hinge losses and the adaptive weight
   of the generator's adversarial term (VQGAN, Esser et al. 2021): the adversarial gradient at the
   model's output layer is scaled to ``weight`` times the norm of the flow loss's gradient there,
@@ -29,7 +30,9 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from worldgen_core import dynamics as dyn
 
-__all__ = ["revealed_band", "high_pass", "BandDiscriminator", "Adversary", "AdversarialPlugin"]
+from .realism import chroma_residual, high_pass
+
+__all__ = ["revealed_band", "BandDiscriminator", "Adversary", "AdversarialPlugin"]
 
 
 def revealed_band(x: torch.Tensor, action: torch.Tensor, width: int) -> torch.Tensor:
@@ -56,12 +59,12 @@ class BandDiscriminator(nn.Module):
     generator then learns to add); without it, train with the R1 penalty (``Adversary(r1=...)``).
     """
 
-    def __init__(self, channels: int = 3, width: int = 64, spectral: bool = True, highpass: bool = False):
+    def __init__(self, channels: int = 3, width: int = 64, spectral: bool = True, highpass: bool = False, chroma: bool = False):
         super().__init__()
         sn = spectral_norm if spectral else (lambda m: m)
-        self.highpass = highpass
+        self.highpass, self.chroma = highpass, chroma
         self.net = nn.Sequential(
-            sn(nn.Conv2d(channels * (2 if highpass else 1), width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(channels * (1 + highpass + chroma), width, 4, 2, 1)), nn.LeakyReLU(0.2),
             sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
             sn(nn.Conv2d(2 * width, 4 * width, 3, 1, 1)), nn.LeakyReLU(0.2),
             sn(nn.Conv2d(4 * width, 1, 3, 1, 1)),
@@ -69,17 +72,12 @@ class BandDiscriminator(nn.Module):
 
     def forward(self, band: torch.Tensor) -> torch.Tensor:
         x = band.float()
+        parts = [x]
         if self.highpass:
-            x = torch.cat([x, high_pass(x)], 1)  # (B, 2C, width, W)
-        return self.net(x)
-
-
-def high_pass(x: torch.Tensor, gain: float = 8.0) -> torch.Tensor:
-    """``gain * (x - box3(x))``, the image minus its 3x3 box blur (replicate padding), amplified:
-    the fixed first layer of image forensics' noise detectors (and of ``worldbench.c2st``'s critic).
-    Fed to a spectrally normalised discriminator beside the image, it makes the 1-Lipschitz net
-    ``gain`` times as sensitive to speckle, streaks and grain as to layout. (B, C, H, W) -> same."""
-    return gain * (x - F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 3, stride=1))
+            parts.append(high_pass(x))
+        if self.chroma:
+            parts.append(chroma_residual(x))
+        return self.net(torch.cat(parts, 1))  # input (B, C * (1 + highpass + chroma), width, W)
 
 
 class Adversary:
@@ -90,10 +88,10 @@ class Adversary:
     """
 
     def __init__(self, device, band: int = 24, weight: float = 0.5, lr: float = 2e-4, channels: int = 3, r1: float = 0.0,
-                 r1_every: int = 4, spectral: bool = True, highpass: bool = False):
+                 r1_every: int = 4, spectral: bool = True, highpass: bool = False, chroma: bool = False):
         self.band, self.weight, self.r1, self.r1_every = band, weight, r1, r1_every
         self.steps = 0
-        self.disc = BandDiscriminator(channels, spectral=spectral, highpass=highpass).to(device)
+        self.disc = BandDiscriminator(channels, spectral=spectral, highpass=highpass, chroma=chroma).to(device)
         self.train_disc: nn.Module = self.disc  # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
         self.opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
 

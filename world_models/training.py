@@ -39,6 +39,7 @@ from .data import TransitionSampler, to_tensor, to_uint8
 from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
+from .realism import colour_mse
 from .rollout import RolloutPlugin
 from .runs import check_resume_args, claim_run_dir, record_args, run_cli
 from .sampling import SamplingConfig
@@ -124,6 +125,10 @@ class Args:
     grad_clip: float = 1.0
     cond_noise: float = 0.0
     """max std of Gaussian noise added to the conditioning view (drift robustness, as DIAMOND)"""
+    colour_weight: float = 0.0
+    """weight of an extra loss on the colour part of the clean-view estimate's error (world_models.colour.colour_mse:
+    the error minus its per-pixel channel mean), so that what the model cannot know it gets wrong in brightness, as
+    the map's own grain varies, not in colour (0: off)"""
     adv_weight: float = 0.0
     """adversarial fine-tuning of the one-step sampler (world_models.adversarial; flow only): size of
     the adversarial term relative to the flow loss, adaptive as in VQGAN (0: off)"""
@@ -139,6 +144,9 @@ class Args:
     adv_highpass: bool = False
     """with --adv-weight: the discriminator also sees the bands' high-pass residual (x - its 3x3 blur, x8), so that
     speckle, streaks and grain weigh as much as layout for its 1-Lipschitz convs"""
+    adv_chroma: bool = False
+    """with --adv-weight: the discriminator also sees the high-pass residual of the chromaticity (rgb / its mean, x32), where
+    a generator's per-channel errors show and brightness grain does not; on RGB and its high-pass it cannot see them"""
     adv_r1: float = 0.0
     """with --adv-weight: R1 gradient penalty on real bands (0: off; the usual stabiliser without spectral norm)"""
     rollout_batch: int = 0
@@ -354,7 +362,7 @@ def make_plugins(a: Args, device: torch.device, config: ModelConfig, core: World
     ``--rollout-batch > 0`` the dreams (judged by the same adversary, if any)."""
     def adversary(band: int) -> Adversary | None:
         return Adversary(device, band, a.adv_weight, a.adv_lr, config.channels, r1=a.adv_r1, spectral=a.adv_spectral,
-                         highpass=a.adv_highpass) if a.adv_weight > 0 else None
+                         highpass=a.adv_highpass, chroma=a.adv_chroma) if a.adv_weight > 0 else None
 
     plugins: list[TrainerPlugin] = []
     shared = adversary(a.adv_band) if a.adv_batch > 0 or not a.rollout_frames else None  # the band discriminator, if anyone uses it
@@ -523,6 +531,10 @@ def train(a: Args) -> Path:
             with amp():
                 loss, x1_hat = process.loss(net, x_1, cond, drop, t=t, return_x1=True)
                 total = loss
+                if a.colour_weight > 0:
+                    colour = colour_mse(x1_hat, x_1)
+                    total = total + a.colour_weight * colour
+                    plugin_logs["losses/colour"] = colour.item()
                 for p in plugins:
                     extra, logs = p.loss(loss, x1_hat, action, rows[p.name], model.final.linear.weight)
                     total = total + extra

@@ -10,7 +10,8 @@ loop-closure PSNR against k), ``c2st.png``, ``strips.png`` and ``loop.gif`` to `
 simulator and in the real env, evaluated in the real env, on the near, far and drawn tasks (the
 far task without the goal view in the dream's memory: the one that needs the world's content;
 about 30 minutes per model on 2 CPU cores; runs are kept in ``--out``/agents and reused).
-``--calibrate`` instead shows what C2ST sees: real against real, noise, blur, lost contrast and
+``--explain`` adds what gives each model away: C2ST on the bands and frames reduced to brightness,
+colour noise and layout (:func:`worldbench.c2st.explain`). ``--calibrate`` instead shows what C2ST sees: real against real, noise, blur, lost contrast and
 ``shift``'s streaks.
 """
 
@@ -64,6 +65,7 @@ def main(argv=None) -> dict:
     p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"],
                    help="autocast dtype of checkpoint models (auto: bfloat16 on a GPU or a CPU with AMX, else float32)")
     p.add_argument("--calibrate", action="store_true", help="instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)")
+    p.add_argument("--explain", action="store_true", help="also C2ST on brightness, colour noise and layout alone: what gives each model away")
     p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near, far and drawn tasks")
     p.add_argument("--agent-seeds", type=int, nargs="+", default=[0])
     p.add_argument("--agent-steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"),
@@ -75,7 +77,7 @@ def main(argv=None) -> dict:
         p.error(f"--agent-jobs and --agent-steps must be >= 1, got {a.agent_jobs} and {a.agent_steps}")
     if a.threads:
         torch.set_num_threads(a.threads)
-    cfg = replace(QUICK if a.quick else BenchConfig(), seed=a.seed)
+    cfg = replace(QUICK if a.quick else BenchConfig(), seed=a.seed, c2st_explain=a.explain)
     try:
         core = WorldCore(a.map)
         if a.calibrate:

@@ -36,6 +36,9 @@ class BenchConfig:
     c2st_steps: int = 400
     c2st_repeats: int = 5
     """critics per C2ST (each its own split and initialisation): the median is reported, with the range"""
+    c2st_explain: bool = False
+    """also C2ST on the sets reduced to brightness, colour noise and layout (``worldbench.c2st.explain``): what gives a
+    model away (about 6 more minutes per model on 2 CPU cores)"""
     kid_subsets: int = 20
     kid_subset_size: int = 100
     speed_envs: int = 64
@@ -81,6 +84,9 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     res["sharpness_new"] = ratio(gradient_energy(fake_b[:, :stride]), gradient_energy(real_b[:, :stride]))
     c = c2st_mod.c2st_median(real_b, fake_b, s, cfg.c2st_steps, cfg.c2st_repeats)
     res.update({f"c2st_new_{k}": v for k, v in c.items()})
+    if cfg.c2st_explain:
+        for view, c in c2st_mod.explain(real_b, fake_b, s, cfg.c2st_steps, cfg.c2st_repeats).items():
+            res.update({f"c2st_new_{view}_{k}": v for k, v in c.items()})
     res["kid_rand_new"], res["kid_rand_new_std"] = kid(RandomFeatures(), real_b, fake_b, cfg.kid_subsets, min(cfg.kid_subset_size, len(real_b)))
     art["bands"] = (real_b[:8], fake_b[:8])
 
@@ -98,6 +104,9 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 2)
     c = c2st_mod.c2st_median(true[:, -1], fake[:, -1], s, cfg.c2st_steps, cfg.c2st_repeats)
     res.update({f"c2st_roll{C2ST_STEP}_{k}": v for k, v in c.items()})
+    if cfg.c2st_explain:
+        for view, c in c2st_mod.explain(true[:, -1], fake[:, -1], s, cfg.c2st_steps, cfg.c2st_repeats).items():
+            res.update({f"c2st_roll{C2ST_STEP}_{view}_{k}": v for k, v in c.items()})
     res[f"contrast_roll@{C2ST_STEP}"] = ratio(contrast(fake[:, -1]), contrast(true[:, -1]))
     res[f"sharpness_roll@{C2ST_STEP}"] = ratio(gradient_energy(fake[:, -1]), gradient_energy(true[:, -1]))
     art["late"] = (true[:8, -1], fake[:8, -1])

@@ -15,6 +15,7 @@ __all__ = ["leaderboard_md", "loop_table_md", "transfer_md", "write_report", "pl
 _COLS = [("psnr_known", "known dB"), ("psnr_new", "new strip dB"), ("rollout_psnr@1", "roll@1"), ("rollout_psnr@4", "roll@4"),
          ("rollout_psnr@16", "roll@16"), ("rollout_psnr@64", "roll@64"), ("loop_line_back_min", "loop back (line, worst k)"),
          ("loop_square_back_min", "loop back (square, worst k)"), ("c2st_new", "C2ST new strip"), ("c2st_roll16", "C2ST roll@16"),
+         *((f"c2st_{w}_{v}", f"C2ST {n}, {v}") for w, n in (("new", "new strip"), ("roll16", "roll@16")) for v in ("luma", "chroma", "layout")),
          ("kid_rand_new", "KID-rand new x1e3"), ("sharpness_new", "sharpness new"), ("contrast_roll@16", "contrast roll@16"),
          ("mflop_per_frame", "MFLOP/frame"), ("dream_steps_s", "dream env-steps/s")]
 

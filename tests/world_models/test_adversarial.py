@@ -69,26 +69,46 @@ def test_discriminator_learns_to_tell_sharp_from_blurred_bands(spectral, r1):
     assert all(p.requires_grad for p in adv.disc.parameters())
 
 
+def _map_bands(n: int = 64) -> torch.Tensor:
+    """``n`` real 16-px bands of the default map, (n, 3, 16, 64) in [-1, 1]."""
+    from worldgen_core.world import WorldCore
+
+    core = WorldCore()
+    rng = np.random.default_rng(0)
+    pos = np.stack([rng.integers(0, core.grid[0], n), rng.integers(0, core.grid[1], n)], 1)
+    return (torch.from_numpy(core.views(pos)).permute(0, 3, 1, 2).float() / 127.5 - 1)[:, :, :16]
+
+
+def _margins(real: torch.Tensor, fake: torch.Tensor, settings: dict[str, dict], steps: int = 60) -> dict[str, float]:
+    """``D(real) - D(fake)`` after ``steps`` discriminator steps, per named ``Adversary`` setting."""
+    margin = {}
+    for name, kw in settings.items():
+        torch.manual_seed(0)
+        adv = Adversary("cpu", band=16, lr=1e-3, **kw)
+        logs = [adv.discriminator_step(real, fake) for _ in range(steps)]
+        margin[name] = logs[-1]["charts/disc_real"] - logs[-1]["charts/disc_fake"]
+    return margin
+
+
 def test_high_pass_input_lets_the_spectral_discriminator_see_faint_speckle():
     """Real map bands against the same bands with faint noise (std 0.04, about 5/255): the spectrally
     normalised discriminator stays at chance after 60 steps; with the high-pass residual beside the
     image it separates them (the weakness the speckle of adversarial one-step samples exploits)."""
-    from world_models.adversarial import high_pass
-    from worldgen_core.world import WorldCore
-
-    assert high_pass(torch.full((1, 3, 8, 8), 0.3)).abs().max() < 1e-5  # flat: nothing
-    core = WorldCore()
-    rng = np.random.default_rng(0)
-    pos = np.stack([rng.integers(0, core.grid[0], 64), rng.integers(0, core.grid[1], 64)], 1)
-    real = (torch.from_numpy(core.views(pos)).permute(0, 3, 1, 2).float() / 127.5 - 1)[:, :, :16]  # (64, 3, 16, 64)
+    real = _map_bands()
     fake = (real + 0.04 * torch.randn(real.shape, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
-    margin = {}
-    for hp in (False, True):
-        torch.manual_seed(0)
-        adv = Adversary("cpu", band=16, lr=1e-3, highpass=hp)
-        logs = [adv.discriminator_step(real, fake) for _ in range(60)]
-        margin[hp] = logs[-1]["charts/disc_real"] - logs[-1]["charts/disc_fake"]
-    assert margin[False] < 0.1 and margin[True] > 0.5, margin
+    margin = _margins(real, fake, {"rgb": {}, "highpass": {"highpass": True}})
+    assert margin["rgb"] < 0.1 and margin["highpass"] > 0.5, margin
+
+
+def test_chroma_input_lets_the_discriminator_see_colour_noise_the_high_pass_misses():
+    """Real bands against the same bands with colour noise of the one-step sampler's size (about
+    2/255 per channel, brightness unchanged): with RGB and the high-pass residual the spectral
+    discriminator stays at chance after 60 steps; with the chroma residual too it separates them."""
+    real = _map_bands()
+    n = torch.randn(real.shape, generator=torch.Generator().manual_seed(0)) * (2 / 127.5)
+    fake = (real + n - n.mean(1, keepdim=True)).clamp(-1, 1)
+    margin = _margins(real, fake, {"highpass": {"highpass": True}, "chroma": {"highpass": True, "chroma": True}})
+    assert margin["highpass"] < 0.05 and margin["chroma"] > 0.3, margin
 
 
 def _args(tmp_path, **kw):
@@ -111,3 +131,9 @@ def test_torchrun_ddp_adversarial_smoke(tmp_path):
     assert r.returncode == 0, r.stderr[-2000:]
     ck = load_checkpoint(tmp_path / "ddp" / "last.pt")
     assert ck["step"] == 3 and ck["adversary"] is not None
+
+
+def test_chroma_discriminator_and_colour_loss_train(tmp_path):
+    ck = load_checkpoint(train(_args(tmp_path, steps=2, adv_chroma=True, colour_weight=2.0)))
+    assert ck["adversary"]["disc"]["net.0.parametrizations.weight.original"].shape[1] == 6  # RGB and its chroma residual
+    assert ck["train_args"]["colour_weight"] == 2.0 and ck["train_args"]["adv_chroma"]

@@ -160,3 +160,19 @@ def test_c2st_median_is_the_median_critic_with_its_spread():
     assert m["ci_low"] <= m["accuracy"] <= m["ci_high"]
     with pytest.raises(ValueError, match="repeats"):
         c2st.c2st_median(a, b, repeats=0)
+
+
+def test_explain_puts_each_known_defect_in_its_own_view(core):
+    """Brightness grain shows as brightness and not as colour noise; colour noise that keeps the
+    brightness shows as colour noise and not as brightness; neither moves the layout."""
+    a, b = _bands(core, 600, 0), _bands(core, 600, 1)
+    rng = np.random.default_rng(0)
+    x = b.astype(np.float64)
+    grain = x * (1 + rng.normal(0, 0.1, x.shape[:3] + (1,)))  # every channel scaled alike
+    n = rng.normal(0, 4, x.shape)
+    colour = x + n - n.mean(-1, keepdims=True)  # per-channel noise, the brightness kept
+    acc = {name: {v: r["accuracy"] for v, r in c2st.explain(a, np.clip(f, 0, 255).round().astype(np.uint8), seed=0, steps=200, repeats=1).items()}
+           for name, f in (("grain", grain), ("colour", colour))}
+    assert acc["grain"]["luma"] > 0.8 and acc["grain"]["chroma"] < 0.62, acc
+    assert acc["colour"]["chroma"] > 0.8 and acc["colour"]["luma"] < 0.62, acc
+    assert acc["grain"]["layout"] < 0.62 and acc["colour"]["layout"] < 0.62, acc
