@@ -126,7 +126,7 @@ class Args:
     cond_noise: float = 0.0
     """max std of Gaussian noise added to the conditioning view (drift robustness, as DIAMOND)"""
     colour_weight: float = 0.0
-    """weight of an extra loss on the colour part of the clean-view estimate's error (world_models.colour.colour_mse:
+    """weight of an extra loss on the colour part of the clean-view estimate's error (world_models.realism.colour_mse:
     the error minus its per-pixel channel mean), so that what the model cannot know it gets wrong in brightness, as
     the map's own grain varies, not in colour (0: off)"""
     adv_weight: float = 0.0
@@ -197,6 +197,9 @@ def _validate(a: Args) -> None:
     if a.adv_weight < 0 or (a.adv_weight > 0 and a.experiment != "world_flow"):
         raise SystemExit(f"error: --adv-weight must be >= 0, and > 0 only with --experiment world_flow (its one-step "
                          f"sampler is what it sharpens); got {a.adv_weight} with {a.experiment!r}")
+    if not a.colour_weight >= 0 or a.adv_chroma and not a.adv_weight > 0:
+        raise SystemExit(f"error: --colour-weight must be >= 0 and --adv-chroma needs --adv-weight > 0 (it is an input of the "
+                         f"discriminator); got {a.colour_weight} and --adv-weight {a.adv_weight}")
     if a.steps is not None and a.steps < 1 or a.time_budget is not None and not a.time_budget > 0:
         raise SystemExit(f"error: --steps must be >= 1 and --time-budget > 0, got {a.steps} and {a.time_budget}")
     if a.ckpt_every < 1 or a.log_every < 1 or a.eval_every < 0:

@@ -120,6 +120,10 @@ def test_adversarial_options_are_validated(tmp_path):
         train(_args(tmp_path, experiment="world"))
     with pytest.raises(SystemExit, match="--adv-band"):
         train(_args(tmp_path, adv_band=4))
+    with pytest.raises(SystemExit, match="--colour-weight"):
+        train(_args(tmp_path, colour_weight=-1.0))
+    with pytest.raises(SystemExit, match="--adv-chroma needs"):
+        train(_args(tmp_path, adv_weight=0.0, adv_chroma=True))
 
 
 def test_torchrun_ddp_adversarial_smoke(tmp_path):
