@@ -4,7 +4,7 @@ A map's fine texture (paper grain, fibres, film grain, sensor noise after demosa
 brightness of a pixel and leaves its colour alone; a generator's errors are made per channel. On
 the default map half of the one-step samples' squared error in the revealed strip is colour (the
 channels' deviations from their mean), and in flat regions the chromaticity's high-pass residual
-is 3-4x the real one: a critic shown that residual alone tells the samples apart 93% of the time
+is 3-4x the real one: a critic shown that residual alone tells the samples apart 95% of the time
 (``worldbench.c2st.explain``; docs/RESULTS.md, session 12).
 
 * :func:`high_pass`: the image minus its 3x3 blur, amplified (speckle, streaks, grain).

@@ -537,7 +537,7 @@ def train(a: Args) -> Path:
                 if a.colour_weight > 0:
                     colour = colour_mse(x1_hat, x_1)
                     total = total + a.colour_weight * colour
-                    plugin_logs["losses/colour"] = colour.item()
+                    plugin_logs["losses/colour"] = colour.detach()  # read at log steps only, as the plug-ins' logs
                 for p in plugins:
                     extra, logs = p.loss(loss, x1_hat, action, rows[p.name], model.final.linear.weight)
                     total = total + extra

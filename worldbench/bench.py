@@ -65,6 +65,15 @@ def masked_psnr(fake: np.ndarray, true: np.ndarray, actions: np.ndarray, new: bo
     return 100.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
+def _c2st(res: dict, key: str, real: np.ndarray, fake: np.ndarray, cfg: BenchConfig) -> None:
+    """``res["c2st_{key}_*"]``: the median C2ST of ``real`` against ``fake``; with ``cfg.c2st_explain`` also
+    ``res["c2st_{key}_{view}_*"]`` for each view of :func:`worldbench.c2st.explain`."""
+    res.update({f"c2st_{key}_{k}": v for k, v in c2st_mod.c2st_median(real, fake, cfg.seed, cfg.c2st_steps, cfg.c2st_repeats).items()})
+    if cfg.c2st_explain:
+        for view, c in c2st_mod.explain(real, fake, cfg.seed, cfg.c2st_steps, cfg.c2st_repeats).items():
+            res.update({f"c2st_{key}_{view}_{k}": v for k, v in c.items()})
+
+
 def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dict, dict, dict]:
     """Returns (scalars, curves, artefacts) for one model; see ``python -m worldbench --help``."""
     res: dict = {}
@@ -82,11 +91,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     res["psnr_new"] = masked_psnr(fake[:, 1], true[:, 1], a, True, stride)
     real_b, fake_b = new_bands(true[:, 1], a), new_bands(fake[:, 1], a)  # (n, 16, W, 3): new strip + the context it continues
     res["sharpness_new"] = ratio(gradient_energy(fake_b[:, :stride]), gradient_energy(real_b[:, :stride]))
-    c = c2st_mod.c2st_median(real_b, fake_b, s, cfg.c2st_steps, cfg.c2st_repeats)
-    res.update({f"c2st_new_{k}": v for k, v in c.items()})
-    if cfg.c2st_explain:
-        for view, c in c2st_mod.explain(real_b, fake_b, s, cfg.c2st_steps, cfg.c2st_repeats).items():
-            res.update({f"c2st_new_{view}_{k}": v for k, v in c.items()})
+    _c2st(res, "new", real_b, fake_b, cfg)
     res["kid_rand_new"], res["kid_rand_new_std"] = kid(RandomFeatures(), real_b, fake_b, cfg.kid_subsets, min(cfg.kid_subset_size, len(real_b)))
     art["bands"] = (real_b[:8], fake_b[:8])
 
@@ -102,11 +107,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     # realism late in a dream: C2ST of the frames at step 16 of open-loop rollouts
     starts, acts = runners.open_loop(core, cfg.c2st_rollouts, C2ST_STEP, s + 2)
     true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 2)
-    c = c2st_mod.c2st_median(true[:, -1], fake[:, -1], s, cfg.c2st_steps, cfg.c2st_repeats)
-    res.update({f"c2st_roll{C2ST_STEP}_{k}": v for k, v in c.items()})
-    if cfg.c2st_explain:
-        for view, c in c2st_mod.explain(true[:, -1], fake[:, -1], s, cfg.c2st_steps, cfg.c2st_repeats).items():
-            res.update({f"c2st_roll{C2ST_STEP}_{view}_{k}": v for k, v in c.items()})
+    _c2st(res, f"roll{C2ST_STEP}", true[:, -1], fake[:, -1], cfg)
     res[f"contrast_roll@{C2ST_STEP}"] = ratio(contrast(fake[:, -1]), contrast(true[:, -1]))
     res[f"sharpness_roll@{C2ST_STEP}"] = ratio(gradient_energy(fake[:, -1]), gradient_energy(true[:, -1]))
     art["late"] = (true[:8, -1], fake[:8, -1])

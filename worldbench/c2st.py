@@ -161,7 +161,7 @@ def explain(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 400,
     """What gives ``fake`` away: :func:`c2st_median` on each of :data:`VIEWS` of both sets.
 
     A view near 50% hides nothing the critic could use; one near the full C2ST holds the tell. On the
-    default map the one-step samples of session 10's model score 71% as images, 67% as grey, 93% on
+    default map the one-step samples of session 10's model score 71% as images, 67% as grey, 95% on
     the chroma residual alone (the map's grain changes brightness only, the model's errors are per
     channel) and 56% as layout (docs/RESULTS.md, session 12)."""
     return {name: c2st_median(_view(real, fn), _view(fake, fn), seed, steps, repeats) for name, fn in VIEWS.items()}
