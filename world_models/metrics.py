@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["psnr", "gradient_energy", "contrast", "ratio"]
+__all__ = ["psnr", "gradient_energy", "contrast", "streaks", "ratio"]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -52,6 +52,36 @@ def contrast(x: np.ndarray) -> float:
     """
     assert x.ndim == 4, f"contrast needs (B, H, W, C) images, got {x.shape}"
     return float(x.reshape(len(x), -1).astype(np.float32).std(1).mean())
+
+
+def streaks(x: np.ndarray, along_columns: np.ndarray, part: str = "chroma") -> float:
+    """Stripes of a set of uint8 (B, H, W, 3) images, each along one axis: the RMS of the image's
+    column means (``along_columns[i]``: vertical stripes) or row means (horizontal stripes), after
+    the image's mean and, along the profile, a 3-tap local mean are taken away (slow gradients are
+    not stripes). ``part``: ``"chroma"`` (each pixel minus its grey, the mean of its channels) or
+    ``"luma"`` (the grey).
+
+    A dream that stretches the edge of its view into each revealed strip (the ``shift`` baseline's
+    defect, or a model that leans on it) streaks along its motion, and the streaks lengthen with
+    every move in the same direction. As a ratio to the true frames' value (1 = the map's own
+    stripes) it measures that defect (``worldbench``: straight walks).
+
+    >>> x = np.zeros((1, 4, 4, 3), np.uint8); x[0, :, 1, 0] = 30  # a red vertical line
+    >>> streaks(x, np.array([True])) > 0, streaks(x, np.array([False]))
+    (True, 0.0)
+    """
+    assert x.ndim == 4 and x.shape[-1] == 3, f"streaks needs (B, H, W, 3) images, got {x.shape}"
+    along_columns = np.asarray(along_columns, bool)
+    assert along_columns.shape == (len(x),), f"along_columns must be ({len(x)},), got {along_columns.shape}"
+    if part not in ("chroma", "luma"):
+        raise ValueError(f"part must be 'chroma' or 'luma', got {part!r}")
+    x = x.astype(np.float64)
+    grey = x.mean(-1, keepdims=True)  # (B, H, W, 1)
+    v = x - grey if part == "chroma" else grey
+    v = v - v.mean((1, 2), keepdims=True)
+    prof = np.where(along_columns[:, None, None], v.mean(1), v.mean(2))  # (B, W or H, C): the stripes' profile
+    hp = prof[:, 1:-1] - 0.5 * (prof[:, :-2] + prof[:, 2:])
+    return float(np.sqrt((hp**2).mean()))
 
 
 def ratio(value: float, truth: float) -> float:

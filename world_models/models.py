@@ -41,6 +41,9 @@ class ModelConfig:
         prediction: ``"native"`` (the network outputs epsilon for DDPM, velocity for flow matching)
             or ``"x1"`` (it outputs the clean next view; the process converts it to its target).
         copy_kernel: size of the learned action-conditioned copy filter (0: none; spatial only).
+        copy_pad: what the copy filter reads beyond the current view, i.e. what it puts in the
+            newly revealed strip: ``"replicate"`` (the edge pixels, stretched across the strip) or
+            ``"mean"`` (the view's mean colour, a flat base without the edge's streaks).
         place_rows, place_cols: the size, in patches, of a learned *place field* over the map the
             model is trained on (0: none). Each patch-sized cell of the map has a ``place_dim``
             vector; the next view's tokens receive the vectors of the cells they show, through one
@@ -62,6 +65,7 @@ class ModelConfig:
     stem: str = "conv"
     prediction: str = "x1"
     copy_kernel: int = 17
+    copy_pad: str = "replicate"
     n_actions: int = 4
     place_rows: int = 0
     place_cols: int = 0
@@ -69,7 +73,8 @@ class ModelConfig:
 
     def __post_init__(self):
         choices = {"kind": ("dit", "world"), "norm": ("rms", "layer"), "cond": ("film", "additive"),
-                   "conditioning": ("global", "spatial"), "stem": ("linear", "conv"), "prediction": ("native", "x1")}
+                   "conditioning": ("global", "spatial"), "stem": ("linear", "conv"), "prediction": ("native", "x1"),
+                   "copy_pad": ("replicate", "mean")}
         for k, ok in choices.items():
             if getattr(self, k) not in ok:
                 raise ValueError(f"ModelConfig.{k} must be one of {ok}, got {getattr(self, k)!r}")
@@ -205,7 +210,7 @@ class WorldDiT(DiT):
             self.cond_proj = nn.Linear(3 * c.dim, c.dim)
         else:
             self.cond_proj = nn.Linear(2 * c.dim, c.dim)
-        self.copy = DynamicFilterCopy(c.n_actions + 1, c.copy_kernel) if c.copy_kernel else None
+        self.copy = DynamicFilterCopy(c.n_actions + 1, c.copy_kernel, pad=c.copy_pad) if c.copy_kernel else None
         if c.place_rows:
             # a zero field (a pretrained model's output is unchanged at the start) read through a random
             # projection, so the field's gradients flow from the first step (a zero projection would

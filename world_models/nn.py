@@ -231,18 +231,24 @@ class DynamicFilterCopy(nn.Module):
 
     Each action (row of a table, with an extra null row for CFG) owns a separable k x k kernel
     ``outer(k_y, k_x)``, each a softmax over k taps, so the result is a convex combination of
-    translated copies, applied with replicate padding. A translation by up to k//2 pixels is one
+    translated copies, applied with ``pad`` padding. A translation by up to k//2 pixels is one
     such kernel, so the model learns the motion of each action from data (a dynamic filter
     network, Jia et al. 2016) instead of routing every pixel through the token bottleneck.
 
     The logits are ``logit_scale * table``: Adam moves a parameter by about the learning rate per
     step, so without the scale a sharp kernel (logit gaps of ~10) would take tens of thousands of
     steps to learn. Zero-initialised: the filter starts as a uniform blur.
+
+    ``pad``: what is read beyond the view, hence what a translation puts in the newly revealed
+    strip: ``"replicate"`` (the edge pixels, one streak per column or row) or ``"mean"`` (each
+    image's per-channel mean: a flat base that carries no streaks into the strip).
     """
 
-    def __init__(self, n_actions: int, kernel: int, logit_scale: float = 100.0):
+    def __init__(self, n_actions: int, kernel: int, logit_scale: float = 100.0, pad: str = "replicate"):
         super().__init__()
-        self.k = kernel
+        if pad not in ("replicate", "mean"):
+            raise ValueError(f"pad must be 'replicate' or 'mean', got {pad!r}")
+        self.k, self.pad = kernel, pad
         self.logit_scale = logit_scale
         self.table = nn.Parameter(torch.zeros(n_actions, 2, kernel))
 
@@ -259,7 +265,13 @@ class DynamicFilterCopy(nn.Module):
         w_y, w_x = self.kernels(action, detach)  # (B, k) each
         # one grouped (depthwise) convolution per axis, every sample's channels with its own kernel:
         # 20x faster on CPU than an einsum over unfolded windows (same result)
-        x = F.pad(view.float(), (r, r, r, r), mode="replicate").reshape(1, B * C, H + 2 * r, W + 2 * r)
+        v = view.float()
+        if self.pad == "mean":
+            mean = v.mean((2, 3), keepdim=True)  # (B, C, 1, 1)
+            x = F.pad(v - mean, (r, r, r, r)) + mean
+        else:
+            x = F.pad(v, (r, r, r, r), mode="replicate")
+        x = x.reshape(1, B * C, H + 2 * r, W + 2 * r)
         x = F.conv2d(x, w_y.repeat_interleave(C, 0).view(B * C, 1, k, 1), groups=B * C)  # (1, B*C, H, W+2r)
         x = F.conv2d(x, w_x.repeat_interleave(C, 0).view(B * C, 1, 1, k), groups=B * C)  # (1, B*C, H, W)
         return x.view(B, C, H, W).to(view.dtype)

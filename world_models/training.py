@@ -78,6 +78,8 @@ class Args:
     """override the preset: native (eps / velocity) | x1 (clean next view)"""
     copy_kernel: int | None = None
     """override the preset: size of the learned copy filter (0: off)"""
+    copy_pad: str | None = None
+    """override the preset: what the copy filter puts in the revealed strip: replicate (the edge, stretched) | mean"""
     place_field: bool = False
     """learn a place field over --map (one map only): a vector per 8-px cell, given to the tokens of the next
     view where the known motion puts it; the model's knowledge of what is beyond the view on its map"""
@@ -172,7 +174,8 @@ class Args:
 
 
 def _model_config(a: Args, kind: str, core: WorldCore) -> ModelConfig:
-    over = {k: v for k, v in dict(conditioning=a.conditioning, norm=a.norm, stem=a.stem, prediction=a.prediction, copy_kernel=a.copy_kernel).items() if v is not None}
+    over = {k: v for k, v in dict(conditioning=a.conditioning, norm=a.norm, stem=a.stem, prediction=a.prediction, copy_kernel=a.copy_kernel,
+                                   copy_pad=a.copy_pad).items() if v is not None}
     if a.film is not None:
         over["cond"] = "film" if a.film else "additive"
     if a.place_field:

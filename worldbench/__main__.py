@@ -5,7 +5,7 @@ or ``module:factory`` (your own simulator, :mod:`worldgen_core.simulator`); ``NA
 row. Default: ``copy shift shipped=data/world_model.pt``.
 
 Writes ``leaderboard.md`` / ``leaderboard.json``, ``psnr_curves.png`` (rollout PSNR against steps,
-loop-closure PSNR against k), ``c2st.png``, ``strips.png`` and ``loop.gif`` to ``--out``.
+loop-closure PSNR against k, streaks along the motion on straight walks against steps), ``c2st.png``, ``strips.png`` and ``loop.gif`` to ``--out``.
 ``--agents`` adds agent transfer (:mod:`worldbench.transfer`): PPO trained inside each learned
 simulator and in the real env, evaluated in the real env, on the near, far and drawn tasks (the
 far task without the goal view in the dream's memory: the one that needs the world's content;
@@ -32,7 +32,7 @@ from worldgen_core.world import WorldCore
 
 from . import c2st as c2st_mod
 from . import runners
-from .bench import QUICK, BenchConfig, config_dict, evaluate_entry
+from .bench import QUICK, STREAK_STEPS, BenchConfig, config_dict, evaluate_entry
 from .models import parse_spec
 from .report import leaderboard_md, write_report
 from .transfer import QUICK_TRANSFER, TransferConfig, transfer
@@ -99,6 +99,7 @@ def main(argv=None) -> dict:
         print(f"{e.name}: known {r['psnr_known']:.2f} new {r['psnr_new']:.2f} roll@16 {r['rollout_psnr@16']:.2f} "
               f"loop back (worst k) {r['loop_line_back_min']:.1f}/{r['loop_square_back_min']:.1f} "
               f"C2ST new {100 * r['c2st_new_accuracy']:.1f}% roll@16 {100 * r['c2st_roll16_accuracy']:.1f}% "
+              f"streaks@16 colour {r['streaks_chroma@16']:.2f}x luma {r['streaks_luma@16']:.2f}x "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
     meta = {"models": {e.name: e.spec for e in entries}, "map": a.map or "data/world_map.png", "config": config_dict(cfg),
             "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
@@ -106,7 +107,9 @@ def main(argv=None) -> dict:
                             f"{cfg.n_transitions} one-step transitions, {cfg.n_rollouts} open-loop rollouts of {cfg.horizon} random moves, "
                             f"{cfg.n_loops} loops per kind and k, C2ST on {cfg.n_transitions} revealed bands and on the frames at step 16 "
                             f"of {cfg.c2st_rollouts} rollouts (the median of {cfg.c2st_repeats} critics, each trained on its own half and tested on the other; "
-                            f"the range over critics in brackets; 50% = indistinguishable). PSNR in dB against the true views; "
+                            f"the range over critics in brackets; 50% = indistinguishable); streaks: stripes along the motion at the end of "
+                            f"{cfg.n_walks} straight walks of {STREAK_STEPS} moves, as a ratio to the true frames' (1 = the map's own). "
+                            f"PSNR in dB against the true views; "
                             f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads).")}
     if a.agents:
         tcfg = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from world_models.evaluate import RandomFeatures, kid, new_bands
-from world_models.metrics import contrast, gradient_energy, psnr, ratio
+from world_models.metrics import contrast, gradient_energy, psnr, ratio, streaks
 from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
@@ -31,6 +31,8 @@ class BenchConfig:
     loop_ks: tuple[int, ...] = (1, 2, 4, 8, 16)
     n_loops: int = 8
     """episodes per loop kind (line, square) and k"""
+    n_walks: int = 256
+    """straight walks of ``STREAK_STEPS`` moves (a quarter per direction): streaks along the motion"""
     c2st_rollouts: int = 256
     """rollouts of 16 steps whose last frames C2ST compares with the true ones"""
     c2st_steps: int = 400
@@ -48,11 +50,12 @@ class BenchConfig:
 
 
 #: smoke-run sizes (seconds per model): the numbers are noisy, the code paths are all taken
-QUICK = BenchConfig(n_transitions=64, n_rollouts=4, horizon=16, loop_ks=(1, 2, 4), n_loops=4, c2st_rollouts=32, c2st_steps=30, c2st_repeats=2,
+QUICK = BenchConfig(n_transitions=64, n_rollouts=4, n_walks=16, horizon=16, loop_ks=(1, 2, 4), n_loops=4, c2st_rollouts=32, c2st_steps=30, c2st_repeats=2,
                     kid_subsets=4, kid_subset_size=16, speed_envs=8, speed_seconds=0.2, speed_repeats=1)
 
 ROLLOUT_AT = (1, 4, 16, 64)
 C2ST_STEP = 16
+STREAK_STEPS = 16
 
 
 def masked_psnr(fake: np.ndarray, true: np.ndarray, actions: np.ndarray, new: bool, stride: int) -> float:
@@ -111,6 +114,16 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     res[f"contrast_roll@{C2ST_STEP}"] = ratio(contrast(fake[:, -1]), contrast(true[:, -1]))
     res[f"sharpness_roll@{C2ST_STEP}"] = ratio(gradient_energy(fake[:, -1]), gradient_energy(true[:, -1]))
     art["late"] = (true[:8, -1], fake[:8, -1])
+
+    # streaks: straight walks, each move revealing a strip next to the last one invented; stripes parallel
+    # to the motion, as a ratio to the true frames' (1 = the map's own)
+    starts, acts = runners.straight_walks(core, cfg.n_walks, STREAK_STEPS, s + 3)
+    true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 3)
+    vertical = acts[:, 0] < 2  # UP/DOWN: the stripes run along the columns
+    for part in ("chroma", "luma"):
+        curves[f"streaks_{part}"] = [ratio(streaks(fake[:, t], vertical, part), streaks(true[:, t], vertical, part))
+                                     for t in range(1, STREAK_STEPS + 1)]
+        res[f"streaks_{part}@{STREAK_STEPS}"] = curves[f"streaks_{part}"][-1]
 
     # memory: loops whose end is the start view the simulator was shown
     for kind, make_loop, turn_at, back_at in (("line", runners.line_loops, 1, 2), ("square", runners.square_loops, 2, 4)):

@@ -17,6 +17,7 @@ _COLS = [("psnr_known", "known dB"), ("psnr_new", "new strip dB"), ("rollout_psn
          ("loop_square_back_min", "loop back (square, worst k)"), ("c2st_new", "C2ST new strip"), ("c2st_roll16", "C2ST roll@16"),
          *((f"c2st_{w}_{v}", f"C2ST {n}, {v}") for w, n in (("new", "new strip"), ("roll16", "roll@16")) for v in ("luma", "chroma", "layout")),
          ("kid_rand_new", "KID-rand new x1e3"), ("sharpness_new", "sharpness new"), ("contrast_roll@16", "contrast roll@16"),
+         ("streaks_chroma@16", "colour streaks, walk@16 (x real)"), ("streaks_luma@16", "luma streaks, walk@16 (x real)"),
          ("mflop_per_frame", "MFLOP/frame"), ("dream_steps_s", "dream env-steps/s")]
 
 
@@ -87,19 +88,28 @@ def _plt():
 
 
 def plot_lines(curves: dict[str, dict], path: Path) -> Path:
-    """Left: rollout PSNR against steps; right: PSNR back at the start of a loop against k."""
+    """Left: rollout PSNR against steps; middle: PSNR back at the start of a loop against k; right:
+    colour streaks on straight walks against steps (x the true frames')."""
     plt = _plt()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(16, 4))
     for i, (name, c) in enumerate(curves.items()):
         col = f"C{i}"
         y = c["rollout_psnr"]
         ax1.plot(range(1, len(y) + 1), y, color=col, label=name)
         ax2.plot(c["loop_ks"], c["loop_line_back"], color=col, marker="o", label=f"{name}, line")
         ax2.plot(c["loop_ks"], c["loop_square_back"], color=col, marker="s", ls="--", label=f"{name}, square")
+        if "streaks_chroma" in c:
+            ax3.plot(range(1, len(c["streaks_chroma"]) + 1), c["streaks_chroma"], color=col, label=f"{name}, colour")
+            ax3.plot(range(1, len(c["streaks_luma"]) + 1), c["streaks_luma"], color=col, ls="--", label=f"{name}, luma")
     ax1.set(xlabel="open-loop steps (random moves)", ylabel="PSNR vs the true view (dB)", xscale="log", title="open-loop rollouts")
     ax2.set(xlabel="k (moves out before coming back)", ylabel="PSNR back at the start (dB)", xscale="log", title="loop closure (memory)")
     ax2.set_xticks(c["loop_ks"], [str(k) for k in c["loop_ks"]])
     ax2.minorticks_off()
+    ax3.axhline(1.0, color="k", lw=0.8)
+    ax3.set(xlabel="moves in one direction", ylabel="stripes along the motion (x the true frames')", yscale="log",
+            title="streaks (straight walks)")
+    ax3.grid(alpha=0.3)
+    ax3.legend(fontsize=6, ncol=2)
     for ax in (ax1, ax2):
         ax.set_ylim(0, 102)
         ax.grid(alpha=0.3)

@@ -71,7 +71,7 @@ def _starts_fitting(core: WorldCore, rng, n: int, lo: np.ndarray, hi: np.ndarray
     """Uniform cells with ``lo <= cell < grid - hi`` per axis (so a loop never meets the map's edge)."""
     top = core.grid - hi
     if (top <= lo).any():
-        raise ValueError(f"a loop of this size does not fit in the map's grid {core.grid.tolist()}")
+        raise ValueError(f"a loop or walk of this size does not fit in the map's grid {core.grid.tolist()}")
     return np.stack([rng.integers(lo[0], top[0], n), rng.integers(lo[1], top[1], n)], 1)
 
 
@@ -87,6 +87,19 @@ def line_loops(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, 
         starts[idx] = _starts_fitting(core, rng, len(idx), np.maximum(-delta, 0), np.maximum(delta, 0))
     actions = np.concatenate([np.repeat(d[:, None], k, 1), np.repeat(_OPPOSITE[d][:, None], k, 1)], 1)
     return starts, actions
+
+
+def straight_walks(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` moves in one direction (directions cycle through the four; no move is blocked):
+    (starts (n, 2), actions (n, k)). Every move reveals a strip next to the last one invented."""
+    rng = np.random.default_rng(seed)
+    d = np.arange(n) % 4
+    starts = np.empty((n, 2), np.int64)
+    for a in range(4):
+        idx = np.flatnonzero(d == a)
+        delta = dyn.ACTION_DELTAS[a] * k
+        starts[idx] = _starts_fitting(core, rng, len(idx), np.maximum(-delta, 0), np.maximum(delta, 0))
+    return starts, np.repeat(d[:, None], k, 1)
 
 
 def square_loops(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

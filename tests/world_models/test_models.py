@@ -75,6 +75,17 @@ def test_dynamic_filter_can_express_a_translation():
     y = dc(v, torch.tensor([1]))
     assert torch.allclose(y[:, :, :-8], v[:, :, 8:], atol=1e-5)
     assert torch.allclose(y[:, :, -8:], v[:, :, -1:].expand(-1, -1, 8, -1), atol=1e-5)  # replicate edge fill
+    mean = DynamicFilterCopy(4, 17, pad="mean")
+    mean.load_state_dict(dc.state_dict())
+    y = mean(v, torch.tensor([1]))
+    assert torch.allclose(y[:, :, :-8], v[:, :, 8:], atol=1e-5)  # the known part is the same translation
+    assert torch.allclose(y[:, :, -8:], v.mean((2, 3), keepdim=True).expand(-1, -1, 8, 64), atol=1e-5)  # a flat strip
+    with pytest.raises(ValueError, match="pad must be"):
+        DynamicFilterCopy(4, 17, pad="reflect")
+    with pytest.raises(ValueError, match="copy_pad"):
+        preset("tiny", copy_pad="zeros")
+    assert build_model(preset("tiny", copy_pad="mean")).copy.pad == "mean"
+    assert ModelConfig.from_dict({k: v for k, v in preset("tiny").to_dict().items() if k != "copy_pad"}).copy_pad == "replicate"  # older checkpoints
 
 
 def test_place_field_reads_the_cells_the_next_view_shows():

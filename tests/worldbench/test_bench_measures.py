@@ -31,6 +31,7 @@ def test_a_perfect_model_is_exact_everywhere(core):
     for k in ("psnr_known", "psnr_new", "rollout_psnr@1", "rollout_psnr@16", "loop_line_back_min", "loop_square_back_min", "loop_square_turn_min"):
         assert r[k] == 100.0, k
     assert all(v == 100.0 for v in c["rollout_psnr"])
+    assert c["streaks_chroma"] == c["streaks_luma"] == [1.0] * 16  # the map's own stripes
 
 
 def test_copy_is_exact_back_at_the_start_of_a_loop_only(core):
@@ -42,7 +43,20 @@ def test_copy_is_exact_back_at_the_start_of_a_loop_only(core):
 def test_shift_is_exact_on_the_known_region_and_forgets_loops(core):
     r, c, _ = evaluate_entry(parse_spec("shift", core), core, QUICK)
     assert r["psnr_known"] == 100.0 and r["psnr_new"] < 25 and r["sharpness_new"] < 0.7
+    # its defect, calibrated: the edge stretched into every strip streaks along the motion, more with every move
+    assert r["streaks_chroma@16"] > 3 and r["streaks_luma@16"] > 3
+    assert c["streaks_chroma"][0] < c["streaks_chroma"][3] < c["streaks_chroma"][7]
     assert max(c["loop_line_back"]) < 40
+
+
+def test_straight_walks_move_every_step_in_one_direction(core):
+    starts, acts = runners.straight_walks(core, 8, 16, seed=0)
+    assert sorted(set(acts[:, 0])) == [0, 1, 2, 3] and (acts == acts[:, :1]).all()
+    pos = starts.copy()
+    for t in range(16):
+        new = dyn.move(pos, acts[:, t], core.grid)
+        assert (new != pos).any(1).all()  # never blocked by the map's edge
+        pos = new
 
 
 def test_loops_return_to_their_start(core):
