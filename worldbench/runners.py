@@ -75,20 +75,6 @@ def _starts_fitting(core: WorldCore, rng, n: int, lo: np.ndarray, hi: np.ndarray
     return np.stack([rng.integers(lo[0], top[0], n), rng.integers(lo[1], top[1], n)], 1)
 
 
-def line_loops(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """``k`` moves in one direction and ``k`` back (directions cycle through the four):
-    (starts (n, 2), actions (n, 2k)); turning point at step k, back at the start at step 2k."""
-    rng = np.random.default_rng(seed)
-    d = np.arange(n) % 4
-    starts = np.empty((n, 2), np.int64)
-    for a in range(4):
-        idx = np.flatnonzero(d == a)
-        delta = dyn.ACTION_DELTAS[a] * k
-        starts[idx] = _starts_fitting(core, rng, len(idx), np.maximum(-delta, 0), np.maximum(delta, 0))
-    actions = np.concatenate([np.repeat(d[:, None], k, 1), np.repeat(_OPPOSITE[d][:, None], k, 1)], 1)
-    return starts, actions
-
-
 def straight_walks(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """``k`` moves in one direction (directions cycle through the four; no move is blocked):
     (starts (n, 2), actions (n, k)). Every move reveals a strip next to the last one invented."""
@@ -100,6 +86,13 @@ def straight_walks(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarr
         delta = dyn.ACTION_DELTAS[a] * k
         starts[idx] = _starts_fitting(core, rng, len(idx), np.maximum(-delta, 0), np.maximum(delta, 0))
     return starts, np.repeat(d[:, None], k, 1)
+
+
+def line_loops(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``k`` moves in one direction and ``k`` back (directions cycle through the four):
+    (starts (n, 2), actions (n, 2k)); turning point at step k, back at the start at step 2k."""
+    starts, out = straight_walks(core, n, k, seed)
+    return starts, np.concatenate([out, np.repeat(_OPPOSITE[out[:, :1]], k, 1)], 1)
 
 
 def square_loops(core: WorldCore, n: int, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
