@@ -3,6 +3,7 @@ tests/world_models, tests/agents, tests/worldbench; cross-cutting checks (CLI ro
 layers) sit at the top. Helpers shared by several test modules live in ``helpers.py``."""
 
 import os
+import subprocess
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
 os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
@@ -15,6 +16,24 @@ import torch  # noqa: E402
 from world_models.training import Args, train  # noqa: E402
 
 torch.set_num_threads(1)
+
+
+@pytest.fixture
+def popen():
+    """``subprocess.Popen`` for tests that drive a CLI by signals. Every child still running when the
+    test ends (it failed or timed out) is killed, so a failed test leaves no run behind to slow the
+    tests after it (a 1M-step agent run left over had made the next suite's signal tests time out)."""
+    procs = []
+
+    def start(*args, **kw):
+        procs.append(subprocess.Popen(*args, **kw))
+        return procs[-1]
+
+    yield start
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
 
 
 @pytest.fixture(scope="session")

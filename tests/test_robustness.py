@@ -127,8 +127,8 @@ def test_exploding_lr_keeps_a_resumable_checkpoint(tmp_path):
 
 
 # ---- 3. SIGINT / SIGTERM in train_agent.py save the model and the report; kill -9 resumes ----------
-def _start_agent(out, *extra):
-    return subprocess.Popen([sys.executable, str(ROOT / "train_agent.py"), "--env", "WorldMap-v0", "--timesteps", "1000000",
+def _start_agent(popen, out, *extra):
+    return popen([sys.executable, str(ROOT / "train_agent.py"), "--env", "WorldMap-v0", "--timesteps", "1000000",
                              "--n-envs", "2", "--n-steps", "16", "--batch-size", "16", "--n-epochs", "1", "--eval-every", "0",
                              "--eval-episodes", "4", "--ckpt-every", "64", "--no-progress", "--out", str(out), *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
@@ -148,9 +148,9 @@ def _wait_for_checkpoint_past(out, steps, proc, timeout=90):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_agent_run_saves_model_and_report(tmp_path, sig):
+def test_interrupted_agent_run_saves_model_and_report(tmp_path, sig, popen):
     out = tmp_path / "agent"
-    proc = _start_agent(out)
+    proc = _start_agent(popen, out)
     _wait_for_checkpoint_past(out, 64, proc)
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
@@ -163,9 +163,9 @@ def test_interrupted_agent_run_saves_model_and_report(tmp_path, sig):
     assert safe_load(out / "checkpoint.pt")["num_timesteps"] == rep["timesteps"]
 
 
-def test_killed_agent_run_resumes_from_its_checkpoint(tmp_path):
+def test_killed_agent_run_resumes_from_its_checkpoint(tmp_path, popen):
     out = tmp_path / "agent"
-    proc = _start_agent(out)
+    proc = _start_agent(popen, out)
     _wait_for_checkpoint_past(out, 64, proc)
     proc.kill()  # SIGKILL: no handler runs
     proc.wait(timeout=30)

@@ -50,12 +50,12 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
         run(Args(**{**a.__dict__, "resume": True, "preset": "small"}))
 
 
-def test_recipe_resumes_the_running_stage(tmp_path):
+def test_recipe_resumes_the_running_stage(tmp_path, popen):
     """Stopped in stage 1 (SIGINT), --resume finishes stage 1 from its checkpoint and runs the rest."""
     out = tmp_path / "run"
     cmd = [sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--pretrained", "None", "--batch-size", "4", "--eval-every", "0", "--no-progress",
            "--device", "cpu", "--out", str(out), "--threads", "1"]
-    p = subprocess.Popen([*cmd, "--time-budget", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    p = popen([*cmd, "--time-budget", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import time
 
     deadline = time.time() + 60

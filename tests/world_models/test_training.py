@@ -100,12 +100,12 @@ def test_torchrun_ddp_smoke(tmp_path):
 
 
 
-def test_interrupted_run_keeps_its_progress(tmp_path):
+def test_interrupted_run_keeps_its_progress(tmp_path, popen):
     import signal
     import time
 
     out = tmp_path / "int"
-    proc = subprocess.Popen([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--steps", "100000", "--out", str(out),
+    proc = popen([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--steps", "100000", "--out", str(out),
                              "--eval-every", "0", "--ckpt-every", "100000", "--no-progress", "--batch-size", "2"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     t0 = time.time()
