@@ -3,6 +3,7 @@ tests/world_models, tests/agents, tests/worldbench; cross-cutting checks (CLI ro
 layers) sit at the top. Helpers shared by several test modules live in ``helpers.py``."""
 
 import os
+import signal
 import subprocess
 
 os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
@@ -22,10 +23,13 @@ torch.set_num_threads(1)
 def popen():
     """``subprocess.Popen`` for tests that drive a CLI by signals. Every child still running when the
     test ends (it failed or timed out) is killed, so a failed test leaves no run behind to slow the
-    tests after it (a 1M-step agent run left over had made the next suite's signal tests time out)."""
+    tests after it (a 1M-step agent run left over had made the next suite's signal tests time out).
+    Each child starts with SIGINT at its default, so Python turns it into KeyboardInterrupt even when
+    the suite itself runs where SIGINT is ignored (a shell's background job, ``nohup ... &``)."""
     procs = []
 
     def start(*args, **kw):
+        kw.setdefault("preexec_fn", lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         procs.append(subprocess.Popen(*args, **kw))
         return procs[-1]
 
