@@ -119,7 +119,7 @@ def evaluate_entry(entry: Entry, core: WorldCore, cfg: BenchConfig) -> tuple[dic
     # to the motion, as a ratio to the true frames' (1 = the map's own)
     starts, acts = runners.straight_walks(core, cfg.n_walks, STREAK_STEPS, s + 3)
     true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 3)
-    vertical = acts[:, 0] < 2  # UP/DOWN: the stripes run along the columns
+    vertical = np.isin(acts[:, 0], (dyn.UP, dyn.DOWN))  # the stripes run along the columns
     for part in ("chroma", "luma"):
         curves[f"streaks_{part}"] = [ratio(streaks(fake[:, t], vertical, part), streaks(true[:, t], vertical, part))
                                      for t in range(1, STREAK_STEPS + 1)]

@@ -4,6 +4,7 @@ moving up/down, the row means when moving left/right, of the image minus its mea
 the profile, RMS; chroma (image minus its per-pixel grey) and luma. Real = the map's own stripes.
 Usage: streaks.py SPEC [SPEC...]  (worldbench specs: NAME=PATH)"""
 import sys, numpy as np, torch
+from world_models.metrics import streaks
 from worldbench import runners
 from worldbench.models import parse_spec
 from worldgen_core.world import WorldCore
@@ -16,15 +17,7 @@ starts = np.stack([rng.integers(T, core.grid[0] - T, 4 * n), rng.integers(T, cor
 actions = np.repeat(acts[:, None], T, 1)
 
 def streak(frames, vertical):  # frames (B, H, W, 3) -> (chroma, luma) stripe RMS
-    x = frames.astype(float)
-    y = x.mean(-1, keepdims=True)
-    out = []
-    for v in (x - y, y):
-        v = v - v.mean((1, 2), keepdims=True)
-        prof = np.where(vertical[:, None, None], v.mean(1), v.mean(2))  # (B, 64, ch): column means (vertical moves) or row means
-        hp = prof - 0.5 * (np.roll(prof, 1, 1) + np.roll(prof, -1, 1))
-        out.append(np.sqrt((hp[:, 1:-1] ** 2).mean()))
-    return out
+    return [streaks(frames, vertical, part) for part in ("chroma", "luma")]
 
 vertical = acts < 2
 for spec in sys.argv[1:]:
