@@ -11,21 +11,26 @@ different model. Files written before the digest existed load without the check.
 
 :func:`atomic_save` is the one writer (also for the agent trainer's checkpoints): a temp file in
 the same folder, fsync, rename; permissions follow the umask like any new file; temp files that a
-killed writer left behind are removed by the next save into that folder.
+killed writer left behind are removed by the next save into that folder. A SIGINT or SIGTERM that
+arrives while the file is written is held until it is in place, then delivered as usual (Ctrl-C
+during a periodic save interrupts the run after the save, not in the middle of ``torch.save``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import signal
 import tempfile
+import threading
 from pathlib import Path
 from typing import BinaryIO, Callable
 
 import torch
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "atomic_write", "safe_load", "digest", "CheckpointError"]
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "atomic_write", "signals_held", "safe_load", "digest", "CheckpointError"]
 
 FORMAT = 1
 _REQUIRED = ("config", "process", "sampling", "model")
@@ -86,14 +91,44 @@ def _remove_stale_temps(folder: Path, name: str) -> None:
             pass
 
 
+@contextlib.contextmanager
+def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)):
+    """Hold ``signums`` while the block runs and deliver them after it, to the handlers that were
+    in place before. Only the main thread receives signals; elsewhere this does nothing. A signal
+    that is ignored or not handled from Python is left alone."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    before = {}
+    for s in signums:
+        h = signal.getsignal(s)
+        if h is None or h == signal.SIG_IGN:
+            continue
+        before[s] = h
+        signal.signal(s, lambda n, _frame: caught.append(n))
+    try:
+        yield
+    finally:
+        for s, h in before.items():
+            signal.signal(s, h)
+        for s in dict.fromkeys(caught):  # each held signal once, in the order it came
+            signal.raise_signal(s)
+
+
 def atomic_save(path: str | Path, obj) -> Path:
     """``torch.save(obj)`` to ``path`` atomically: the file is either the old one or the new one."""
     return atomic_write(path, lambda f: torch.save(obj, f))
 
 
 def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
-    """``write(file)`` into a temp file beside ``path``, fsync, rename over ``path``."""
-    path = Path(path)
+    """``write(file)`` into a temp file beside ``path``, fsync, rename over ``path``; SIGINT and
+    SIGTERM wait until that is done (:func:`signals_held`)."""
+    with signals_held():
+        return _atomic_write(Path(path), write)
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path.parent, path.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)

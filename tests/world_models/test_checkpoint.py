@@ -1,12 +1,15 @@
 """world_models.checkpoint and export: safe loading, atomic writes, slim checkpoints."""
 
 
+import os
+import signal
+
 import numpy as np
 import pytest
 import torch
 from helpers import tiny_train_args
 
-from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from world_models.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from world_models.inference import load_world_model
 from world_models.training import train
 
@@ -45,6 +48,32 @@ def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         save_checkpoint(target, {"config": {}, "process": "flow", "sampling": {}, "model": {"x": torch.zeros(1)}})
     assert target.read_bytes() == before and list(tmp_path.iterdir()) == [target]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_signal_during_atomic_write_is_delivered_after_the_file_is_in_place(tmp_path, sig):
+    """A trainer's Ctrl-C / SIGTERM landing inside torch.save once raised in the zip writer and
+    surfaced as 'RuntimeError: unexpected pos' instead of KeyboardInterrupt (CI, session 13)."""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    old = signal.signal(sig, interrupt)
+    seen = []
+
+    def write(f):
+        f.write(b"first half, ")
+        os.kill(os.getpid(), sig)  # arrives mid-write: the handler must not run yet
+        seen.append("went on")
+        f.write(b"second half")
+
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            atomic_write(tmp_path / "ck.pt", write)
+        assert seen == ["went on"] and signal.getsignal(sig) is interrupt  # the trainer's handler is back
+        assert (tmp_path / "ck.pt").read_bytes() == b"first half, second half"  # written whole, then interrupted
+        assert list(tmp_path.iterdir()) == [tmp_path / "ck.pt"]  # no temp file left
+    finally:
+        signal.signal(sig, old)
 
 
 
