@@ -11,9 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import signal
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +21,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, safe_load
+from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, safe_load, sigterm_as_interrupt
 from world_models.runs import check_resume_args, claim_run_dir, record_args
 from worldgen_core.dynamics import TASKS, TaskConfig
 from worldgen_core.simulator import Simulator
@@ -169,10 +167,6 @@ class RealEvalCallback(BaseCallback):
         return True
 
 
-def _interrupt_as_keyboard(signum, frame):
-    raise KeyboardInterrupt
-
-
 def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     """Train and evaluate as ``a`` says. ``simulator``: for ``DreamWorldMap-v0``, a maker of the
     simulator to dream with (any :class:`worldgen_core.simulator.Simulator`) instead of the
@@ -232,8 +226,7 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     if ck is None:
         save_checkpoint()  # a run killed before its first checkpoint still resumes (from step 0)
     callback = RealEvalCallback(a.eval_every, a.eval_episodes, curve, a.ckpt_every, save_checkpoint, start=model.num_timesteps, env_kwargs=task_kw)
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _interrupt_as_keyboard)
+    sigterm_as_interrupt()
     interrupted = False
     try:
         remaining = a.timesteps - model.num_timesteps

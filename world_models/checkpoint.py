@@ -30,7 +30,8 @@ from typing import BinaryIO, Callable
 
 import torch
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "atomic_write", "signals_held", "safe_load", "digest", "CheckpointError"]
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "atomic_write", "signals_held", "sigterm_as_interrupt",
+           "safe_load", "digest", "CheckpointError"]
 
 FORMAT = 1
 _REQUIRED = ("config", "process", "sampling", "model")
@@ -114,6 +115,17 @@ def signals_held(signums: tuple[int, ...] = (signal.SIGINT, signal.SIGTERM)):
             signal.signal(s, h)
         for s in dict.fromkeys(caught):  # each held signal once, in the order it came
             signal.raise_signal(s)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def sigterm_as_interrupt() -> None:
+    """From now on SIGTERM (``kill``, a scheduler's stop) interrupts like Ctrl-C: a trainer's
+    ``except KeyboardInterrupt`` saves its checkpoint either way. Main thread only (elsewhere a no-op)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
 
 
 def atomic_save(path: str | Path, obj) -> Path:

@@ -13,10 +13,8 @@ import dataclasses
 import math
 import os
 import random
-import signal
 import statistics
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +32,7 @@ from worldgen_core.world_map import map_files
 
 from . import evaluate as ev
 from .adversarial import AdversarialPlugin, Adversary
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint, sigterm_as_interrupt
 from .data import TransitionSampler, to_tensor, to_uint8
 from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
@@ -492,11 +490,7 @@ def train(a: Args) -> Path:
     def done() -> bool:
         return (a.steps is not None and step >= a.steps) or (a.time_budget is not None and elapsed >= a.time_budget)
 
-    def on_sigterm(signum, frame):
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, on_sigterm)
+    sigterm_as_interrupt()
     # A checkpoint falls due after an update, but is written only once the next step's loss has
     # come out finite: an update can explode the weights without a non-finite value anywhere, and
     # the checkpoint a failure names as the last good one must not hold them. A new run writes

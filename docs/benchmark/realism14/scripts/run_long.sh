@@ -12,8 +12,6 @@ $R --adv-batch 32 --seed 1 --out runs/s14/more > runs/s14/more.log 2>&1 &
 P1=$!
 $R --adv-batch 64 --seed 2 --out runs/s14/a64 > runs/s14/a64.log 2>&1 &
 P2=$!
-for m in 35; do
-  while [ $(( $(date +%s) - START )) -lt $((m * 60)) ]; do sleep 10; done
-  for n in more a64; do cp runs/s14/$n/last.pt runs/s14/${n}_${m}min.pt; done
-done
+while [ $(( $(date +%s) - START )) -lt $((35 * 60)) ]; do sleep 10; done
+for n in more a64; do cp runs/s14/$n/last.pt runs/s14/${n}_35min.pt; done
 wait $P1 $P2
