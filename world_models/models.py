@@ -49,6 +49,13 @@ class ModelConfig:
             vector; the next view's tokens receive the vectors of the cells they show, through one
             zero-initialised Linear. The field is the model's knowledge of its map: what is
             beyond the current view, at the place the known motion says the view is.
+        place_decoder: also decode each token's field vector straight to its pixels (one
+            zero-initialised Linear, ``place_dim -> patch * patch * channels``), added where the
+            copy filter reads beyond the view (the newly revealed strip). A token carries only
+            ``dim`` numbers to the output layer, so through the transformer alone the field cannot
+            be more exact than a ``dim``-dimensional code of each 8x8x3 patch; the decoder gives the
+            strip a direct path from the field (a feature grid with a linear decoder, as neural
+            fields do). Needs a place field and the copy filter.
     """
 
     kind: str = "world"
@@ -70,6 +77,7 @@ class ModelConfig:
     place_rows: int = 0
     place_cols: int = 0
     place_dim: int = 64
+    place_decoder: bool = False
 
     def __post_init__(self):
         choices = {"kind": ("dit", "world"), "norm": ("rms", "layer"), "cond": ("film", "additive"),
@@ -89,6 +97,10 @@ class ModelConfig:
         if (self.place_rows or self.place_cols) and (self.kind != "world" or min(self.place_rows, self.place_cols) < g or self.place_dim < 1):
             raise ValueError(f"a place field needs kind='world', place_rows and place_cols >= {g} (one view) and place_dim >= 1; "
                              f"got {self.kind!r}, {self.place_rows}x{self.place_cols}x{self.place_dim}")
+        if self.place_decoder and not (self.place_rows and self.copy_kernel):
+            raise ValueError("place_decoder=True needs a place field (place_rows, place_cols > 0) and the copy filter "
+                             f"(copy_kernel > 0), which says where the view is new; got {self.place_rows}x{self.place_cols}, "
+                             f"copy_kernel {self.copy_kernel}")
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -218,6 +230,10 @@ class WorldDiT(DiT):
             self.place_field = nn.Parameter(torch.zeros(c.place_rows, c.place_cols, c.place_dim))  # (R, C, P)
             self.place_proj = nn.Linear(c.place_dim, c.dim, bias=False)
             nn.init.xavier_uniform_(self.place_proj.weight)
+        if c.place_decoder:  # zero: a model given a decoder starts as it was
+            self.place_out = nn.Linear(c.place_dim, c.patch * c.patch * c.channels)
+            nn.init.zeros_(self.place_out.weight)
+            nn.init.zeros_(self.place_out.bias)
 
     @property
     def has_place(self) -> bool:
@@ -226,6 +242,25 @@ class WorldDiT(DiT):
     def place_tokens(self, place: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
         """The place field's vectors for the tokens of views whose top-left cells are ``place``
         (B, 2) long -> (B, N, D); rows in ``drop`` get none (the null condition)."""
+        out = self.place_proj(self.place_vectors(place).to(self.place_proj.weight.dtype))  # (B, N, D)
+        if drop is not None:
+            out = out * (~drop).to(out.dtype)[:, None, None]
+        return out
+
+    def place_pixels(self, place: torch.Tensor, action: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """The place decoder's image for views at cells ``place`` (B, 2) reached by ``action`` (B,):
+        each token's field vector decoded to its patch, kept where the copy filter reads beyond
+        the view (the revealed strip), zero elsewhere and for rows in ``drop``. -> (B, C, H, W)."""
+        c = self.config
+        vec = self.place_vectors(place)  # (B, N, P)
+        img = unpatchify(self.place_out(vec.to(self.place_out.weight.dtype)), c.patch, c.channels, c.img_size, c.img_size)
+        img = img * self.copy.beyond(action, c.img_size, c.img_size).to(img.dtype)  # (B, C, H, W)
+        if drop is not None:
+            img = img * (~drop).to(img.dtype)[:, None, None, None]
+        return img
+
+    def place_vectors(self, place: torch.Tensor) -> torch.Tensor:
+        """The field's raw vectors for the tokens of views at cells ``place`` (B, 2) -> (B, N, P)."""
         c = self.config
         g = c.img_size // c.patch
         B = place.shape[0]
@@ -237,11 +272,7 @@ class WorldDiT(DiT):
         k = torch.arange(g, device=place.device)
         rows = (place[:, 0, None] + k)[:, :, None].expand(B, g, g)  # (B, g, g): each token's cell, row-major as the patches
         cols = (place[:, 1, None] + k)[:, None, :].expand(B, g, g)
-        vec = self.place_field[rows, cols].reshape(B, g * g, -1)  # (B, N, P)
-        out = self.place_proj(vec.to(self.place_proj.weight.dtype))  # (B, N, D)
-        if drop is not None:
-            out = out * (~drop).to(out.dtype)[:, None, None]
-        return out
+        return self.place_field[rows, cols].reshape(B, g * g, -1)  # (B, N, P)
 
     def condition(self, t, view=None, action=None, drop=None):
         c = self.config
@@ -272,6 +303,8 @@ class WorldDiT(DiT):
         out = self.backbone(x_in, c, tokens)
         if self.copy is not None:  # the motion model: trained by the auxiliary loss alone, hence detached here
             out = out + self.copy(extra["view"], extra["action"], detach=True)
+        if place is not None and self.config.place_decoder:
+            out = out + self.place_pixels(place, extra["action"], drop)
         if aux_target is None:
             return out
         return out, self.aux_loss(view, action, aux_target)

@@ -258,6 +258,16 @@ class DynamicFilterCopy(nn.Module):
         w = (self.logit_scale * table[action]).float().softmax(-1)  # (B, 2, k)
         return w[:, 0], w[:, 1]
 
+    def beyond(self, action: torch.Tensor, height: int, width: int) -> torch.Tensor:
+        """The share of each output pixel the copy reads from beyond the view (padding), for actions
+        (B,): 1 in the strip a translation reveals, 0 where it copies the view. -> (B, 1, H, W),
+        no gradient to the kernels."""
+        r = self.k // 2
+        w_y, w_x = self.kernels(action, detach=True)  # (B, k) each
+        inside_y = F.conv1d(F.pad(w_y.new_ones(1, 1, height), (r, r)), w_y[:, None])  # (1, B, H): weight on rows inside
+        inside_x = F.conv1d(F.pad(w_x.new_ones(1, 1, width), (r, r)), w_x[:, None])  # (1, B, W)
+        return (1 - inside_y[0, :, :, None] * inside_x[0, :, None, :])[:, None]
+
     def forward(self, view: torch.Tensor, action: torch.Tensor, detach: bool = False) -> torch.Tensor:
         """``detach``: no gradient reaches the kernel table (the view still gets gradients)."""
         k, r = self.k, self.k // 2

@@ -82,7 +82,11 @@ class Args:
     """learn a place field over --map (one map only): a vector per 8-px cell, given to the tokens of the next
     view where the known motion puts it; the model's knowledge of what is beyond the view on its map"""
     place_dim: int = 64
-    """with --place-field: the size of each cell's vector"""
+    """with --place-field: the size of each cell's vector (a --pretrained field of fewer dims is kept in the first
+    ones, the new ones start at zero)"""
+    place_decoder: bool = False
+    """with --place-field: also decode each cell's vector straight to the revealed strip's pixels (a zero-initialised
+    Linear; ModelConfig.place_decoder), past the transformer's dim-number bottleneck per token"""
     place_lr: float = 1e-1
     """with --place-field: the field's learning rate (each cell is in few batches; measured on one H100, 330 s from the
     shipped model: new strip 26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/RESULTS.md)"""
@@ -179,6 +183,7 @@ def _model_config(a: Args, kind: str, core: WorldCore) -> ModelConfig:
     if a.place_field:
         over["place_rows"], over["place_cols"] = core.place_grid
         over["place_dim"] = a.place_dim
+        over["place_decoder"] = a.place_decoder
     config = preset(a.preset, kind=kind, **over)
     if a.place_field and config.patch != core.task.stride:
         raise SystemExit(f"error: --place-field needs the model's patch ({config.patch}) to equal the map's stride ({core.task.stride}) "
@@ -205,6 +210,8 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --steps must be >= 1 and --time-budget > 0, got {a.steps} and {a.time_budget}")
     if a.ckpt_every < 1 or a.log_every < 1 or a.eval_every < 0:
         raise SystemExit(f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {a.ckpt_every}, {a.log_every}, {a.eval_every}")
+    if a.place_decoder and not a.place_field:
+        raise SystemExit("error: --place-decoder decodes the place field's vectors: it needs --place-field")
     if a.place_field and (a.experiment == "diffusion" or a.extra_maps or a.place_dim < 1 or not a.place_lr > 0):
         raise SystemExit(f"error: --place-field learns one map by place: it needs a WorldDiT (--experiment world or world_flow), "
                          f"no --extra-maps, --place-dim >= 1 and --place-lr > 0; got {a.experiment!r}, {len(a.extra_maps)} extra map(s), "
@@ -312,7 +319,9 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
     """Copy tensors of a checkpoint (EMA weights if present) into ``model`` where names and shapes match.
 
     A patch embedding with more input channels (spatial WorldDiT: noisy target + view) receives
-    the pretrained weights in its first channels. Returns (loaded, skipped) names.
+    the pretrained weights in its first channels; a wider place field (``place_dim``) receives the
+    pretrained field in its first dimensions, the rest zero (so the model starts unchanged).
+    Returns (loaded, skipped) names.
     """
     ck = load_checkpoint(path)
     src = ck.get("ema") or ck["model"]
@@ -325,6 +334,10 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
         elif k in own and k.endswith("patch_embed.proj.weight") and own[k].shape[1] > v.shape[1] and own[k].shape[2:] == v.shape[2:]:
             own[k] = own[k].clone()
             own[k][:, : v.shape[1]] = v
+            loaded.append(k)
+        elif k in ("place_field", "place_proj.weight") and k in own and own[k].shape[:-1] == v.shape[:-1] and own[k].shape[-1] > v.shape[-1]:
+            own[k] = torch.zeros_like(own[k]) if k == "place_field" else own[k].clone()
+            own[k][..., : v.shape[-1]] = v
             loaded.append(k)
         else:
             skipped.append(k)

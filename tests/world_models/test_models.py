@@ -82,6 +82,9 @@ def test_dynamic_filter_can_express_a_translation():
     assert torch.allclose(y[:, :, -8:], v.mean((2, 3), keepdim=True).expand(-1, -1, 8, 64), atol=1e-5)  # a flat strip
     with pytest.raises(ValueError, match="pad must be"):
         DynamicFilterCopy(4, 17, pad="reflect")
+    # what the translation reads from beyond the view: exactly the 8 revealed rows
+    beyond = dc.beyond(torch.tensor([1]), 64, 64)  # (1, 1, 64, 64)
+    assert torch.allclose(beyond[0, 0, -8:], torch.ones(8, 64), atol=1e-5) and torch.allclose(beyond[0, 0, :-8], torch.zeros(56, 64), atol=1e-5)
     with pytest.raises(ValueError, match="copy_pad"):
         preset("tiny", copy_pad="zeros")
     assert build_model(preset("tiny", copy_pad="mean")).copy.pad == "mean"
@@ -105,6 +108,42 @@ def test_place_field_reads_the_cells_the_next_view_shows():
     # the null condition (CFG) leaves the field out
     drop = torch.tensor([True, False])
     assert torch.equal(m(x, t, **cond, place=place, drop=drop)[0], m(x, t, **cond, drop=drop)[0])
+
+
+def _translating(m):
+    """The tiny model ``m`` with its copy filter set to the exact 8-px translations, each action its direction."""
+    with torch.no_grad():
+        m.copy.table.fill_(-1e3)
+        for a, (dy, dx) in enumerate([(-8, 0), (8, 0), (0, -8), (0, 8)]):
+            m.copy.table[a, 0, 8 + dy] = m.copy.table[a, 1, 8 + dx] = 1e3
+    return m
+
+
+def test_place_decoder_writes_the_field_into_the_revealed_strip_only():
+    m = _translating(build_model(preset("tiny", place_rows=12, place_cols=15, place_dim=4, place_decoder=True)))
+    x, t = torch.randn(4, 3, 64, 64), torch.rand(4)
+    cond = {"view": torch.rand(4, 3, 64, 64) * 2 - 1, "action": torch.arange(4)}
+    place = torch.tensor([[0, 0], [4, 7], [2, 3], [1, 1]])
+    torch.nn.init.normal_(m.place_field)
+    assert torch.equal(m(x, t, **cond, place=place), m(x, t, **cond, place=place * 0 + place))  # deterministic
+    no_dec = m(x, t, **cond, place=place)
+    torch.nn.init.normal_(m.place_out.weight)  # zero-initialised: until it learns, the model is the one it was
+    diff = (m(x, t, **cond, place=place) - no_dec).abs().amax(1)  # (4, 64, 64)
+    strips = [(slice(0, 8), slice(None)), (slice(56, 64), slice(None)), (slice(None), slice(0, 8)), (slice(None), slice(56, 64))]
+    for a, (rows, cols) in enumerate(strips):
+        inside = torch.zeros(64, 64, dtype=torch.bool)
+        inside[rows, cols] = True
+        assert (diff[a][inside] > 1e-3).all() and (diff[a][~inside] < 1e-4).all(), f"action {a}"
+    # each revealed patch is its own cell's vector, decoded: action 1 (down) from cell (4, 7) shows row 11
+    tokens = patchify(m.place_pixels(place, cond["action"]), 8)  # (4, 64, 192)
+    assert torch.allclose(tokens[1, 56:], m.place_out(m.place_field[11, 7:15]), atol=1e-5)
+    # the null condition (CFG) leaves the decoder out too
+    drop = torch.tensor([True, False, False, False])
+    assert torch.equal(m(x, t, **cond, place=place, drop=drop)[0], m(x, t, **cond, drop=drop)[0])
+    with pytest.raises(ValueError, match="place_decoder=True needs a place field"):
+        preset("tiny", place_decoder=True)
+    with pytest.raises(ValueError, match="place_decoder=True needs a place field"):
+        preset("tiny", place_rows=12, place_cols=15, copy_kernel=0, place_decoder=True)
 
 
 def test_place_field_errors():

@@ -6,10 +6,10 @@ import sys
 
 import pytest
 import torch
-from helpers import ADV, tiny_train_args
+from helpers import ADV, random_cond, tiny_train_args
 
 from world_models import FlowMatching, build_model, preset
-from world_models.checkpoint import load_checkpoint
+from world_models.checkpoint import load_checkpoint, save_checkpoint
 from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.inference import load_world_model
 from world_models.metrics import psnr
@@ -66,6 +66,22 @@ def test_pretrained_dit_initialises_world_model(tmp_path):
     src = load_checkpoint(dit)["ema"]["patch_embed.proj.weight"]
     assert torch.equal(world.state_dict()["patch_embed.proj.weight"][:, :3], src)
 
+
+
+def test_pretrained_place_field_widens_and_gains_a_decoder(tmp_path):
+    """A model with a wider field and a place decoder starts as the pretrained one: the old field in its
+    first numbers, zeros after, a zero decoder."""
+    small = build_model(preset("tiny", place_rows=12, place_cols=15, place_dim=4))
+    torch.nn.init.normal_(small.place_field)
+    torch.nn.init.normal_(small.final.linear.weight)
+    path = tmp_path / "small.pt"
+    save_checkpoint(path, {"config": small.config.to_dict(), "process": {}, "sampling": {}, "model": small.state_dict()})
+    wide = build_model(preset("tiny", place_rows=12, place_cols=15, place_dim=6, place_decoder=True))
+    loaded, skipped = init_from_pretrained(wide, str(path))
+    assert {"place_field", "place_proj.weight"} <= set(loaded) and not skipped
+    assert torch.equal(wide.place_field[..., :4], small.place_field) and not wide.place_field[..., 4:].any()
+    x, t, cond, place = torch.randn(2, 3, 64, 64), torch.rand(2), random_cond(2), torch.tensor([[0, 0], [4, 7]])
+    assert torch.allclose(wide(x, t, **cond, place=place), small(x, t, **cond, place=place), atol=1e-6)
 
 
 @pytest.mark.parametrize("experiment", ["world_flow", "diffusion", "world"])
@@ -154,3 +170,5 @@ def test_place_field_rejects_many_maps(tmp_path):
 
     with pytest.raises(SystemExit, match="learns one map by place"):
         train(tiny_train_args(tmp_path, place_field=True, extra_maps=(stripe_map(tmp_path / "m.png", (10, 200, 30)),)))
+    with pytest.raises(SystemExit, match="--place-decoder decodes the place field's vectors: it needs --place-field"):
+        train(tiny_train_args(tmp_path, place_decoder=True))
