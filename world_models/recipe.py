@@ -62,6 +62,11 @@ class Args:
     place_field: bool = False
     """learn a place field over --map (no --extra-maps): the model learns what is where on your map, and dreams
     it wherever the known motion puts the view (world_models.models.ModelConfig.place_rows)"""
+    place_dim: int = 64
+    """with --place-field: numbers per 8-px cell"""
+    place_decoder: bool = False
+    """with --place-field: also decode each cell's numbers straight to the revealed strip's pixels (on the default map,
+    with --place-dim 128, 60 CPU minutes took the strip from 29.6 to 33.9 dB and C2ST below 60%: docs/RESULTS.md, session 15)"""
     adv_share: float = 0.3
     """share of the budget for the adversarial stage (0: skip it)"""
     batch_size: int | None = None
@@ -100,6 +105,8 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None to train from scratch")
     if a.place_field and a.extra_maps:
         raise SystemExit("error: --place-field learns one map by place; drop --extra-maps (or --place-field)")
+    if (a.place_decoder or a.place_dim != 64) and not a.place_field:
+        raise SystemExit("error: --place-decoder and --place-dim shape the place field: they need --place-field")
     if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
         raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
 
@@ -111,7 +118,7 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
     common = dict(experiment="world_flow", preset=a.preset, cfg=True, t_sampling="logit_normal", map=a.map, extra_maps=tuple(a.extra_maps),
                   batch_size=a.batch_size or (256 if gpu else 32), time_budget=budget, seed=a.seed, device=a.device,
                   eval_every=a.eval_every, threads=a.threads, progress=a.progress, out=str(out / stage), pretrained=start,
-                  place_field=a.place_field,
+                  place_field=a.place_field, place_dim=a.place_dim, place_decoder=a.place_decoder,
                   resume=(out / stage / "last.pt").exists())
     if stage == "flow":
         return training.Args(**common, cond_noise=0.05, lr=a.lr or (1e-4 if start else 3e-4))

@@ -96,14 +96,17 @@ def test_recipe_with_a_place_field_exports_a_model_that_knows_the_map(tmp_path):
     from worldgen_core.world import WorldCore
 
     mine = stripe_map(tmp_path / "mine.png", (40, 160, 90))
-    a = Args(map=mine, place_field=True, time_budget=2, preset="tiny", pretrained=None, batch_size=4, out=str(tmp_path / "run"),
-             eval_every=0, progress=False, device="cpu")
+    a = Args(map=mine, place_field=True, place_dim=8, place_decoder=True, time_budget=2, preset="tiny", pretrained=None, batch_size=4,
+             out=str(tmp_path / "run"), eval_every=0, progress=False, device="cpu")
     final = run(a)
     wm = load_world_model(final)
     assert wm.knows(WorldCore(mine)) and not wm.knows(WorldCore())
+    assert wm.config.place_decoder and wm.config.place_dim == 8
     assert load_checkpoint(tmp_path / "run" / "adversarial" / "last.pt")["train_args"]["place_field"]  # both stages keep the field
     env = gym.make("DreamWorldMap-v0", checkpoint=str(final), map_path=mine)
     assert env.unwrapped.dreamer.place  # the dream of that map reads the field ...
     assert not gym.make("DreamWorldMap-v0", checkpoint=str(final)).unwrapped.dreamer.place  # ... the dream of another map does not
     with pytest.raises(SystemExit, match="learns one map by place"):
         run(Args(**{**a.__dict__, "out": str(tmp_path / "r2"), "extra_maps": (mine,)}))
+    with pytest.raises(SystemExit, match="they need --place-field"):
+        run(Args(**{**a.__dict__, "out": str(tmp_path / "r3"), "place_field": False}))
