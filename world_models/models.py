@@ -239,20 +239,20 @@ class WorldDiT(DiT):
     def has_place(self) -> bool:
         return self.config.place_rows > 0
 
-    def place_tokens(self, place: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
-        """The place field's vectors for the tokens of views whose top-left cells are ``place``
-        (B, 2) long -> (B, N, D); rows in ``drop`` get none (the null condition)."""
-        out = self.place_proj(self.place_vectors(place).to(self.place_proj.weight.dtype))  # (B, N, D)
+    def place_tokens(self, vec: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """The tokens' share of the field: its vectors ``vec`` (B, N, P) (:meth:`place_vectors`)
+        projected -> (B, N, D); rows in ``drop`` get none (the null condition)."""
+        out = self.place_proj(vec.to(self.place_proj.weight.dtype))  # (B, N, D)
         if drop is not None:
             out = out * (~drop).to(out.dtype)[:, None, None]
         return out
 
-    def place_pixels(self, place: torch.Tensor, action: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
-        """The place decoder's image for views at cells ``place`` (B, 2) reached by ``action`` (B,):
-        each token's field vector decoded to its patch, kept where the copy filter reads beyond
-        the view (the revealed strip), zero elsewhere and for rows in ``drop``. -> (B, C, H, W)."""
+    def place_pixels(self, vec: torch.Tensor, action: torch.Tensor, drop: torch.Tensor | None = None) -> torch.Tensor:
+        """The place decoder's image for views whose tokens' field vectors are ``vec`` (B, N, P)
+        (:meth:`place_vectors`), reached by ``action`` (B,): each vector decoded to its patch, kept
+        where the copy filter reads beyond the view (the revealed strip), zero elsewhere and for
+        rows in ``drop``. -> (B, C, H, W)."""
         c = self.config
-        vec = self.place_vectors(place)  # (B, N, P)
         img = unpatchify(self.place_out(vec.to(self.place_out.weight.dtype)), c.patch, c.channels, c.img_size, c.img_size)
         img = img * self.copy.beyond(action, c.img_size, c.img_size).to(img.dtype)  # (B, C, H, W)
         if drop is not None:
@@ -299,12 +299,13 @@ class WorldDiT(DiT):
         x_in = torch.cat([x_t, extra["view"].to(x_t.dtype)], 1) if self.config.conditioning == "spatial" else x_t
         if place is not None and not self.has_place:
             raise ValueError("place= was given, but this WorldDiT has no place field (ModelConfig.place_rows = 0)")
-        tokens = self.place_tokens(place, drop) if place is not None else None
+        vec = self.place_vectors(place) if place is not None else None  # (B, N, P), gathered once for both uses
+        tokens = self.place_tokens(vec, drop) if vec is not None else None
         out = self.backbone(x_in, c, tokens)
         if self.copy is not None:  # the motion model: trained by the auxiliary loss alone, hence detached here
             out = out + self.copy(extra["view"], extra["action"], detach=True)
-        if place is not None and self.config.place_decoder:
-            out = out + self.place_pixels(place, extra["action"], drop)
+        if vec is not None and self.config.place_decoder:
+            out = out + self.place_pixels(vec, extra["action"], drop)
         if aux_target is None:
             return out
         return out, self.aux_loss(view, action, aux_target)

@@ -135,7 +135,7 @@ def test_place_decoder_writes_the_field_into_the_revealed_strip_only():
         inside[rows, cols] = True
         assert (diff[a][inside] > 1e-3).all() and (diff[a][~inside] < 1e-4).all(), f"action {a}"
     # each revealed patch is its own cell's vector, decoded: action 1 (down) from cell (4, 7) shows row 11
-    tokens = patchify(m.place_pixels(place, cond["action"]), 8)  # (4, 64, 192)
+    tokens = patchify(m.place_pixels(m.place_vectors(place), cond["action"]), 8)  # (4, 64, 192)
     assert torch.allclose(tokens[1, 56:], m.place_out(m.place_field[11, 7:15]), atol=1e-5)
     # the null condition (CFG) leaves the decoder out too
     drop = torch.tensor([True, False, False, False])

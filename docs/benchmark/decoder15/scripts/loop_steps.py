@@ -15,6 +15,6 @@ sheet = Image.new("RGB", (w * len(panels), im.size[1] * len(steps)), (20, 20, 24
 for i, r in enumerate(rows):
     for j, c in enumerate(r):
         sheet.paste(c, (j * w, i * im.size[1]))
-sheet = sheet.resize((sheet.width * 2 // 1, sheet.height * 2 // 1), Image.NEAREST)
+sheet = sheet.resize((sheet.width * 2, sheet.height * 2), Image.NEAREST)
 sheet.save(out)
 print("wrote", out, sheet.size)
