@@ -62,7 +62,7 @@ class Args:
     place_field: bool = False
     """learn a place field over --map (no --extra-maps): the model learns what is where on your map, and dreams
     it wherever the known motion puts the view (world_models.models.ModelConfig.place_rows)"""
-    place_dim: int = 64
+    place_dim: int = training.Args.place_dim
     """with --place-field: numbers per 8-px cell"""
     place_decoder: bool = False
     """with --place-field: also decode each cell's numbers straight to the revealed strip's pixels (on the default map,
@@ -105,7 +105,7 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None to train from scratch")
     if a.place_field and a.extra_maps:
         raise SystemExit("error: --place-field learns one map by place; drop --extra-maps (or --place-field)")
-    if (a.place_decoder or a.place_dim != 64) and not a.place_field:
+    if (a.place_decoder or a.place_dim != training.Args.place_dim) and not a.place_field:
         raise SystemExit("error: --place-decoder and --place-dim shape the place field: they need --place-field")
     if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
         raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
