@@ -30,7 +30,7 @@ demo: venv
 
 test: venv
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -n 2 -q worldgen_core worldgen_env world_models agents worldbench tests
+	$(BIN)/python -m pytest -n 2 -q
 
 bench: venv
 	$(BIN)/python -m worldgen_env.benchmark

@@ -3,6 +3,8 @@
 Builds on the world's core (``worldgen_core``) only; it never imports the Gymnasium envs.
 """
 
+from worldgen_core import __version__  # noqa: F401  (one version for the whole package)
+
 from .inference import WorldModel, load_world_model
 from .models import PRESETS, DiT, ModelConfig, WorldDiT, build_model, preset
 from .processes import DDPM, FlowMatching, Process, make_process

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from worldgen_core.assets import data_path
+
 from .checkpoint import CheckpointError, load_checkpoint
 from .data import to_tensor, to_uint8
 from .models import DiT, ModelConfig, build_model
@@ -18,10 +20,10 @@ from .sampling import SamplingConfig
 __all__ = ["WorldModel", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state", "SHIPPED_MODEL", "UNIVERSAL_MODEL"]
 
 #: The shipped world model, trained on the default map (README: its training commands).
-SHIPPED_MODEL = Path(__file__).resolve().parent.parent / "data" / "world_model.pt"
+SHIPPED_MODEL = data_path("world_model.pt")
 #: The universal world model, trained on the default map and 64 procedural maps of varied styles;
 #: the recipe fine-tunes it by default (``train_world.py --pretrained``).
-UNIVERSAL_MODEL = Path(__file__).resolve().parent.parent / "data" / "universal.pt"
+UNIVERSAL_MODEL = data_path("universal.pt")
 
 
 def resolve_device(device: str | torch.device = "auto") -> torch.device:

@@ -12,3 +12,5 @@ One concern per module:
 * :mod:`worldbench.report`: the leaderboard (markdown, JSON) and its figures and GIF;
 * ``python -m worldbench``: the command (``--help``).
 """
+
+from worldgen_core import __version__  # noqa: F401  (one version for the whole package)

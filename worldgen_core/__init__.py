@@ -9,9 +9,11 @@ numpy, Pillow and SciPy only: no Gymnasium, no torch. Every other layer builds o
 ``tests/test_layers.py`` fails when an import crosses these layers the wrong way.
 """
 
+__version__ = "0.6.0"
+
 from . import dynamics
 from .dynamics import MAX_EPISODE_STEPS, TASKS, TaskConfig
 from .world import WorldCore
 from .world_map import DEFAULT_MAP_PATH, default_map, load_map
 
-__all__ = ["dynamics", "MAX_EPISODE_STEPS", "TASKS", "TaskConfig", "WorldCore", "DEFAULT_MAP_PATH", "default_map", "load_map"]
+__all__ = ["__version__", "dynamics", "MAX_EPISODE_STEPS", "TASKS", "TaskConfig", "WorldCore", "DEFAULT_MAP_PATH", "default_map", "load_map"]

@@ -9,12 +9,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from .assets import data_path
+
 __all__ = ["DEFAULT_MAP_PATH", "IMAGE_SUFFIXES", "load_map", "default_map", "map_files"]
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 #: The committed default world (``python -m worldgen_core.mapgen --seed 0`` regenerates it).
-DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "data" / "world_map.png"
+DEFAULT_MAP_PATH = data_path("world_map.png")
 
 
 def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:

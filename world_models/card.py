@@ -1,0 +1,73 @@
+"""Model cards: the Markdown file beside a shipped checkpoint, and the same text inside it.
+
+``python -m world_models.card data/world_model.pt`` reads ``data/world_model.md`` (its first line:
+``# Model card: NAME vVERSION ...``) and stores it in the checkpoint as
+``ck["card"] = {"name", "version", "text"}``, so a checkpoint copied on its own still says what it
+is. Reports name a model by :func:`model_name`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import tyro
+
+from .checkpoint import load_checkpoint, save_checkpoint
+
+__all__ = ["read_card", "write_card", "model_name"]
+
+_TITLE = re.compile(r"^# Model card: (?P<name>[\w.-]+) v(?P<version>[\w.]+)")
+
+
+def read_card(md: str | Path) -> dict:
+    """``{"name", "version", "text"}`` of a model card file; ``ValueError`` if its title is not a card's."""
+    if not Path(md).is_file():
+        raise FileNotFoundError(f"model card {str(md)!r} does not exist; write it (see data/world_model.md) or pass --md")
+    text = Path(md).read_text()
+    m = _TITLE.match(text)
+    if not m:
+        raise ValueError(f"{str(md)!r} does not start with '# Model card: NAME vVERSION'; write the card's title first")
+    return {"name": m["name"], "version": m["version"], "text": text}
+
+
+def write_card(checkpoint: str | Path, md: str | Path | None = None) -> dict:
+    """Store the card ``md`` (default: the ``.md`` beside ``checkpoint``) inside ``checkpoint``."""
+    checkpoint = Path(checkpoint)
+    ck = load_checkpoint(checkpoint)
+    card = read_card(md or checkpoint.with_suffix(".md"))
+    save_checkpoint(checkpoint, {**ck, "card": card})
+    return card
+
+
+def model_name(ck: dict, path: str | Path | None = None) -> str:
+    """``"worlddit-worldmap v5"`` for a checkpoint with a card; else its file name (``"last.pt"``)."""
+    card = ck.get("card") or {}
+    if card.get("name"):
+        return f"{card['name']} v{card['version']}"
+    return Path(path).name if path is not None else "unnamed model"
+
+
+@dataclass
+class Args:
+    """Store a model card in its checkpoint."""
+
+    checkpoint: tyro.conf.Positional[Path]
+    """the checkpoint (.pt) to write the card into"""
+    md: Path | None = None
+    """the card (default: the .md file beside the checkpoint)"""
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .runs import run_cli
+
+    def run(a: Args):
+        card = write_card(a.checkpoint, a.md)
+        print(f"wrote the card of {card['name']} v{card['version']} into {a.checkpoint}")
+
+    run_cli(Args, run, argv, __doc__.split("\n\n")[0])
+
+
+if __name__ == "__main__":
+    main()
