@@ -1,19 +1,19 @@
 #!/bin/bash
-# Issue 13 (realism, and agent transfer that needs content) in one call on a lent GPU machine:
-#   A  from the shipped place-field model, side by side at the same budget: the adversarial stage
+# worlddit-worldmap v3 (realism, and agent transfer that needs content) in one call on a GPU machine:
+#   A  from worlddit-worldmap v2 (FROM), side by side at the same budget: the adversarial stage
 #      as it is (control), with the discriminator also seeing the bands' high-pass residual
 #      (--adv-highpass), and that with 4x the adversarial rows; then the benchmark (C2ST, PSNR) of each;
-#   B  beside A, on the spare cores: agent transfer (near, far, drawn; 3 seeds) of the shipped model
+#   B  beside A, on the spare cores: agent transfer (near, far, drawn; 3 seeds) of worlddit-worldmap v2
 #      and of the known-defect noise dream, against real-env PPO.
 # The two best models by mean C2ST come back in 15 MB pieces (cat them back together).
-# Usage (repo root): OUT=dir bash docs/gpu/session10_realism.sh   (wheels for gymnasium, sb3, tyro in .whl/)
+# Usage (repo root): OUT=dir bash docs/gpu/realism.sh   (wheels for gymnasium, sb3, tyro in .whl/)
 set -u
-OUT=${OUT:-runs/gpu10}; mkdir -p "$OUT"
+OUT=${OUT:-runs/gpu_realism}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 SDL_AUDIODRIVER=dummy SDL_VIDEODRIVER=dummy OMP_NUM_THREADS=2
 source docs/gpu/setup.sh
-B=${B:-400}; R=${R:-runs/s10/gpu}; DEADLINE=${DEADLINE:-560}; NEAR=${NEAR:-30000}; FAR=${FAR:-50000}; JOBS=${JOBS:-12}; DEV=${DEV:-cuda}
-FROM=${FROM:-data/world_model.pt}; BENCH=${BENCH:-1}  # BENCH=0: no benchmark here, every model comes back
-AGENTS=${AGENTS-"shipped=data/world_model.pt noise_with_memory=worldbench.models:noise_with_memory"}
+B=${B:-400}; R=${R:-runs/realism}; DEADLINE=${DEADLINE:-560}; NEAR=${NEAR:-30000}; FAR=${FAR:-50000}; JOBS=${JOBS:-12}; DEV=${DEV:-cuda}
+FROM=${FROM:-v2.pt}; BENCH=${BENCH:-1}  # BENCH=0: no benchmark here, every model comes back
+AGENTS=${AGENTS-"v2=$FROM noise_with_memory=worldbench.models:noise_with_memory"}
 VARIANTS=${VARIANTS:-"adv: hp:--adv-highpass hp64:--adv-highpass,--adv-batch,64"}
 mkdir -p "$R"
 t0=$(date +%s); el() { echo $(( $(date +%s) - t0 )); }
@@ -27,7 +27,7 @@ if [ -n "$AGENTS" ]; then
   PA=$!
 fi
 
-# A: the adversarial stage from the shipped model, one run per variant
+# A: the adversarial stage from worlddit-worldmap v2, one run per variant
 T="python3 -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --batch-size 256 --device $DEV --no-progress --threads 2 --eval-every 0"
 P=""
 for v in $VARIANTS; do

@@ -1,20 +1,20 @@
 #!/bin/bash
-# Issue 13 (knowledge): the place field on one lent GPU. From the shipped model, on the default map,
+# worlddit-worldmap v2: the place field on one GPU. From worlddit-worldmap v1 (FROM), on the default map,
 # side by side at the same budget and batch: the recipe without a place field (control) and with
 # one (variants), then the one-step strip PSNR of each on 500 fixed transitions; the exported
 # models come back in 15 MB pieces (cat them back together).
-# Usage (repo root): OUT=dir bash docs/gpu/session9_place.sh   (wheels for gymnasium, sb3, tyro in .whl/)
+# Usage (repo root): OUT=dir bash docs/gpu/place_field.sh   (wheels for gymnasium, sb3, tyro in .whl/)
 set -u
-OUT=${OUT:-runs/gpu9}; mkdir -p "$OUT"
+OUT=${OUT:-runs/gpu_place}; mkdir -p "$OUT"
 export PYTHONUNBUFFERED=1 SDL_AUDIODRIVER=dummy SDL_VIDEODRIVER=dummy OMP_NUM_THREADS=2
 source docs/gpu/setup.sh
-B=${B:-330}; ADV=${ADV:-0.3}; R=${R:-runs/s9/gpu}; mkdir -p "$R"
+B=${B:-330}; ADV=${ADV:-0.3}; R=${R:-runs/place}; mkdir -p "$R"
 VARIANTS=${VARIANTS:-"control: pl1e-2:--place-field,--place-lr,1e-2 pl3e-2:--place-field,--place-lr,3e-2 pl1e-1:--place-field,--place-lr,1e-1"}
 t0=$(date +%s); el() { echo $(( $(date +%s) - t0 )); }
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null
 # one recipe (flow, then adversarial, then export) per variant; the training CLI takes every setting
 recipe() {  # name, [--from CHECKPOINT], extra training flags
-  local name=$1 pre=data/world_model.pt; shift
+  local name=$1 pre=${FROM:-v1.pt}; shift
   if [ "${1:-}" = "--from" ]; then pre=$2; shift 2; fi
   local fb=$(python3 -c "print(round($B * (1 - $ADV)))") ab=$(python3 -c "print(round($B * $ADV))")
   local T="python3 -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0"
