@@ -1,5 +1,5 @@
 #!/bin/bash
-# GPU figures for docs/RESULTS.md (issue 17), one call on a lent GPU machine:
+# GPU figures (docs/gpu.md), one call on a GPU machine:
 #   dream env-steps/s at N = 256 ... 4096 (with and without memory), the model alone and its share
 #   of the measured bf16 peak, world-model training samples/s, PPO trained in the dream, and the
 #   dream/simulator tests on CUDA. Usage (repo root): OUT=dir bash docs/gpu/gpu_bench.sh

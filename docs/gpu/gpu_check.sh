@@ -1,5 +1,5 @@
 #!/bin/bash
-# Second GPU call (issue 17): the dream/simulator/benchmark tests on CUDA (pygame, which the GPU
+# GPU checks (docs/gpu.md): the dream/simulator/benchmark tests on CUDA (pygame, which the GPU
 # image lacks, is only needed by the human-render tests: deselected), a profile of the model at
 # batch 4096, and PPO in the dream with 256 envs. Usage (repo root): OUT=dir bash docs/gpu/gpu_check.sh
 set -u
