@@ -89,3 +89,13 @@ def test_pytest_and_make_test_run_the_same_tests():
     run = re.search(r"-m pytest([^\n]*)", make).group(1).split()
     assert not [a for a in run if not a.startswith("-") and not a.isdigit()], "make test should run pytest's testpaths (setup.cfg), not its own list"
     assert {"tests", "worldgen_core", "worldgen_env", "world_models", "agents", "worldbench"} <= set(paths)
+
+
+def test_every_docs_path_named_in_the_product_exists():
+    """``--help``, docstrings and the README point at docs pages and figures by path: each must exist."""
+    ref = re.compile(r"(?<![\w/])((?:docs|data)/[\w./-]+\.(?:md|png|gif|json|pt))")
+    missing = []
+    for f in tracked_files():
+        if f.suffix in {".py", ".md", ".cfg"} and f.is_file() and "docs" not in f.relative_to(ROOT).parts[:1]:
+            missing += [f"{f.relative_to(ROOT)}: {m}" for m in ref.findall(f.read_text()) if not (ROOT / m).exists()]
+    assert not missing, "\n".join(missing)
