@@ -88,31 +88,41 @@ def claim_run_dir(out: str | Path, resume: bool, lock: bool = True) -> Path:
     run, an existing run for ``--resume``; then lock it for this process (``lock``; a torchrun rank
     other than the main one checks without locking). :func:`release_run_dir` unlocks it.
 
-    Raises ``SystemExit`` with a one-line error otherwise; nothing but the folder and its lock file
-    is written here.
+    Raises ``SystemExit`` with a one-line error otherwise, and then nothing has been written; else
+    only the folder (for a new run) and its lock file are.
     """
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise SystemExit(f"error: --out {str(out)!r} is a file; pass a folder for the run")
-    if lock:
+    if not resume:
+        _refuse_unless_free(out)  # before the lock file is made: a refused folder stays as it was
+    if lock and (out.is_dir() or not resume):
         try:
             out.mkdir(parents=True, exist_ok=True)
             _lock(out)
         except OSError as e:
-            raise SystemExit(f"error: --out {str(out)!r} cannot be used ({e.strerror or e}); pass a folder you can write to") from None
-    if not out.is_dir() or resume:
-        return out
-    if not _unstarted(out):
-        release_run_dir(out)
-        found = [m for m in RUN_MARKERS if (out / m).exists()]
-        if found:
-            raise SystemExit(f"error: --out {str(out)!r} already holds a run ({', '.join(found)}); nothing was changed. "
-                             "Continue it with --resume, or pass a new --out")
-        others = sorted(f.name + ("/" if f.is_dir() else "") for f in out.iterdir() if f.name != LOCK_NAME)
-        raise SystemExit(f"error: --out {str(out)!r} holds files that are not this run's ({', '.join(others[:5])}"
-                         f"{', ...' if len(others) > 5 else ''}); nothing was changed. A run writes into a new or empty folder: "
-                         "pass a new --out")
+            raise SystemExit(f"error: --out {str(out)!r} cannot be used ({os_error(e)}); pass a folder you can write to") from None
+        if not resume:
+            try:
+                _refuse_unless_free(out)  # again, now that no other run can start in it
+            except SystemExit:
+                release_run_dir(out)
+                raise
     return out
+
+
+def _refuse_unless_free(out: Path) -> None:
+    """``SystemExit`` unless ``out`` is new, empty or a failed start: a new run may begin there."""
+    if not out.is_dir() or _unstarted(out):
+        return
+    found = [m for m in RUN_MARKERS if (out / m).exists()]
+    if found:
+        raise SystemExit(f"error: --out {str(out)!r} already holds a run ({', '.join(found)}); nothing was changed. "
+                         "Continue it with --resume, or pass a new --out")
+    others = sorted(f.name + ("/" if f.is_dir() else "") for f in out.iterdir() if f.name != LOCK_NAME)
+    raise SystemExit(f"error: --out {str(out)!r} holds files that are not this run's ({', '.join(others[:5])}"
+                     f"{', ...' if len(others) > 5 else ''}); nothing was changed. A run writes into a new or empty folder: "
+                     "pass a new --out")
 
 
 def check_resume_args(saved: dict, now: dict, may_change: set[str], where: str) -> dict:

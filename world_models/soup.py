@@ -44,7 +44,7 @@ def soup(srcs: list[str | Path], dst: str | Path, weights: list[float] | None = 
         raise ValueError(f"a soup needs at least two checkpoints, got {len(srcs)}")
     weights = [1.0] * len(srcs) if weights is None else [float(w) for w in weights]
     if len(weights) != len(srcs) or not all(0 <= w < math.inf for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"weights must be one finite, non-negative number per checkpoint, not all 0; got {weights} for {len(srcs)} checkpoints")
+        raise ValueError(f"weights must be one non-negative number per checkpoint (finite), not all 0; got {weights} for {len(srcs)} checkpoints")
     refuse_overwrite(dst, overwrite)
     cks = [load_checkpoint(s) for s in srcs]
     first = cks[0]

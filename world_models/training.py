@@ -412,8 +412,9 @@ def check_maps(ck: dict, a, maps: list[str], where: Path) -> None:
     """Refuse a resume whose map files changed since the checkpoint ``ck`` (same path, other pixels or size); ``a``:
     settings with ``map`` and ``extra_maps`` (this module's or the recipe's)."""
     saved = ck.get("maps") or ([ck["place_map"]] if ck.get("place_map") else None)  # older checkpoints: the place field's map
-    if saved is None:
-        return
+    ta = ck.get("train_args") or {}
+    if saved is None or ta.get("map") != a.map or list(ta.get("extra_maps") or ()) != list(a.extra_maps):
+        return  # no fingerprints, or other map paths: the settings' check (check_resume_args) names the flag
     names = [a.map or "data/world_map.png", *map(str, map_files(a.extra_maps))]
     changed = [n for n, x, y in zip(names, saved, maps) if x != y]
     if changed or len(saved) != len(maps):

@@ -9,6 +9,7 @@ trainers raise ``SystemExit("error: ...")`` for theirs, which ends the same way)
 
 from __future__ import annotations
 
+import errno
 import sys
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -20,10 +21,18 @@ __all__ = ["run_cli", "os_error", "check", "refuse_overwrite"]
 
 
 def os_error(e: OSError) -> str:
-    """An ``OSError`` in words: ``'out.png': Is a directory`` rather than ``[Errno 21] Is a directory: 'out.png'``."""
+    """An ``OSError`` in words: ``'out.png': Is a directory`` rather than ``[Errno 21] Is a directory: 'out.png'``;
+    a path under a file (``notes.txt/out.png``) names the file in the way."""
     if e.strerror is None:
         return str(e)
-    return f"{str(e.filename)!r}: {e.strerror}" if e.filename is not None else e.strerror
+    if e.filename is None:
+        return e.strerror
+    if e.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = next((p for p in reversed((Path(e.filename), *Path(e.filename).parents)) if p.is_file()), None)
+        if blocker is not None:
+            under = "" if str(blocker) == str(e.filename) else f", so nothing can be written at {str(e.filename)!r}"
+            return f"{str(blocker)!r} is a file, not a folder{under}; pass a path in a folder"
+    return f"{str(e.filename)!r}: {e.strerror}"
 
 
 def check(ok: bool, message: str) -> None:
