@@ -317,3 +317,36 @@ def test_infinite_time_budget_is_refused(tmp_path):
     with pytest.raises(SystemExit, match="--time-budget must be a finite number of seconds > 0, got inf"):
         recipe._validate(_rargs(tmp_path / "r", time_budget=math.inf))
     assert not (tmp_path / "run").exists()
+
+
+# ---- A. what a hostile pass over these fixes found ----------------------------------------------
+def test_a_linked_lock_file_is_never_written_through(tmp_path, run_ckpt):
+    from world_models.runs import LOCK_NAME
+
+    out = tmp_path / "run"
+    out.mkdir()
+    for f in run_ckpt.parent.iterdir():
+        if f.is_file() and f.name != LOCK_NAME:
+            (out / f.name).write_bytes(f.read_bytes())
+    (tmp_path / "victim.txt").write_text("mine")
+    (out / LOCK_NAME).symlink_to(tmp_path / "victim.txt")
+    with pytest.raises(SystemExit, match=f"its {LOCK_NAME} is a link, which a run never writes through"):
+        claim_run_dir(out, resume=True)
+    assert (tmp_path / "victim.txt").read_text() == "mine"
+
+
+def test_evaluating_the_shipped_model_writes_its_report_here(tmp_path, monkeypatch):
+    from world_models.evaluate import default_report_folder
+    from world_models.inference import SHIPPED_MODEL
+
+    monkeypatch.chdir(tmp_path)
+    assert default_report_folder(SHIPPED_MODEL) == Path("eval_world_model")
+    assert default_report_folder(os.path.relpath(SHIPPED_MODEL)) == Path("eval_world_model")
+    assert default_report_folder(tmp_path / "runs" / "x" / "last.pt") == tmp_path / "runs" / "x" / "eval"
+
+
+def test_resume_with_another_map_path_names_the_flag(tmp_path):
+    a, b = stripe_map(tmp_path / "a.png", (40, 160, 90)), stripe_map(tmp_path / "b.png", (200, 120, 30))
+    train(tiny_train_args(tmp_path, map=a, steps=1))
+    with pytest.raises(SystemExit, match=r"settings that differ from the run in .*: --map '.*b.png' \(the run has '.*a.png'\)"):
+        train(tiny_train_args(tmp_path, map=b, steps=2, resume=True))

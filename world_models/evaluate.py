@@ -48,7 +48,7 @@ from worldgen_core.world_map import load_map
 from .adversarial import revealed_band
 from .baselines import copy_baseline, shift_baseline
 from .data import to_tensor, to_uint8
-from .inference import load_world_model
+from .inference import SHIPPED_MODEL, load_world_model
 from .metrics import contrast, gradient_energy, psnr, ratio
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
@@ -380,7 +380,7 @@ class Args:
     calibrate: bool = False
     """instead: KID-rand of real views against known defects (blur, noise, contrast, edge-repeat): what the metric sees"""
     out: Path | None = None
-    """report folder (default: <checkpoint folder>/eval)"""
+    """report folder (default: <checkpoint folder>/eval; for a model in the package's data/: eval_<name> here)"""
     sampler: str | None = None
     steps: tuple[int, ...] = ()
     """sampler steps to evaluate (several: one row each; default: the checkpoint's)"""
@@ -423,6 +423,13 @@ def _check(a: Args) -> None:
         check(path is None or a.calibrate or Path(path).is_file(), f"{what} {path!r} is not a file; pass a world-model checkpoint (.pt)")
 
 
+def default_report_folder(checkpoint: str | Path) -> Path:
+    """``<checkpoint folder>/eval``; for a model shipped in the package's ``data/``, ``eval_<name>`` in the current
+    folder (the package's data is never written by default)."""
+    ckpt = Path(checkpoint)
+    return Path(f"eval_{ckpt.stem}") if ckpt.resolve().parent == SHIPPED_MODEL.parent else ckpt.parent / "eval"
+
+
 def main(argv: list[str] | None = None) -> dict:
     return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
 
@@ -434,7 +441,7 @@ def run(a: Args) -> dict:
         cal = calibrate(WorldCore(a.map), EvalConfig(n_transitions=a.n, seed=a.seed, kid_subsets=a.kid_subsets, kid_subset_size=a.kid_subset_size))
         print(markdown_table(cal))
         return cal
-    out = a.out or Path(a.checkpoint).parent / "eval"
+    out = a.out or default_report_folder(a.checkpoint)
     check(not out.exists() or out.is_dir(), f"--out {str(out)!r} is a file; pass a folder for the report")
     out.mkdir(parents=True, exist_ok=True)  # before the work: an unwritable --out is an error now, not after it
     check(os.access(out, os.W_OK), f"--out {str(out)!r} is not writable; pass a folder you can write to")

@@ -159,8 +159,8 @@ class WorldModel:
                                     generator=generator)
         if not torch.isfinite(x).all():
             raise FloatingPointError(f"world model {self.path or '(in memory)'!r} predicted views with NaN or inf values "
-                                     f"({sampling.sampler} x{sampling.steps}, cfg {sampling.cfg_scale}, dtype {self.dtype}); they would "
-                                     "show as black frames. Try dtype float32, another sampler setting, or another checkpoint")
+                                     f"({sampling.sampler} x{sampling.steps}, cfg {sampling.cfg_scale}, {self.dtype}); they would show as "
+                                     f"black frames. Try another checkpoint{'' if self.dtype == torch.float32 else ', or dtype float32'}")
         return to_uint8(x)
 
 

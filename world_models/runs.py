@@ -61,7 +61,13 @@ def _lock(out: Path) -> None:
     key = out.resolve()
     if key in _LOCKS:
         return
-    fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fd = os.open(out / LOCK_NAME, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o666)
+    except OSError as e:
+        if e.errno != errno.ELOOP:
+            raise
+        raise SystemExit(f"error: --out {str(out)!r}: its {LOCK_NAME} is a link, which a run never writes through; nothing was "
+                         "changed. Remove the link, then run again") from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:

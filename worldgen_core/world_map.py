@@ -13,7 +13,7 @@ __all__ = ["DEFAULT_MAP_PATH", "IMAGE_SUFFIXES", "load_map", "default_map", "map
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
-#: The committed default world (``python -m worldgen_core.mapgen --seed 0`` regenerates it).
+#: The committed default world (``python -m worldgen_core.mapgen --seed 0 -o data/world_map.png --force`` regenerates it).
 DEFAULT_MAP_PATH = Path(__file__).resolve().parent.parent / "data" / "world_map.png"
 
 
