@@ -9,15 +9,19 @@ model) is measured in the same run so ratios are comparable on a noisy machine.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import math
 import statistics
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 
-from .models import build_model, preset
+from worldgen_core.cli import check, run_cli
+
+from .inference import resolve_device
+from .models import PRESETS, build_model, preset
 from .processes import FlowMatching
 
 
@@ -94,23 +98,46 @@ def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, secon
             "train_samples_s": batch / t_train, "forwards_s": 1 / t_fwd, "frames_s": 1 / t_frame, "steps": steps, "cfg": cfg}
 
 
-def main(argv=None) -> list[dict]:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--presets", nargs="+", default=["tiny", "small", "base", "seed"])
-    p.add_argument("--steps", type=int, default=2, help="Euler steps per generated frame for the non-seed presets")
-    p.add_argument("--seed-steps", type=int, default=10, help="Euler steps per frame for the seed preset (the original's setting)")
-    p.add_argument("--no-cfg", action="store_true", help="generate without classifier-free guidance (non-seed presets)")
-    p.add_argument("--seconds", type=float, default=2.0)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--compile", action="store_true", help="torch.compile the model for the frames/s column")
-    p.add_argument("--batch", type=int, default=32, help="training batch size")
-    a = p.parse_args(argv)
+@dataclass
+class Args:
+    """Model throughput on this machine: training samples/s, forwards/s, frames/s per preset and dtype."""
+
+    presets: tuple[str, ...] = ("tiny", "small", "base", "seed")
+    """model size presets to measure"""
+    steps: int = 2
+    """Euler steps per generated frame for the non-seed presets"""
+    seed_steps: int = 10
+    """Euler steps per frame for the seed preset (the original's setting)"""
+    cfg: bool = True
+    """generate with classifier-free guidance (non-seed presets; --no-cfg: without)"""
+    seconds: float = 2.0
+    """seconds per timed run"""
+    repeats: int = 3
+    """timed runs per number (their median)"""
+    device: str = "cpu"
+    compile: bool = False
+    """torch.compile the model for the frames/s column"""
+    batch: int = 32
+    """training batch size"""
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
+
+
+def run(a: Args) -> list[dict]:
+    """Measure as ``a`` says (:class:`Args`); returns one row per preset and dtype."""
+    unknown = [n for n in a.presets if n not in PRESETS]
+    check(a.presets and not unknown, f"--presets must name presets among {sorted(PRESETS)}, got {list(a.presets)}")
+    check(min(a.steps, a.seed_steps, a.repeats, a.batch) >= 1, f"--steps, --seed-steps, --repeats and --batch must be >= 1, "
+          f"got {a.steps}, {a.seed_steps}, {a.repeats} and {a.batch}")
+    check(0 < a.seconds < math.inf, f"--seconds must be a finite number > 0, got {a.seconds}")
+    resolve_device(a.device)  # a bad or absent device: its own message
     rows = []
     print(f"{'preset':<7}{'dtype':<6}{'params':>8}{'train samples/s':>17}{'fwd/s (B=1)':>13}{'frames/s':>10}  sampler")
     for name in a.presets:
         for bf16 in (False, True):
-            steps, cfg = (a.seed_steps, True) if name == "seed" else (a.steps, not a.no_cfg)
+            steps, cfg = (a.seed_steps, True) if name == "seed" else (a.steps, a.cfg)
             r = measure(name, bf16, steps, cfg, batch=a.batch, seconds=a.seconds, repeats=a.repeats, device=a.device, compile=a.compile)
             rows.append(r)
             print(f"{name:<7}{r['dtype']:<6}{r['params_M']:>7.2f}M{r['train_samples_s']:>17.1f}{r['forwards_s']:>13.1f}{r['frames_s']:>10.2f}"

@@ -7,7 +7,8 @@ Keys: ``format`` (version), ``config`` (ModelConfig as a dict), ``process`` (``"
 ``"ddpm"``), ``sampling`` (default sampler, steps, cfg_scale), ``model``, ``ema`` (state dicts),
 ``optimizer``, ``step``, ``rng``, ``train_args``, ``elapsed``, and ``sha256``: a digest of every
 other entry (tensor bytes included), checked on load, so a flipped bit is an error, not a silently
-different model. Files written before the digest existed load without the check.
+different model. Files written before the digest existed load without the check. Weights with a
+NaN or inf value are refused on load (:func:`first_non_finite`): such a model only dreams blank views.
 
 :func:`atomic_save` is the one writer (also for the agent trainer's checkpoints): a temp file in
 the same folder, fsync, rename; permissions follow the umask like any new file; temp files that a
@@ -30,7 +31,7 @@ from typing import BinaryIO, Callable
 
 import torch
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "atomic_save", "atomic_write", "signals_held", "sigterm_as_interrupt",
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "first_non_finite", "atomic_save", "atomic_write", "signals_held", "sigterm_as_interrupt",
            "safe_load", "digest", "CheckpointError"]
 
 FORMAT = 1
@@ -141,6 +142,15 @@ def atomic_write(path: str | Path, write: Callable[[BinaryIO], object]) -> Path:
 
 
 def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> Path:
+    try:
+        return _atomic_write_unnamed(path, write)
+    except OSError as e:  # a full disk, no permission: name the file asked for, not the temp file
+        if e.strerror is None:
+            raise
+        raise type(e)(e.errno, e.strerror, str(path)) from e
+
+
+def _atomic_write_unnamed(path: Path, write: Callable[[BinaryIO], object]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     _remove_stale_temps(path.parent, path.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
@@ -195,4 +205,14 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
         raise CheckpointError(f"checkpoint {str(path)!r} lacks keys {['format', *_REQUIRED]} (has {have}); it was not written by world_models")
     if ckpt["format"] != FORMAT:
         raise CheckpointError(f"checkpoint {str(path)!r} has format {ckpt['format']}, this code reads format {FORMAT}")
+    for key in ("model", "ema"):
+        bad = first_non_finite(ckpt.get(key) or {})
+        if bad:
+            raise CheckpointError(f"checkpoint {str(path)!r} holds weights that are not finite ({key}: {bad} has NaN or inf values); "
+                                  "it would dream blank views. Use an earlier checkpoint of its run")
     return ckpt
+
+
+def first_non_finite(state: dict) -> str | None:
+    """The name of the first floating-point tensor of a state dict with a NaN or inf value, or None."""
+    return next((k for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()), None)

@@ -27,8 +27,8 @@ Only moves that stay on the map are drawn, so every transition has a known regio
 
 from __future__ import annotations
 
-import argparse
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,20 +36,23 @@ from typing import Callable
 
 import numpy as np
 import torch
+import tyro
 from torch import nn
 
 from worldgen_core import dynamics as dyn
+from worldgen_core.cli import check, run_cli
 from worldgen_core.simulator import dream_views
 from worldgen_core.world import WorldCore
+from worldgen_core.world_map import load_map
 
 from .adversarial import revealed_band
 from .baselines import copy_baseline, shift_baseline
 from .data import to_tensor, to_uint8
-from .inference import load_world_model
+from .inference import SHIPPED_MODEL, load_world_model
 from .metrics import contrast, gradient_energy, psnr, ratio
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
-           "sample_transitions", "evaluate", "calibrate", "corruptions", "main"]
+           "sample_transitions", "evaluate", "calibrate", "corruptions", "Args", "run", "main"]
 
 #: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3)
 Predictor = Callable[[np.ndarray, np.ndarray], np.ndarray]
@@ -368,42 +371,81 @@ def markdown_table(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("checkpoint", nargs="?", help="world-model checkpoint (not needed with --calibrate)")
-    p.add_argument("--calibrate", action="store_true",
-                   help="instead: KID-rand of real views against known defects (blur, noise, contrast, edge-repeat): what the metric sees")
-    p.add_argument("--out", type=Path, default=None, help="report folder (default: <checkpoint folder>/eval)")
-    p.add_argument("--sampler", default=None)
-    p.add_argument("--steps", type=int, nargs="+", default=[None], help="sampler steps to evaluate (several: one row each)")
-    p.add_argument("--cfg-scale", type=float, default=None)
-    p.add_argument("--n", type=int, default=500, help="transitions for one-step metrics and KID")
-    p.add_argument("--rollouts", type=int, default=32)
-    p.add_argument("--horizon", type=int, default=16)
-    p.add_argument("--seed", type=int, default=0, help="draws the transitions and rollouts (another seed: an independent sample)")
-    p.add_argument("--kid-subsets", type=int, default=20, help="KID: number of random subsets (mean +- std over them)")
-    p.add_argument("--kid-subset-size", type=int, default=100,
-                   help="KID: images per subset, at most the set's size (torchmetrics' default is 1000: "
-                        "with --n 2000 --rollouts 128 it resolves differences that subsets of 100 cannot)")
-    p.add_argument("--map", default=None)
-    p.add_argument("--inception-weights", default=None, help="TorchScript Inception-v3 (inception-2015-12-05.pt) for Inception KID")
-    p.add_argument("--no-baselines", action="store_true")
-    p.add_argument("--compare", default=None, help="a second checkpoint (e.g. DDPM vs flow) evaluated at --compare-steps, for the KID-vs-steps plot")
-    p.add_argument("--compare-steps", type=int, nargs="+", default=[10, 25, 50, 100])
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--bf16", action="store_true", help="sample under bfloat16 autocast")
-    a = p.parse_args(argv)
-    if a.kid_subsets < 2 or a.kid_subset_size < 2:
-        p.error(f"--kid-subsets and --kid-subset-size must be >= 2, got {a.kid_subsets} and {a.kid_subset_size}")
+@dataclass
+class Args:
+    """Evaluate a world model against ground truth (one-step fidelity, KID, rollouts, speed, baselines)."""
+
+    checkpoint: tyro.conf.Positional[str | None] = None
+    """world-model checkpoint (not needed with --calibrate)"""
+    calibrate: bool = False
+    """instead: KID-rand of real views against known defects (blur, noise, contrast, edge-repeat): what the metric sees"""
+    out: Path | None = None
+    """report folder (default: <checkpoint folder>/eval; for a model in the package's data/: eval_<name> here)"""
+    sampler: str | None = None
+    steps: tuple[int, ...] = ()
+    """sampler steps to evaluate (several: one row each; default: the checkpoint's)"""
+    cfg_scale: float | None = None
+    n: int = 500
+    """transitions for one-step metrics and KID"""
+    rollouts: int = 32
+    horizon: int = 16
+    seed: int = 0
+    """draws the transitions and rollouts (another seed: an independent sample)"""
+    kid_subsets: int = 20
+    """KID: number of random subsets (mean +- std over them)"""
+    kid_subset_size: int = 100
+    """KID: images per subset, at most the set's size (torchmetrics' default is 1000: with --n 2000 --rollouts 128 it
+    resolves differences that subsets of 100 cannot)"""
+    map: str | None = None
+    """world-map image (default: data/world_map.png)"""
+    inception_weights: str | None = None
+    """TorchScript Inception-v3 (inception-2015-12-05.pt) for Inception KID"""
+    baselines: bool = True
+    """also evaluate the shift and copy baselines (--no-baselines: not)"""
+    compare: str | None = None
+    """a second checkpoint (e.g. DDPM vs flow) evaluated at --compare-steps, for the KID-vs-steps plot"""
+    compare_steps: tuple[int, ...] = (10, 25, 50, 100)
+    device: str = "cpu"
+    bf16: bool = False
+    """sample under bfloat16 autocast"""
+
+
+def _check(a: Args) -> None:
+    check(a.n >= 2 and a.rollouts >= 2 and a.horizon >= 2, f"--n, --rollouts and --horizon must be >= 2, got {a.n}, {a.rollouts} and {a.horizon}")
+    check(a.kid_subsets >= 2 and a.kid_subset_size >= 2,
+          f"--kid-subsets and --kid-subset-size must be >= 2, got {a.kid_subsets} and {a.kid_subset_size}")
+    check(a.seed >= 0, f"--seed must be >= 0, got {a.seed}")
+    check(all(s >= 1 for s in (*a.steps, *a.compare_steps)), f"--steps and --compare-steps must be >= 1, got {list(a.steps)} and {list(a.compare_steps)}")
+    check(a.calibrate or a.checkpoint is not None, "give a CHECKPOINT to evaluate (or --calibrate)")
+    if a.map is not None:
+        load_map(a.map, min_size=dyn.TaskConfig().view_size)  # a missing or unreadable map: its own message
+    for what, path in (("CHECKPOINT", a.checkpoint), ("--compare", a.compare)):
+        check(path is None or a.calibrate or Path(path).is_file(), f"{what} {path!r} is not a file; pass a world-model checkpoint (.pt)")
+
+
+def default_report_folder(checkpoint: str | Path) -> Path:
+    """``<checkpoint folder>/eval``; for a model shipped in the package's ``data/``, ``eval_<name>`` in the current
+    folder (the package's data is never written by default)."""
+    ckpt = Path(checkpoint)
+    return Path(f"eval_{ckpt.stem}") if ckpt.resolve().parent == SHIPPED_MODEL.parent else ckpt.parent / "eval"
+
+
+def main(argv: list[str] | None = None) -> dict:
+    return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
+
+
+def run(a: Args) -> dict:
+    """Evaluate as ``a`` says (:class:`Args`); returns the results by row."""
+    _check(a)
     if a.calibrate:
         cal = calibrate(WorldCore(a.map), EvalConfig(n_transitions=a.n, seed=a.seed, kid_subsets=a.kid_subsets, kid_subset_size=a.kid_subset_size))
         print(markdown_table(cal))
         return cal
-    if a.checkpoint is None:
-        p.error("give a CHECKPOINT to evaluate (or --calibrate)")
-
+    out = a.out or default_report_folder(a.checkpoint)
+    check(not out.exists() or out.is_dir(), f"--out {str(out)!r} is a file; pass a folder for the report")
+    out.mkdir(parents=True, exist_ok=True)  # before the work: an unwritable --out is an error now, not after it
+    check(os.access(out, os.W_OK), f"--out {str(out)!r} is not writable; pass a folder you can write to")
     wm = load_world_model(a.checkpoint, device=a.device, dtype=torch.bfloat16 if a.bf16 else torch.float32)
-    out = a.out or Path(a.checkpoint).parent / "eval"
     inception = load_inception(a.inception_weights)
     if inception is None:
         print("Inception-v3 weights not found (~/.cache/worldgen/inception-2015-12-05.pt or --inception-weights): reporting KID-rand only")
@@ -411,7 +453,7 @@ def main(argv=None) -> dict:
     cfg = EvalConfig(n_transitions=a.n, n_rollouts=a.rollouts, horizon=a.horizon, seed=a.seed, kid_subsets=a.kid_subsets,
                      kid_subset_size=a.kid_subset_size, inception=inception)
     results, figures, kid_curves = {}, [], {}
-    runs = [(wm, a.checkpoint, a.steps)]
+    runs = [(wm, a.checkpoint, list(a.steps) or [None])]
     if a.compare:
         runs.append((load_world_model(a.compare, device=a.device, dtype=wm.dtype), a.compare, a.compare_steps))
     for model, ckpt, steps_list in runs:
@@ -428,13 +470,12 @@ def main(argv=None) -> dict:
             print(name, json.dumps({k: round(v, 4) for k, v in res.items()}), flush=True)
     if sum(len(v) for v in kid_curves.values()) > 1:
         figures.append(plot_kid_vs_steps(kid_curves, out / "kid_vs_steps.png"))
-    if not a.no_baselines:
+    if a.baselines:
         for name, fn in (("shift", shift_baseline), ("copy", copy_baseline)):
             res, art = evaluate(fn, core, cfg)
             results[name] = res
             figures += save_figures(out, name, art)
     table = markdown_table(results)
-    out.mkdir(parents=True, exist_ok=True)
     (out / "report.json").write_text(json.dumps({"checkpoint": str(a.checkpoint), "results": results}, indent=2))
     (out / "report.md").write_text(f"# Evaluation of `{a.checkpoint}`\n\n{table}\n\n" + "\n".join(f"![{f.stem}]({f.name})" for f in figures) + "\n")
     print(table)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -95,6 +96,8 @@ class WorldModel:
     device: torch.device
     dtype: torch.dtype = torch.float32
     place_map: str | None = None  # the fingerprint of the map its place field knows (WorldCore.fingerprint)
+    path: str | None = None  # the checkpoint it was loaded from (for messages)
+    _warned: set = field(default_factory=set, repr=False, compare=False)  # maps it has warned about
 
     @property
     def has_place(self) -> bool:
@@ -102,8 +105,18 @@ class WorldModel:
         return self.config.place_rows > 0
 
     def knows(self, core) -> bool:
-        """Whether the model's place field is of ``core``'s map (so predictions should get cells)."""
-        return self.has_place and self.place_map is not None and self.place_map == core.fingerprint
+        """Whether the model's place field is of ``core``'s map (so predictions should get cells).
+        A model with a field learnt on another map warns, once per map, that it dreams without it there."""
+        if not self.has_place:
+            return False
+        if self.place_map is not None and self.place_map == core.fingerprint:
+            return True
+        if core.fingerprint not in self._warned:
+            self._warned.add(core.fingerprint)
+            warnings.warn(f"world model {self.path or '(in memory)'!r} has a place field learnt on another map "
+                          f"(fingerprint {self.place_map}), not on {getattr(core, 'map_name', 'this map')!r} "
+                          f"({core.fingerprint}): it dreams there from the view alone, without its field", stacklevel=2)
+        return False
 
     @property
     def sampler(self) -> str:
@@ -146,6 +159,10 @@ class WorldModel:
         with self.autocast():
             x = self.process.sample(self.model, cond, sampler=sampling.sampler, steps=sampling.steps, cfg_scale=sampling.cfg_scale,
                                     generator=generator)
+        if not torch.isfinite(x).all():
+            raise FloatingPointError(f"world model {self.path or '(in memory)'!r} predicted views with NaN or inf values "
+                                     f"({sampling.sampler} x{sampling.steps}, cfg {sampling.cfg_scale}, {self.dtype}); they would show as "
+                                     f"black frames. Try another checkpoint{'' if self.dtype == torch.float32 else ', or dtype float32'}")
         return to_uint8(x)
 
 
@@ -173,4 +190,4 @@ def load_world_model(path: str | Path, device: str | torch.device = "auto", use_
         sampling = SamplingConfig.resolve(process, ckpt["sampling"])
     except ValueError as e:
         raise CheckpointError(f"checkpoint {str(path)!r}: its stored sampler settings do not fit its process: {e}") from e
-    return WorldModel(model, process, config, sampling, dev, dtype, ckpt.get("place_map"))
+    return WorldModel(model, process, config, sampling, dev, dtype, ckpt.get("place_map"), str(path))

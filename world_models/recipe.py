@@ -22,17 +22,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from worldgen_core.dynamics import TaskConfig
+from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
 from . import training
-from .checkpoint import load_checkpoint
+from .checkpoint import load_checkpoint, sigterm_as_interrupt
 from .export import export
 from .inference import UNIVERSAL_MODEL, resolve_device
-from .runs import check_resume_args, claim_run_dir, record_args, run_cli
+from .runs import check_resume_args, claim_run_dir, record_args, release_run_dir, run_cli
 
 __all__ = ["Args", "STAGES", "run", "main"]
 
@@ -91,8 +95,9 @@ def pretrained_path(a: Args) -> str | None:
 
 
 def _validate(a: Args) -> None:
-    if not a.time_budget > 0:
-        raise SystemExit(f"error: --time-budget must be > 0 seconds, got {a.time_budget}")
+    if not 0 < a.time_budget < math.inf:
+        raise SystemExit(f"error: --time-budget must be a finite number of seconds > 0, got {a.time_budget} (Ctrl-C stops the "
+                         "recipe at any time and saves it; --resume continues it)")
     if not 0 <= a.adv_share < 1:
         raise SystemExit(f"error: --adv-share must be in [0, 1), got {a.adv_share}")
     if a.map is not None and not Path(a.map).is_file():
@@ -126,8 +131,20 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
 
 
 def run(a: Args) -> Path:
-    """Run (or resume) the recipe; returns the path of the exported world model."""
+    """Run (or resume) the recipe; returns the path of the exported world model. The run folder is
+    locked while it runs; Ctrl-C or SIGTERM, within a stage or between stages, saves and exits 130."""
     _validate(a)
+    sigterm_as_interrupt()
+    try:
+        return _run(a)
+    except KeyboardInterrupt:  # between stages (a stage saves and exits 130 itself)
+        print(f"interrupted between stages; every finished stage is saved in {a.out}: continue with --resume", file=sys.stderr)
+        raise SystemExit(130) from None
+    finally:
+        release_run_dir(a.out)
+
+
+def _run(a: Args) -> Path:
     out = claim_run_dir(a.out, a.resume)
     saved = out / "args.json"  # the recipe's own settings (each stage keeps its own in its folder)
     changed = None
@@ -135,6 +152,11 @@ def run(a: Args) -> Path:
         if not saved.exists():
             raise SystemExit(f"error: --resume but {saved} does not exist; start the recipe without --resume")
         changed = check_resume_args(json.loads(saved.read_text()), dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
+        maps = None
+        for stage in STAGES:  # a finished stage's maps must still be the run's (a running stage checks its own)
+            if (out / f"{stage}.pt").exists():
+                maps = maps or training.map_fingerprints([WorldCore(p, TaskConfig()) for p in [a.map, *map_files(a.extra_maps)]])
+                training.check_maps(load_checkpoint(out / f"{stage}.pt"), a, maps, out)
     record_args(out, dataclasses.asdict(a), changed)
     t0 = time.perf_counter()
     start = pretrained_path(a)
@@ -151,7 +173,8 @@ def run(a: Args) -> Path:
     for stage in stages:
         ck = load_checkpoint(out / f"{stage}.pt")
         history[stage] = {"step": ck["step"], "elapsed": ck["elapsed"], "batch_size": ck["train_args"]["batch_size"], "lr": ck["train_args"]["lr"]}
-    final = export(start, out / "world_model.pt", steps=1, cfg_scale=1.0, extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}})
+    final = export(start, out / "world_model.pt", steps=1, cfg_scale=1.0, extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}},
+                   overwrite=True)  # the folder is this run's (claim_run_dir): its world_model.pt is its own
     print(f"[recipe] done in {time.perf_counter() - t0:.0f}s: {final} ({final.stat().st_size / 1e6:.1f} MB). Dream in it with "
           f"gym.make('DreamWorldMap-v0', checkpoint={str(final)!r}{', map_path=' + repr(a.map) if a.map else ''}); "
           f"score it with python -m worldbench {final}{' --map ' + a.map if a.map else ''}", flush=True)

@@ -32,14 +32,14 @@ from worldgen_core.world_map import map_files
 
 from . import evaluate as ev
 from .adversarial import AdversarialPlugin, Adversary
-from .checkpoint import load_checkpoint, save_checkpoint, sigterm_as_interrupt
+from .checkpoint import first_non_finite, load_checkpoint, save_checkpoint, sigterm_as_interrupt
 from .data import TransitionSampler, to_tensor, to_uint8
 from .inference import WorldModel, load_state, resolve_device
 from .models import ModelConfig, build_model, preset
 from .processes import make_process
 from .realism import colour_mse
 from .rollout import RolloutPlugin
-from .runs import check_resume_args, claim_run_dir, record_args, run_cli
+from .runs import check_resume_args, claim_run_dir, os_error, record_args, release_run_dir, run_cli
 from .sampling import SamplingConfig
 
 __all__ = ["Args", "EXPERIMENTS", "TrainerPlugin", "make_plugins", "train"]
@@ -206,8 +206,9 @@ def _validate(a: Args) -> None:
     if not a.colour_weight >= 0 or a.adv_chroma and not a.adv_weight > 0:
         raise SystemExit(f"error: --colour-weight must be >= 0 and --adv-chroma needs --adv-weight > 0 (it is an input of the "
                          f"discriminator); got {a.colour_weight} and --adv-weight {a.adv_weight}")
-    if a.steps is not None and a.steps < 1 or a.time_budget is not None and not a.time_budget > 0:
-        raise SystemExit(f"error: --steps must be >= 1 and --time-budget > 0, got {a.steps} and {a.time_budget}")
+    if a.steps is not None and a.steps < 1 or a.time_budget is not None and not 0 < a.time_budget < math.inf:
+        raise SystemExit(f"error: --steps must be >= 1 and --time-budget a finite number of seconds > 0, got {a.steps} and {a.time_budget} "
+                         "(Ctrl-C stops any run and saves it)")
     if a.ckpt_every < 1 or a.log_every < 1 or a.eval_every < 0:
         raise SystemExit(f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {a.ckpt_every}, {a.log_every}, {a.eval_every}")
     if a.place_decoder and not a.place_field:
@@ -394,14 +395,42 @@ def make_plugins(a: Args, device: torch.device, config: ModelConfig, core: World
 
 
 def train(a: Args) -> Path:
-    """Run (or resume) training; returns the path of the last checkpoint."""
+    """Run (or resume) training; returns the path of the last checkpoint. The run folder is locked
+    while it runs (:func:`world_models.runs.claim_run_dir`)."""
+    try:
+        return _train(a)
+    finally:
+        release_run_dir(a.out)
+
+
+def map_fingerprints(cores: list[WorldCore]) -> list[str]:
+    """Which maps a run trains on (``WorldCore.fingerprint`` of each, in order): a resume checks them."""
+    return [c.fingerprint for c in cores]
+
+
+def check_maps(ck: dict, a, maps: list[str], where: Path) -> None:
+    """Refuse a resume whose map files changed since the checkpoint ``ck`` (same path, other pixels or size); ``a``:
+    settings with ``map`` and ``extra_maps`` (this module's or the recipe's)."""
+    saved = ck.get("maps") or ([ck["place_map"]] if ck.get("place_map") else None)  # older checkpoints: the place field's map
+    ta = ck.get("train_args") or {}
+    if saved is None or ta.get("map") != a.map or list(ta.get("extra_maps") or ()) != list(a.extra_maps):
+        return  # no fingerprints, or other map paths: the settings' check (check_resume_args) names the flag
+    names = [a.map or "data/world_map.png", *map(str, map_files(a.extra_maps))]
+    changed = [n for n, x, y in zip(names, saved, maps) if x != y]
+    if changed or len(saved) != len(maps):
+        raise SystemExit(f"error: --resume: the map {changed[0] if changed else ', '.join(names)!r} is not the one the run in {where} "
+                         "was trained on (its pixels or size changed since); a model trained on both would claim to know a map it "
+                         "has not learnt. Resume with the original map file, or start a new run with a new --out")
+
+
+def _train(a: Args) -> Path:
     _validate(a)
     if a.threads:
         torch.set_num_threads(a.threads)
     kind, process_name = EXPERIMENTS[a.experiment]
     d = _Dist(a.device)
     device = d.device
-    out = claim_run_dir(a.out, a.resume)  # every rank checks before the main one writes anything
+    out = claim_run_dir(a.out, a.resume, lock=d.main)  # every rank checks before the main one writes anything
     if d.world > 1:
         dist.barrier()
     ckpt_path = out / "last.pt"
@@ -416,6 +445,7 @@ def train(a: Args) -> Path:
     core = WorldCore(a.map, TaskConfig())
     config = _model_config(a, kind, core)
     extra = [WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps)]
+    maps = map_fingerprints([core, *extra])  # which maps the run trains on: checkpoints keep it, a resume checks it
     sampler = TransitionSampler([core, *extra], seed=a.seed + 1000 * d.rank)
     model = build_model(config).to(device)
     groups = [{"params": [p for n, p in model.named_parameters() if n != "place_field"], "base_lr": a.lr}]
@@ -437,6 +467,7 @@ def train(a: Args) -> Path:
         if not ckpt_path.exists():
             raise SystemExit(f"error: --resume but {ckpt_path} does not exist; start the run without --resume")
         ck = load_checkpoint(ckpt_path)
+        check_maps(ck, a, maps, out)
         if ck["config"] != config.to_dict() or ck["process"] != process_name:
             raise SystemExit(f"error: {ckpt_path} was trained with another model/process ({ck['process']}, {ck['config']}); "
                              "resume with the same --experiment/--preset/overrides, or use a new --out")
@@ -487,16 +518,22 @@ def train(a: Args) -> Path:
 
     def checkpoint(rng: dict | None = None) -> Path:
         """Write the current state; refuses weights that are not finite (they would not be 'good')."""
-        bad = [k for k, v in [*model.state_dict().items(), *ema.module.state_dict().items()] if v.is_floating_point() and not torch.isfinite(v).all()]
+        bad = first_non_finite(model.state_dict()) or first_non_finite(ema.module.state_dict())
         if bad:
-            raise FloatingPointError(f"the weights are not finite at step {step} ({bad[0]}, ...); not saved. The last good "
+            raise FloatingPointError(f"the weights are not finite at step {step} ({bad}, ...); not saved. The last good "
                                      f"checkpoint is {ckpt_path} (step {saved['step']}). Try a lower --lr, then --resume.")
         ckpt = {"config": config.to_dict(), "process": process_name, "sampling": sampling.to_dict(), "model": model.state_dict(),
-                **({"place_map": core.fingerprint} if config.place_rows else {}),
+                **({"place_map": core.fingerprint} if config.place_rows else {}), "maps": maps,
                 "ema": ema.module.state_dict(), "ema_n": int(ema.n_averaged.item()), "optimizer": opt.state_dict(),
                 "step": step, "elapsed": elapsed, "rng": rng or _rng_state(sampler), "train_args": dataclasses.asdict(a),
                 **{p.name: p.state_dict() for p in plugins}}
-        path = save_checkpoint(ckpt_path, ckpt)
+        try:
+            path = save_checkpoint(ckpt_path, ckpt)
+        except OSError as e:  # a full disk, a folder gone read-only: the previous file is untouched (atomic write)
+            kept = (f"the last good checkpoint {ckpt_path} (step {saved['step']}) is kept as it was; free some space, then --resume"
+                    if saved["step"] is not None else "no checkpoint was written, so the folder holds no run yet: free some space, then "
+                    "run the same command again")
+            raise SystemExit(f"error: could not write the checkpoint at step {step} ({os_error(e)}); {kept}") from None
         saved["step"] = step
         return path
 

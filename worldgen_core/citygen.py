@@ -9,7 +9,7 @@ by your own code").
 
 Usage::
 
-    python -m worldgen_core.citygen --seed 0 --width 1024 --height 768 -o data/heldout/city.png
+    python -m worldgen_core.citygen --seed 0 --width 1024 --height 768 -o city.png   # default: city_SEED.png here
 
 >>> img = generate_city(seed=1, width=256, height=192)
 >>> img.shape, img.dtype
@@ -20,14 +20,19 @@ True
 
 from __future__ import annotations
 
-import argparse
 import math
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import tyro
 from PIL import Image, ImageDraw
 
-__all__ = ["generate_city", "main"]
+from .cli import refuse_overwrite, run_cli
+from .mapgen import check_size_and_seed
+
+__all__ = ["generate_city", "Args", "run", "main"]
 
 GROUND = (242, 239, 233)
 STREET, STREET_EDGE = (255, 255, 255), (205, 200, 196)
@@ -145,20 +150,35 @@ def generate_city(seed: int = 0, width: int = 1024, height: int = 768) -> np.nda
     return np.asarray(im, dtype=np.uint8).copy()
 
 
-def main(argv: list[str] | None = None) -> Path:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--width", type=int, default=1024)
-    p.add_argument("--height", type=int, default=768)
-    p.add_argument("-o", "--output", type=Path, default=Path("data/heldout/city.png"))
-    a = p.parse_args(argv)
-    if a.output.exists():
-        raise SystemExit(f"error: {a.output} exists; remove it or pass another -o (nothing is overwritten)")
+@dataclass
+class Args:
+    """Generate a procedural city street map (PNG)."""
+
+    seed: int = 0
+    """the map's seed (>= 0)"""
+    width: int = 1024
+    """pixels (>= 128)"""
+    height: int = 768
+    """pixels (>= 128)"""
+    output: Annotated[Path | None, tyro.conf.arg(aliases=("-o",))] = None
+    """the image to write (default: city_SEED.png in the current folder); an existing file is replaced only with --force"""
+    force: bool = False
+    """replace --output if it exists"""
+
+
+def run(a: Args) -> Path:
+    """Generate as ``a`` says (:class:`Args`); returns the path written."""
+    check_size_and_seed(a.seed, a.width, a.height)
+    out = refuse_overwrite(a.output or f"city_{a.seed}.png", a.force)
     img = generate_city(a.seed, a.width, a.height)
-    a.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(img).save(a.output, optimize=True)
-    print(f"wrote {a.output} ({a.width}x{a.height}, seed {a.seed})")
-    return a.output
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(out, optimize=True)
+    print(f"wrote {out} ({a.width}x{a.height}, seed {a.seed})")
+    return out
+
+
+def main(argv: list[str] | None = None) -> Path:
+    return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@ so that the map edge is visible inside a 64x64 crop.
 
 Usage::
 
-    python -m worldgen_core.mapgen --seed 0 --width 1536 --height 1024 -o data/world_map.png
+    python -m worldgen_core.mapgen --seed 3 -o my_map.png   # default: mapgen_SEED.png here
+    python -m worldgen_core.mapgen --seed 0 --width 1536 --height 1024 -o data/world_map.png --force   # the shipped map
 
 >>> img = generate_map(seed=3, width=256, height=192)
 >>> img.shape, img.dtype
@@ -19,19 +20,22 @@ True
 
 from __future__ import annotations
 
-import argparse
 import colorsys
 import dataclasses
 import math
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated
 
 import numpy as np
+import tyro
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-__all__ = ["MapStyle", "generate_map", "parse_seeds", "main"]
+from .cli import check, refuse_overwrite, run_cli
+
+__all__ = ["MapStyle", "generate_map", "parse_seeds", "Args", "run", "main"]
 
 
 @dataclass(frozen=True)
@@ -469,37 +473,61 @@ def _write(job: tuple[int, int, int, bool, Path]) -> Path:
     return path
 
 
-def main(argv: list[str] | None = None) -> list[Path]:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--seeds", default=None, help="many maps: seeds such as '100-163' (with --out-dir; files mapgen_SEED.png)")
-    p.add_argument("--random-style", action="store_true", help="draw each map's palette and densities from its seed (MapStyle.random)")
-    p.add_argument("--width", type=int, default=1536)
-    p.add_argument("--height", type=int, default=1024)
-    p.add_argument("-o", "--output", type=Path, default=Path("data/world_map.png"))
-    p.add_argument("--out-dir", type=Path, default=None, help="folder for --seeds")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="maps generated in parallel (processes)")
-    a = p.parse_args(argv)
+@dataclass
+class Args:
+    """Generate procedural fantasy world maps (PNG)."""
+
+    seed: int = 0
+    """the map's seed (>= 0): the same seed, size and style give the same map"""
+    seeds: str | None = None
+    """many maps: seeds such as '100-163' (with --out-dir; files mapgen_SEED.png)"""
+    random_style: bool = False
+    """draw each map's palette and densities from its seed (MapStyle.random)"""
+    width: int = 1536
+    """pixels (>= 128)"""
+    height: int = 1024
+    """pixels (>= 128)"""
+    output: Annotated[Path | None, tyro.conf.arg(aliases=("-o",))] = None
+    """the image to write (default: mapgen_SEED.png in the current folder); an existing file is replaced only with --force"""
+    out_dir: Path | None = None
+    """folder for --seeds (its existing mapgen_SEED.png files are kept)"""
+    jobs: Annotated[int, tyro.conf.arg(aliases=("-j",))] = 1
+    """maps generated in parallel (processes, >= 1)"""
+    force: bool = False
+    """replace --output if it exists"""
+
+
+def check_size_and_seed(seed: int, width: int, height: int) -> None:
+    """A generator's settings: ``ValueError`` naming the flag for a negative seed or a map under 128 px."""
+    check(seed >= 0, f"--seed must be >= 0, got {seed}")
+    check(width >= 128 and height >= 128, f"--width and --height must be >= 128 px, got {width}x{height}")
+
+
+def run(a: Args) -> list[Path]:
+    """Generate as ``a`` says (:class:`Args`); returns the paths written."""
+    check_size_and_seed(a.seed, a.width, a.height)
+    check(a.jobs >= 1, f"--jobs must be >= 1, got {a.jobs}")
     if a.seeds is not None:
-        if a.out_dir is None:
-            p.error("--seeds writes many files: give --out-dir DIR")
-        try:
-            seeds = parse_seeds(a.seeds)
-        except ValueError as e:
-            p.error(str(e))
+        check(a.out_dir is not None, "--seeds writes many files: give --out-dir DIR")
+        seeds = parse_seeds(a.seeds)
         a.out_dir.mkdir(parents=True, exist_ok=True)
         jobs = [(s, a.width, a.height, a.random_style, a.out_dir / f"mapgen_{s}.png") for s in seeds]
         jobs = [j for j in jobs if not j[-1].exists()]  # existing files are kept (deterministic: the same image)
-        with ProcessPoolExecutor(max(1, a.jobs)) as pool:
+        with ProcessPoolExecutor(a.jobs) as pool:
             paths = list(pool.map(_write, jobs))
         print(f"wrote {len(paths)} maps to {a.out_dir} ({len(seeds) - len(paths)} already there)")
         return paths
+    out = refuse_overwrite(a.output or f"mapgen_{a.seed}.png", a.force)
     style = MapStyle.random(a.seed) if a.random_style else None
     img = generate_map(a.seed, a.width, a.height, style)
-    a.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(img).save(a.output, optimize=True)
-    print(f"wrote {a.output} ({a.width}x{a.height}, seed {a.seed})")
-    return [a.output]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(img).save(out, optimize=True)
+    print(f"wrote {out} ({a.width}x{a.height}, seed {a.seed})")
+    return [out]
+
+
+def main(argv: list[str] | None = None) -> list[Path]:
+    return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ class WorldCore:
 
     def __init__(self, map_path: str | Path | None = None, task: dyn.TaskConfig | None = None, world: np.ndarray | None = None):
         self.task = task or dyn.TaskConfig()
+        #: the map in words, for messages: its path, "data/world_map.png" (the default) or "a map array"
+        self.map_name = "a map array" if world is not None else str(map_path) if map_path is not None else "data/world_map.png"
         v = self.task.view_size
         if world is not None:
             world = np.asarray(world)

@@ -7,7 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .assets import data_path
 
@@ -15,7 +15,7 @@ __all__ = ["DEFAULT_MAP_PATH", "IMAGE_SUFFIXES", "load_map", "default_map", "map
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
-#: The committed default world (``python -m worldgen_core.mapgen --seed 0`` regenerates it).
+#: The committed default world (``python -m worldgen_core.mapgen --seed 0 -o data/world_map.png --force`` regenerates it).
 DEFAULT_MAP_PATH = data_path("world_map.png")
 
 
@@ -23,8 +23,9 @@ def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
     """Read an image file as an (H, W, 3) uint8 RGB array.
 
     RGBA, grayscale and palette images are converted to RGB (transparent areas composited on
-    white). Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is
-    not an image or is smaller than ``min_size`` pixels on a side; each message names the path.
+    white); a photo's EXIF orientation is applied (the map as an image viewer shows it). Raises
+    ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is not an image or
+    is smaller than ``min_size`` pixels on a side; each message names the path.
     """
     path = Path(path)
     if not path.exists():
@@ -32,8 +33,9 @@ def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
     if path.is_dir():
         raise ValueError(f"world map {str(path)!r} is a directory; pass map_path= an image file")
     try:
-        with Image.open(path) as im:
-            im.load()
+        with Image.open(path) as opened:
+            opened.load()
+            im = ImageOps.exif_transpose(opened)  # a new image when the EXIF orientation turns it, else the same
             if im.mode.startswith("I") or im.mode == "F":  # 16/32-bit integer or float greyscale
                 arr = _high_depth_grey(np.asarray(im), im.mode)
             else:

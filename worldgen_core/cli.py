@@ -1,0 +1,70 @@
+"""The one way every command line of the project parses its flags and reports a user's mistake.
+
+Each entry point is a dataclass of settings (one flag per field, its docstring as help: tyro) and a
+function that runs it; :func:`run_cli` parses, runs, and turns a bad value, a missing, unreadable
+or unwritable file or a full disk into one ``error: ...`` line on stderr and exit status 2, never a
+traceback. The function checks its settings first and raises ``ValueError`` for a bad one (the
+trainers raise ``SystemExit("error: ...")`` for theirs, which ends the same way).
+"""
+
+from __future__ import annotations
+
+import errno
+import sys
+from pathlib import Path
+from typing import Callable, TypeVar
+
+A = TypeVar("A")
+R = TypeVar("R")
+
+__all__ = ["run_cli", "os_error", "check", "refuse_overwrite"]
+
+
+def os_error(e: OSError) -> str:
+    """An ``OSError`` in words: ``'out.png': Is a directory`` rather than ``[Errno 21] Is a directory: 'out.png'``;
+    a path under a file (``notes.txt/out.png``) names the file in the way."""
+    if e.strerror is None:
+        return str(e)
+    if e.filename is None:
+        return e.strerror
+    if e.errno in (errno.EEXIST, errno.ENOTDIR):
+        blocker = next((p for p in reversed((Path(e.filename), *Path(e.filename).parents)) if p.is_file()), None)
+        if blocker is not None:
+            under = "" if str(blocker) == str(e.filename) else f", so nothing can be written at {str(e.filename)!r}"
+            return f"{str(blocker)!r} is a file, not a folder{under}; pass a path in a folder"
+    return f"{str(e.filename)!r}: {e.strerror}"
+
+
+def check(ok: bool, message: str) -> None:
+    """``ValueError(message)`` unless ``ok``: a setting's check, in one line."""
+    if not ok:
+        raise ValueError(message)
+
+
+def refuse_overwrite(dst: str | Path, overwrite: bool) -> Path:
+    """``dst`` as a Path, if a file may be written there: ``IsADirectoryError`` when it is a folder,
+    ``FileExistsError`` when it exists (or is a link) and ``overwrite`` (``--force``) is off."""
+    dst = Path(dst)
+    if dst.is_dir():
+        raise IsADirectoryError(f"{str(dst)!r} is a folder; give the path of the file to write")
+    if (dst.exists() or dst.is_symlink()) and not overwrite:
+        raise FileExistsError(f"{str(dst)!r} exists; nothing was written. Pass another path, or --force to replace it")
+    return dst
+
+
+def run_cli(args_cls: type[A], fn: Callable[[A], R], argv: list[str] | None, description: str) -> R:
+    """Parse ``argv`` into ``args_cls`` (tyro: one flag per field, its docstring as help) and run
+    ``fn``; a bad value (``ValueError``, which a bad checkpoint's error is too), a diverged run
+    (``FloatingPointError``) or a missing, unreadable or unwritable file (``OSError``) ends with
+    one ``error:`` line and exit status 2, not a traceback."""
+    import tyro  # the CLI parser, only for command lines
+
+    args = tyro.cli(args_cls, args=argv, description=description)
+    try:
+        return fn(args)
+    except (ValueError, FloatingPointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from e
+    except OSError as e:  # a missing file, a folder given for a file, no permission, a full disk, ...
+        print(f"error: {os_error(e)}", file=sys.stderr)
+        raise SystemExit(2) from e
