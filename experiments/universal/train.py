@@ -24,7 +24,6 @@ from world_models.training import Args, train
 from worldgen_core.styles import TRAIN_STYLES, generate
 
 
-
 def _write(job):
     style, seed, path = job
     if not path.exists():
