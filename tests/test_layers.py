@@ -1,4 +1,4 @@
-"""The layers depend one way (issue 15): this test fails on an import that crosses them backwards.
+"""The layers depend one way: this test fails on an import that crosses them backwards.
 
     worldgen_core   the world: map, generation, dynamics, task, simulator protocol (numpy, Pillow, SciPy)
       <- worldgen_env   Gymnasium envs; dream.py is where envs use models (benchmark.py and

@@ -1,4 +1,4 @@
-"""Issue 16, case by case: nothing a user made is lost, every bad input is a one-line error.
+"""The first robustness pass, case by case: nothing a user made is lost, every bad input is a one-line error.
 
 ``docs/ROBUSTNESS.md`` lists the cases with what happened before and after; each row names the
 tests here that keep it true (``test_robustness_table_names_existing_tests`` checks the names).

@@ -50,7 +50,7 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
 def fast_dtype(device: str | torch.device = "auto") -> torch.dtype:
     """The faster autocast dtype for generation on ``device``: bfloat16 on a CUDA GPU that supports
     it and on a CPU with AMX tiles (bf16 matrix units), float32 elsewhere. Measured on an AVX-512 CPU
-    without AMX (docs/RESULTS.md): a bf16 matmul runs at half the fp32 rate (166 vs 306 GFLOP/s).
+    without AMX (docs/findings.md#speed): a bf16 matmul runs at half the fp32 rate (166 vs 306 GFLOP/s).
     Decided from the hardware alone, so a machine always picks the same (reproducible runs)."""
     dev = resolve_device(device)
     if dev.type == "cuda":

@@ -5,7 +5,7 @@ brightness of a pixel and leaves its colour alone; a generator's errors are made
 the default map half of the one-step samples' squared error in the revealed strip is colour (the
 channels' deviations from their mean), and in flat regions the chromaticity's high-pass residual
 is 3-4x the real one: a critic shown that residual alone tells the samples apart 95% of the time
-(``worldbench.c2st.explain``; docs/RESULTS.md, session 12).
+(``worldbench.c2st.explain``; docs/findings.md).
 
 * :func:`high_pass`: the image minus its 3x3 blur, amplified (speckle, streaks, grain).
 * :func:`chroma_residual`: the high-pass residual of ``rgb / mean(rgb)``, amplified (a discriminator input).

@@ -1,7 +1,7 @@
 """The one-command recipe: a world-map image in, a dream-ready world model out.
 
 ``python train_world.py --map my_map.png --time-budget 2700`` runs every stage that measurement kept
-for the shipped model (docs/RESULTS.md), inside one budget, and ends with ``OUT/world_model.pt``,
+for the shipped model (docs/results/), inside one budget, and ends with ``OUT/world_model.pt``,
 which ``DreamWorldMap-v0(checkpoint=..., map_path=...)`` and ``python -m worldbench`` load:
 
 1. ``flow``: WorldDiT + flow matching with CFG dropout, logit-normal training times and noise on the
@@ -60,7 +60,7 @@ class Args:
     """run folder: one sub-folder per stage, world_model.pt at the end; must not hold another run"""
     pretrained: str | None = "universal"
     """start from this world model: universal (data/universal.pt, trained on 65 maps: fine-tuning it beat training from
-    scratch on every held-out map at an equal budget, docs/BENCHMARK.md#held-out-maps) | PATH | None (from scratch)"""
+    scratch on every held-out map at an equal budget, docs/benchmark.md#held-out-maps) | PATH | None (from scratch)"""
     preset: str = "small"
     """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
     place_field: bool = False
@@ -70,7 +70,7 @@ class Args:
     """with --place-field: numbers per 8-px cell"""
     place_decoder: bool = False
     """with --place-field: also decode each cell's numbers straight to the revealed strip's pixels (on the default map,
-    with --place-dim 128, 60 CPU minutes took the strip from 29.6 to 33.9 dB and C2ST below 60%: docs/RESULTS.md, session 15)"""
+    with --place-dim 128, 60 CPU minutes took the strip from 29.6 to 33.9 dB and C2ST below 60%: docs/results/worlddit-worldmap-v5.md)"""
     adv_share: float = 0.3
     """share of the budget for the adversarial stage (0: skip it)"""
     batch_size: int | None = None

@@ -2,7 +2,7 @@
 
 A dream conditions every step on views it drew itself, and a small error at the edge of one new
 strip is context the next strip continues: over a rollout the errors line up into thin coloured
-streaks (issue 13; ``docs/benchmark/realism``). Trained only on real views, the model never sees
+streaks (docs/findings.md). Trained only on real views, the model never sees
 such context, and continuing its context is what it learnt. This plug-in keeps ``rows`` dreams
 running beside training (on-policy, as in scheduled sampling and "self forcing"):
 

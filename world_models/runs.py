@@ -2,7 +2,7 @@
 
 Shared by ``train_world.py`` and ``train_agent.py``. A run folder holds ``args.json`` (the run's
 settings, rewritten on each resume) and ``resumes.jsonl`` (one line per resume: when, and which of
-the settings that may change between sessions did change).
+the settings that may change between calls did change).
 
 A new run needs a new or empty folder; a folder that holds only what a run writes before its first
 checkpoint (``args.json``, an empty ``tb/``, logs), left by a start that failed or was killed, counts

@@ -5,7 +5,7 @@ checkpoint, written as one slim checkpoint.
 
 Fine-tunes of one model stay in one basin of the loss, so their average is a model too, and often
 a better one than each: adversarial fine-tuning oscillates, and averaging runs that stopped at
-different points of the oscillation cancels some of it (docs/RESULTS.md, session 10). The sources
+different points of the oscillation cancels some of it (docs/results/worlddit-worldmap-v3.md). The sources
 must share the config, the process and the map their place field knows; floating-point tensors
 are averaged, the others must be equal. The weights averaged are those every loader uses: a
 training checkpoint's EMA weights when it has them (as ``load_world_model`` and export), else its

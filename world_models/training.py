@@ -89,7 +89,7 @@ class Args:
     Linear; ModelConfig.place_decoder), past the transformer's dim-number bottleneck per token"""
     place_lr: float = 1e-1
     """with --place-field: the field's learning rate (each cell is in few batches; measured on one H100, 330 s from the
-    shipped model: new strip 26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/RESULTS.md)"""
+    shipped model: new strip 26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/findings.md)"""
     t_sampling: str = "uniform"
     """flow matching training times: uniform | logit_normal"""
     cfg: bool = False

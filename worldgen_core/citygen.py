@@ -4,7 +4,7 @@ A flat, modern street-map look (numpy + pillow): a pale ground, a winding river 
 bridges, a street grid of uneven blocks with wide yellow avenues, blocks filled with building
 footprints, parks with round trees, plazas, ponds and striped car parks, coloured point-of-interest
 dots. No paper, no hatching, no glyphs of the atlas. It exists to hold out a map *style* from
-every world model trained on mapgen's maps (issue 14: "a map in a clearly different style drawn
+every world model trained on mapgen's maps ("a map in a clearly different style drawn
 by your own code").
 
 Usage::

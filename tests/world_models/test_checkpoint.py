@@ -53,7 +53,7 @@ def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_signal_during_atomic_write_is_delivered_after_the_file_is_in_place(tmp_path, sig):
     """A trainer's Ctrl-C / SIGTERM landing inside torch.save once raised in the zip writer and
-    surfaced as 'RuntimeError: unexpected pos' instead of KeyboardInterrupt (CI, session 13)."""
+    surfaced as 'RuntimeError: unexpected pos' instead of KeyboardInterrupt (seen once in CI)."""
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
