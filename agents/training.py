@@ -197,11 +197,12 @@ def reusable(a: Args, simulator_id: dict | None = None) -> dict | bool | None:
                          "Pass a new --out (or remove that folder)")
     if (out / "report.json").is_file():
         rep = json.loads((out / "report.json").read_text())
-        if rep.get("timesteps", 0) > a.timesteps:
-            raise ValueError(f"{out} holds a run of {rep['timesteps']} env steps, more than the {a.timesteps} asked; it was neither reused "
-                             f"nor changed. Ask for {rep['timesteps']} steps, or pass a new --out")
-        if not rep.get("interrupted") and rep.get("timesteps") == a.timesteps and rep["ppo_real_eval"]["episodes"] == a.eval_episodes:
+        asked = rep.get("timesteps_asked", rep.get("timesteps"))  # (PPO rounds the steps up to whole rollouts)
+        if not rep.get("interrupted") and asked == a.timesteps and rep["ppo_real_eval"]["episodes"] == a.eval_episodes:
             return rep
+        if asked != a.timesteps and rep.get("timesteps", 0) > a.timesteps:
+            raise ValueError(f"{out} holds a run of {rep['timesteps']} env steps, more than the {a.timesteps} asked; it was neither reused "
+                             f"nor changed. Ask for {asked} steps, or pass a new --out")
     return False
 
 

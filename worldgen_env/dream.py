@@ -79,8 +79,9 @@ def checked_views(views, shape: tuple, simulator) -> np.ndarray:
     name = simulator if isinstance(simulator, str) else type(simulator).__name__
     if not isinstance(views, np.ndarray) or views.dtype != np.uint8 or views.shape != tuple(shape):
         what = f"{views.dtype} views of shape {views.shape}" if isinstance(views, np.ndarray) else f"a {type(views).__name__}"
-        raise ValueError(f"simulator {name!r}: step() returned {what}; the simulator protocol asks for uint8 views of shape {tuple(shape)} "
-                         "(0..255; convert floats yourself, e.g. (x * 255).round().clip(0, 255).astype(np.uint8))")
+        floats = isinstance(views, np.ndarray) and views.dtype.kind == "f"
+        raise ValueError(f"simulator {name!r}: step() returned {what}; the simulator protocol asks for uint8 views of shape {tuple(shape)}"
+                         + (" (0..255; convert floats yourself, e.g. (x * 255).round().clip(0, 255).astype(np.uint8))" if floats else ""))
     return views
 
 
@@ -131,8 +132,10 @@ class _Dreamer:
         if model is not None:
             given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale, memory=memory,
                                            memory_cells=memory_cells).items() if v is not None}
+            given.update({k: v for k, v, default in (("device", device, "auto"), ("dtype", dtype, "auto"), ("compile", compile, False))
+                          if v != default})  # where and how a checkpoint runs: a given simulator runs its own way
             if given:
-                raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler and memory settings, not both (got model= "
+                raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler, memory and device settings, not both (got model= "
                                  f"and {sorted(given)}; a simulator given as model= has its own memory, or none)")
             check_simulator(model)
             other = _IN_USE.get(id(model))
@@ -221,8 +224,8 @@ class DreamWorldMapEnv(WorldMapEnv):
       :class:`worldgen_core.simulator.Simulator` (``reset(idx, first_views, positions)``,
       ``step(actions, moved) -> views``, uint8 views of shape (N, H, W, 3): anything else is a
       ``ValueError``); one simulator object per env, since it keeps the sub-envs' state (a second
-      env given the same object is refused; ``close()`` frees it). ``memory`` and ``memory_cells``
-      are settings of a checkpoint's dream: with ``model=`` they are refused.
+      env given the same object is refused; ``close()`` frees it). ``memory``, ``memory_cells``,
+      ``device``, ``dtype`` and ``compile`` are settings of a checkpoint's dream: with ``model=`` they are refused.
 
     >>> import gymnasium as gym, worldgen_env
     >>> env = gym.make("DreamWorldMap-v0")

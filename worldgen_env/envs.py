@@ -253,6 +253,9 @@ class WorldMapVectorEnv(VectorEnv):
     env (it returns the reset observation with reward 0). ``"same_step"`` resets at once and puts
     the final observation and info in ``info["final_obs"]`` and ``info["final_info"]``.
 
+    ``reset(options={"start": (y, x), "goal": (y, x)})`` takes the single env's options, with the same
+    checks (:func:`placed`), and puts either or both in every sub-env.
+
     Memory: ``obs["image"]`` is a fresh array every step (memory bandwidth is what limits this env,
     so it is not copied twice). ``obs["goal"]`` is one buffer per vector env, updated in place when
     sub-envs reset, like Gymnasium's vector envs with ``copy=False``: copy it if you keep it across
