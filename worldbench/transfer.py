@@ -140,8 +140,8 @@ class CliArgs:
     """world-map image (default: data/world_map.png)"""
     out: Path = Path("runs/benchmark/agents")
     seeds: tuple[int, ...] = (0,)
-    steps: tuple[int, int] | None = None
-    """env steps per run on the near and far tasks: NEAR FAR (default: 30000 100000)"""
+    steps: tuple[int, int] = (TransferConfig().steps["near"], TransferConfig().steps["far"])
+    """env steps per run on the near and far tasks (drawn: as far): NEAR FAR"""
     tasks: tuple[Literal["near", "far", "drawn"], ...] = TransferConfig.tasks
     """near, far (goal view remembered), drawn (far, the goal's surroundings drawn by the simulator)"""
     jobs: int = 1
@@ -155,8 +155,7 @@ class CliArgs:
         """Every value, before any work (a ``ValueError``: one ``error:`` line from the command line)."""
         at_least("--jobs", self.jobs, 1)
         at_least("--seeds", self.seeds, 0)
-        if self.steps is not None:
-            at_least("--steps", self.steps, 1)
+        at_least("--steps", self.steps, 1)
         if not self.models:
             raise ValueError("name at least one model: [NAME=]copy | shift | PATH.pt[?...] | module:factory")
         if self.map is not None:
@@ -168,9 +167,7 @@ def run(a: CliArgs) -> dict:
     a.check()
     output_dir("--out", a.out)
     out_json = output_file("--json", a.json or a.out / "transfer.json")
-    cfg = replace(TransferConfig(), seeds=tuple(a.seeds), tasks=tuple(a.tasks))
-    if a.steps:
-        cfg = replace(cfg, steps={"near": a.steps[0], "far": a.steps[1]})
+    cfg = replace(TransferConfig(), seeds=tuple(a.seeds), tasks=tuple(a.tasks), steps={"near": a.steps[0], "far": a.steps[1]})
     core = WorldCore(a.map)
     try:
         entries = [parse_spec(m, core, a.device, a.dtype) for m in a.models]
