@@ -9,6 +9,7 @@ steps; ``--resume`` continues from it. SIGINT (Ctrl-C) and SIGTERM save the chec
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import math
 import sys
@@ -22,16 +23,17 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
 from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, safe_load, sigterm_as_interrupt
-from world_models.runs import check_resume_args, claim_run_dir, record_args
+from world_models.runs import RUN_MARKERS, check_resume_args, claim_run_dir, flag, record_args, run_cli
 from worldgen_core.dynamics import TASKS, TaskConfig
 from worldgen_core.simulator import Simulator
 from worldgen_core.world import WorldCore
+from worldgen_env.dream import default_checkpoint
 
 from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, sb3_policy
 from .policy import EXTRACTORS
 from .vec_env import make_sb3_vec_env
 
-__all__ = ["Args", "train", "main"]
+__all__ = ["Args", "train", "train_or_reuse", "reusable", "run_identity", "file_sha256", "main"]
 
 ENVS = ("WorldMap-v0", "DreamWorldMap-v0")
 #: settings a --resume may change (when to stop, how to report); every other one must match the run's
@@ -93,6 +95,14 @@ class Args:
     progress: bool = True
 
 
+#: the settings of the dream (every one refused with the real env, which would ignore it)
+DREAM_FIELDS = ("world_model", *(f.name for f in dataclasses.fields(Args) if f.name.startswith("dream_")))
+#: what a run is a run of (:func:`run_identity`), beside its checkpoint and report
+IDENTITY_FILE = "identity.json"
+#: the keys an agent checkpoint.pt holds
+CHECKPOINT_KEYS = ("policy", "optimizer", "num_timesteps", "curve", "train_wall_s", "args")
+
+
 def task_kwargs(a: Args) -> dict:
     """The env keyword arguments of the run's map and task (training env, evaluation, random baseline, GIF)."""
     kw = {k: v for k, v in TASKS[a.task].items()}
@@ -112,13 +122,19 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --max-episode-steps must be >= 1, got {a.max_episode_steps}")
     if a.env not in ENVS:
         raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
-    if a.dream_remember_goal is not None and a.env != "DreamWorldMap-v0":
-        raise SystemExit(f"error: --dream-remember-goal is a setting of the dream; use it with --env DreamWorldMap-v0, not {a.env}")
+    if a.env != "DreamWorldMap-v0":
+        given = [flag(f.name) for f in dataclasses.fields(Args) if f.name in DREAM_FIELDS and getattr(a, f.name) != f.default]
+        if given:
+            raise SystemExit(f"error: {', '.join(given)} {'is a setting' if len(given) == 1 else 'are settings'} of the dream; "
+                             f"use {'it' if len(given) == 1 else 'them'} with --env DreamWorldMap-v0, not {a.env} (which would ignore "
+                             f"{'it' if len(given) == 1 else 'them'})")
     if a.extractor not in EXTRACTORS:
         raise SystemExit(f"error: --extractor must be one of {sorted(EXTRACTORS)}, got {a.extractor!r}")
     for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_episodes"):
         if getattr(a, name) < 1:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
+    if a.batch_size < 2:
+        raise SystemExit(f"error: --batch-size must be >= 2 (PPO normalises advantages over each minibatch), got {a.batch_size}")
     if a.n_steps * a.n_envs < 2:
         raise SystemExit(f"error: --n-steps x --n-envs must be >= 2 (PPO normalises advantages over a rollout), got {a.n_steps} x {a.n_envs}")
     for name in ("eval_every", "ckpt_every"):
@@ -131,6 +147,90 @@ def _validate(a: Args) -> None:
         if not (ok and math.isfinite(v)):
             raise SystemExit(f"error: --{name.replace('_', '-')} {v!r} is out of range (learning-rate > 0, gamma in (0, 1], "
                              "gae-lambda in [0, 1], ent-coef >= 0, clip-range > 0, all finite)")
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes (which world model a run dreamed with)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def world_model_of(a: Args, simulator_id: dict | None = None) -> dict | None:
+    """The world model the run dreams with: None for the real env, ``simulator_id`` for a given
+    simulator, else the checkpoint (``--world-model`` or the dream's default for the map) and its sha256."""
+    if a.env != "DreamWorldMap-v0":
+        return None
+    if simulator_id is not None:
+        return dict(simulator_id)
+    path = Path(a.world_model) if a.world_model is not None else default_checkpoint(a.map)
+    if not path.is_file():
+        raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist; pass --world-model PATH to a train_world.py checkpoint")
+    return {"checkpoint": str(path), "sha256": file_sha256(path)}
+
+
+def run_identity(a: Args, simulator_id: dict | None = None) -> dict:
+    """What a run is a run of: its settings (all but those a ``--resume`` may change), the map's
+    fingerprint (its pixels, not its file name) and the world model it dreams with (:func:`world_model_of`)."""
+    ident = {k: v for k, v in dataclasses.asdict(a).items() if k not in RESUME_MAY_CHANGE}
+    ident["map_fingerprint"] = WorldCore(a.map).fingerprint
+    ident["world_model"] = world_model_of(a, simulator_id)
+    return json.loads(json.dumps(ident))  # as it reads back from identity.json (tuples as lists)
+
+
+def _identity_diff(saved: dict, now: dict) -> str:
+    return ", ".join(f"{k} {now.get(k)!r} (the run has {saved.get(k)!r})" for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
+
+
+def reusable(a: Args, simulator_id: dict | None = None) -> dict | bool | None:
+    """What ``a.out`` holds for the run ``a``: None (nothing: train it), False (an unfinished run of
+    exactly these settings, model and map: resume it) or the finished run's report (reuse it).
+    A folder holding a run of anything else (another model, checkpoint file, map, task or budget)
+    is a ``ValueError``: results are never attributed to the wrong model or map."""
+    out = Path(a.out)
+    if not any((out / m).exists() for m in RUN_MARKERS):
+        return None
+    ident, saved_path = run_identity(a, simulator_id), out / IDENTITY_FILE
+    saved = json.loads(saved_path.read_text()) if saved_path.is_file() else None
+    if saved != ident:
+        why = _identity_diff(saved, ident) if saved is not None else f"it has no {IDENTITY_FILE}, so which model and map it ran is unknown"
+        raise ValueError(f"{out} holds a run of something else: {why}; it was neither reused nor changed. "
+                         "Pass a new --out (or remove that folder)")
+    if (out / "report.json").is_file():
+        rep = json.loads((out / "report.json").read_text())
+        asked = rep.get("timesteps_asked", rep.get("timesteps"))  # (PPO rounds the steps up to whole rollouts)
+        if not rep.get("interrupted") and asked == a.timesteps and rep["ppo_real_eval"]["episodes"] == a.eval_episodes:
+            return rep
+        if asked != a.timesteps and rep.get("timesteps", 0) > a.timesteps:
+            raise ValueError(f"{out} holds a run of {rep['timesteps']} env steps, more than the {a.timesteps} asked; it was neither reused "
+                             f"nor changed. Ask for {asked} steps, or pass a new --out")
+    return False
+
+
+def train_or_reuse(a: Args, simulator: Callable[[], Simulator] | None = None, simulator_id: dict | None = None) -> dict:
+    """The report of the run ``a``: reused when ``a.out`` holds it finished, resumed when unfinished,
+    trained when the folder is new (:func:`reusable`; a folder holding anything else is refused)."""
+    found = reusable(a, simulator_id)
+    if isinstance(found, dict):
+        return found
+    resume = found is False and (Path(a.out) / "checkpoint.pt").exists()
+    return train(dataclasses.replace(a, resume=resume), simulator, simulator_id)
+
+
+def _load_agent_checkpoint(path: Path) -> dict:
+    """An agent ``checkpoint.pt``; one ``error:`` line for anything else (random bytes, a list, a
+    world-model checkpoint, a dict missing what a resume needs)."""
+    try:
+        ck = safe_load(path, "agent checkpoint")
+    except CheckpointError as e:
+        raise SystemExit(f"error: {e}") from e
+    if isinstance(ck, dict) and "config" in ck and "model" in ck:
+        raise SystemExit(f"error: {path} is a world-model checkpoint (train_world.py), not an agent's; --resume continues a "
+                         "train_agent.py run from its own checkpoint.pt")
+    missing = [k for k in CHECKPOINT_KEYS if not isinstance(ck, dict) or k not in ck]
+    if missing or not isinstance(ck["args"], dict):
+        what = f"a {type(ck).__name__}" if not isinstance(ck, dict) else f"a dict without {missing or ['args as a dict']}"
+        raise SystemExit(f"error: {path} is not a train_agent.py checkpoint ({what}); --resume needs the checkpoint.pt a run wrote")
+    return ck
 
 
 class RealEvalCallback(BaseCallback):
@@ -167,10 +267,11 @@ class RealEvalCallback(BaseCallback):
         return True
 
 
-def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
+def train(a: Args, simulator: Callable[[], Simulator] | None = None, simulator_id: dict | None = None) -> dict:
     """Train and evaluate as ``a`` says. ``simulator``: for ``DreamWorldMap-v0``, a maker of the
     simulator to dream with (any :class:`worldgen_core.simulator.Simulator`) instead of the
-    checkpoint ``a.world_model``; called once."""
+    checkpoint ``a.world_model``; called once. ``simulator_id``: what names that simulator in the
+    run's identity and report (e.g. ``{"spec": ..., "sha256": ...}``)."""
     _validate(a)
     if simulator is not None and (a.env != "DreamWorldMap-v0" or a.world_model is not None):
         raise ValueError("simulator= replaces the dream's checkpoint: use it with --env DreamWorldMap-v0 and no --world-model")
@@ -184,14 +285,18 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     if a.resume:
         if not (out / "checkpoint.pt").exists():
             raise SystemExit(f"error: --resume but {out / 'checkpoint.pt'} does not exist; start the run without --resume (and a new --out)")
-        try:
-            ck = safe_load(out / "checkpoint.pt", "agent checkpoint")
-        except CheckpointError as e:
-            raise SystemExit(f"error: {e}") from e
+        ck = _load_agent_checkpoint(out / "checkpoint.pt")
         changed = check_resume_args(ck["args"], dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
         if ck["num_timesteps"] >= a.timesteps:
             print(f"{out} already has {ck['num_timesteps']} of --timesteps {a.timesteps}: evaluating it")
+    ident = run_identity(a, simulator_id)
+    if a.resume and (out / IDENTITY_FILE).is_file():
+        saved = json.loads((out / IDENTITY_FILE).read_text())
+        if saved != ident:  # the same flags, but another map image or world-model file behind them
+            raise SystemExit(f"error: --resume of a run in {out} whose map or world model changed: {_identity_diff(saved, ident)}; "
+                             "resume with the run's own, or start a new run with a new --out")
     record_args(out, dataclasses.asdict(a), changed, ck["num_timesteps"] if ck else None)
+    atomic_write(out / IDENTITY_FILE, lambda f: f.write(json.dumps(ident, indent=2).encode()))
     torch.manual_seed(a.seed)
     task_kw = task_kwargs(a)
     kw = dict(shaping=a.shaping, **task_kw)
@@ -209,8 +314,14 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     curve: list = []
     wall_before = 0.0
     if ck is not None:
-        model.policy.load_state_dict(ck["policy"])
-        model.policy.optimizer.load_state_dict(ck["optimizer"])
+        try:
+            model.policy.load_state_dict(ck["policy"])
+            model.policy.optimizer.load_state_dict(ck["optimizer"])
+        except (RuntimeError, KeyError, ValueError, TypeError) as e:
+            env.close()
+            first = str(e).strip().splitlines()
+            raise SystemExit(f"error: {out / 'checkpoint.pt'} does not fit this run's policy ({first[-1].strip() if first else type(e).__name__}); "
+                             "it was written by another version or extractor, or altered") from e
         model.num_timesteps = int(ck["num_timesteps"])
         curve = [tuple(p) for p in ck["curve"]]
         wall_before = float(ck["train_wall_s"])
@@ -218,7 +329,12 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     t0 = time.perf_counter()
     wall = lambda: wall_before + time.perf_counter() - t0
 
+    def finite() -> bool:
+        return all(bool(torch.isfinite(p).all()) for p in model.policy.parameters())
+
     def save_checkpoint() -> None:
+        if not finite():
+            return  # never replace the last good checkpoint with a non-finite policy
         atomic_save(out / "checkpoint.pt", {"policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict(),
                                             "num_timesteps": int(model.num_timesteps), "curve": [list(p) for p in curve],
                                             "train_wall_s": wall(), "args": dataclasses.asdict(a)})
@@ -232,6 +348,13 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
         remaining = a.timesteps - model.num_timesteps
         if remaining > 0:
             model.learn(remaining, callback=callback, progress_bar=a.progress, tb_log_name="ppo", reset_num_timesteps=ck is None)
+    except ValueError:
+        if finite():
+            raise
+        env.close()
+        raise FloatingPointError(f"the policy became non-finite (NaN) at about {model.num_timesteps} env steps (training diverged); "
+                                 f"stopping. The last good checkpoint is {out / 'checkpoint.pt'}; try a lower --learning-rate or "
+                                 "--clip-range, then --resume") from None
     except KeyboardInterrupt:
         interrupted = True
         print(f"\ninterrupted at {model.num_timesteps} env steps: saving the checkpoint, model and report "
@@ -239,13 +362,13 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None) -> dict:
     save_checkpoint()
     atomic_write(out / "model.zip", model.save)  # SB3's model.zip, never half-written
     env.close()
-    report = _report(a, out, model, curve, wall(), interrupted)
+    report = _report(a, out, model, curve, wall(), interrupted, ident)
     if interrupted:
         raise SystemExit(130)
     return report
 
 
-def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupted: bool) -> dict:
+def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupted: bool, ident: dict) -> dict:
     steps = int(model.num_timesteps)
     task_kw = task_kwargs(a)
     final = evaluate_real(sb3_policy(model), n_episodes=a.eval_episodes, **task_kw)
@@ -256,7 +379,11 @@ def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupte
     map_name = a.map or "data/world_map.png"
     task_desc = (f"task {a.task!r}: goal {task_kw['goal_distance'][0]}-{task_kw['goal_distance'][1]} moves"
                  f"{', out of view at the start' if task_kw['goal_out_of_view'] else ''}, {task_kw['max_episode_steps']}-step episodes")
-    report = {"env": a.env, "map": map_name, "task": a.task, "task_kwargs": {k: v for k, v in task_kw.items() if k != "map_path"},
+    wm = ident["world_model"]
+    dreamer = "" if wm is None else (f"world model `{wm['checkpoint']}` (sha256 {wm['sha256'][:16]}...)" if "checkpoint" in wm
+                                      else f"simulator `{wm.get('spec', wm)}`")
+    report = {"env": a.env, "world_model": wm, "map": map_name, "map_fingerprint": ident["map_fingerprint"], "task": a.task,
+              "task_kwargs": {k: v for k, v in task_kw.items() if k != "map_path"},
               "timesteps": steps, "timesteps_asked": a.timesteps, "interrupted": interrupted, "seed": a.seed,
               "train_wall_s": wall, "train_env_steps_per_s": sps, "ppo_real_eval": final, "random_real_eval": rand,
               "curve": curve, "gif": str(gif), "plot": str(plot)}
@@ -264,23 +391,18 @@ def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupte
     note = f" (interrupted: {steps} of {a.timesteps} steps; continue with --resume)" if interrupted else ""
     (out / "report.md").write_text(
         f"# PPO trained in {a.env}, evaluated in WorldMap-v0\n\n"
-        f"Map `{map_name}`, {task_desc}.\n\n"
+        f"Map `{map_name}`, {task_desc}.{f' Dreamed by {dreamer}.' if dreamer else ''}\n\n"
         f"{steps} env steps{note} in {wall:.0f} s ({sps:.0f} env steps/s), seed {a.seed}.\n\n"
         "| policy | success rate | mean return | mean length | episodes |\n|---|---|---|---|---|\n"
         + "".join(f"| {n} | {r['success_rate']:.3f} | {r['mean_return']:.3f} | {r['mean_length']:.1f} | {r['episodes']} |\n"
                   for n, r in (("random", rand), (f"PPO ({a.env})", final)))
         + "\n![success rate in the real env against training steps](curve.png)\n\n![evaluation episodes](eval.gif)\n")
-    print(f"PPO ({a.env}, {task_desc}, map {map_name}){note}: real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
+    print(f"PPO ({a.env}{', ' + dreamer.replace('`', '') if dreamer else ''}, {task_desc}, map {map_name}){note}:"
+          f" real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
           f"{sps:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}")
     return report
 
 
 def main(argv=None) -> dict:
-    import tyro
-
-    args = tyro.cli(Args, args=argv, description=__doc__.split("\n\n")[0])
-    try:
-        return train(args)
-    except (CheckpointError, FileNotFoundError, ValueError) as e:  # bad maps, checkpoints, devices, env settings
-        print(f"error: {e}", file=sys.stderr)
-        raise SystemExit(2) from e
+    """The command line: bad maps, checkpoints, devices and env settings end in one ``error:`` line."""
+    return run_cli(Args, train, argv, __doc__.split("\n\n")[0])

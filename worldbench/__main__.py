@@ -17,18 +17,21 @@ colour noise and layout (:func:`worldbench.c2st.explain`). ``--calibrate`` inste
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Literal
 
 import torch
+import tyro
 
 from world_models.baselines import shift_baseline
 from world_models.evaluate import new_bands
+from world_models.runs import run_cli
 from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
+from worldgen_env.cli import at_least, input_file, output_dir
 
 from . import c2st as c2st_mod
 from . import runners
@@ -36,6 +39,8 @@ from .bench import QUICK, STREAK_STEPS, BenchConfig, config_dict, evaluate_entry
 from .models import parse_spec
 from .report import leaderboard_md, write_report
 from .transfer import QUICK_TRANSFER, TransferConfig, transfer
+
+DEFAULT_MODELS = ("copy", "shift", "shipped=data/world_model.pt")
 
 
 def calibrate(core: WorldCore, n: int, seed: int, steps: int) -> dict:
@@ -53,55 +58,102 @@ def calibrate(core: WorldCore, n: int, seed: int, steps: int) -> dict:
     return out
 
 
-def main(argv=None) -> dict:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("\n\n", 1)[1])
-    p.add_argument("models", nargs="*", default=["copy", "shift", "shipped=data/world_model.pt"])
-    p.add_argument("--out", type=Path, default=Path("runs/benchmark"))
-    p.add_argument("--map", default=None, help="world-map image (default: data/world_map.png)")
-    p.add_argument("--quick", action="store_true", help="smoke-run sizes: every code path, noisy numbers, seconds per model")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"],
-                   help="autocast dtype of checkpoint models (auto: bfloat16 on a GPU or a CPU with AMX, else float32)")
-    p.add_argument("--calibrate", action="store_true", help="instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)")
-    p.add_argument("--explain", action="store_true", help="also C2ST on brightness, colour noise and layout alone: what gives each model away")
-    p.add_argument("--agents", action="store_true", help="also agent transfer: PPO in each learned simulator vs in the real env, near, far and drawn tasks")
-    p.add_argument("--agent-seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--agent-steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"),
-                   help="env steps per agent-transfer run on the near and far tasks (drawn: as far; default: 30000 100000)")
-    p.add_argument("--agent-jobs", type=int, default=1, help="agent-transfer runs trained at once (worker processes: many cores or a GPU)")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
-    a = p.parse_args(argv)
-    if a.agent_jobs < 1 or a.agent_steps and min(a.agent_steps) < 1:
-        p.error(f"--agent-jobs and --agent-steps must be >= 1, got {a.agent_jobs} and {a.agent_steps}")
+@dataclass
+class CliArgs:
+    """Benchmark world models on a map whose every pixel is known (``python -m worldbench --help``)."""
+
+    models: tyro.conf.Positional[tuple[str, ...]] = DEFAULT_MODELS
+    """[NAME=]copy | shift | oracle | PATH.pt[?steps=N&cfg=W&sampler=NAME&memory=0|1&place=0|1] | module:factory"""
+    out: Path = Path("runs/benchmark")
+    map: str | None = None
+    """world-map image (default: data/world_map.png)"""
+    quick: bool = False
+    """smoke-run sizes: every code path, noisy numbers, seconds per model"""
+    seed: int = 0
+    device: str = "auto"
+    dtype: Literal["auto", "bfloat16", "float32"] = "auto"
+    """autocast dtype of checkpoint models (auto: bfloat16 on a GPU or a CPU with AMX, else float32)"""
+    calibrate: bool = False
+    """instead: what C2ST sees (real vs real, noise, blur, contrast, streaks)"""
+    explain: bool = False
+    """also C2ST on brightness, colour noise and layout alone: what gives each model away"""
+    agents: bool = False
+    """also agent transfer: PPO in each learned simulator vs in the real env, near, far and drawn tasks"""
+    agent_seeds: tuple[int, ...] = (0,)
+    agent_steps: tuple[int, int] | None = None
+    """env steps per agent-transfer run on the near and far tasks: NEAR FAR (drawn: as far; default: 30000 100000)"""
+    agent_jobs: int = 1
+    """agent-transfer runs trained at once (worker processes: many cores or a GPU)"""
+    threads: int | None = None
+    """torch CPU threads"""
+
+    def check(self) -> None:
+        """Every value, before any work (a ``ValueError``: one ``error:`` line from the command line)."""
+        at_least("--seed", self.seed, 0)
+        at_least("--agent-seeds", self.agent_seeds, 0)
+        at_least("--agent-jobs", self.agent_jobs, 1)
+        if self.agent_steps is not None:
+            at_least("--agent-steps", self.agent_steps, 1)
+        if self.threads is not None:
+            at_least("--threads", self.threads, 1)
+        if self.map is not None:
+            input_file("--map", self.map, "world-map image")
+        if not self.models and not self.calibrate:
+            raise ValueError("name at least one model (default: copy shift shipped=data/world_model.pt)")
+
+
+def _checked_entries(a: CliArgs, core: WorldCore) -> list:
+    """Every model spec parsed and made once (checkpoints loaded, factories called) before any work."""
+    try:
+        entries = [parse_spec(m, core, a.device, a.dtype) for m in a.models]
+    except TypeError as e:  # check_simulator: not a simulator
+        raise ValueError(str(e)) from e
+    for e in entries:
+        try:
+            e.make()  # a factory that fails, or returns no simulator, fails now, not mid-benchmark
+        except Exception as err:  # noqa: BLE001 - whatever a user's factory raises
+            raise ValueError(f"model {e.name!r} ({e.spec}) cannot be made: {type(err).__name__}: {err}; nothing was run") from err
+    names = [e.name for e in entries]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two models share a name ({names}); name them NAME=MODEL")
+    return entries
+
+
+def run(a: CliArgs) -> dict:
+    """What the command does: checks every value, path and model before any work; a model that fails
+    mid-run loses only its own row (the others are reported, the failure named)."""
+    a.check()
+    output_dir("--out", a.out)
     if a.threads:
         torch.set_num_threads(a.threads)
     cfg = replace(QUICK if a.quick else BenchConfig(), seed=a.seed, c2st_explain=a.explain)
-    try:
-        core = WorldCore(a.map)
-        if a.calibrate:
-            cal = calibrate(core, 64 if a.quick else 1000, a.seed, cfg.c2st_steps)
-            a.out.mkdir(parents=True, exist_ok=True)
-            (a.out / "c2st_calibration.json").write_text(json.dumps(cal, indent=2))
-            return cal
-        entries = [parse_spec(m, core, a.device, a.dtype) for m in a.models]
-    except (ValueError, FileNotFoundError, TypeError) as e:
-        raise SystemExit(f"error: {e}") from e
-    names = [e.name for e in entries]
-    if len(set(names)) != len(names):
-        raise SystemExit(f"error: two models share a name ({names}); name them NAME=MODEL")
-    results, curves, arts = {}, {}, {}
+    core = WorldCore(a.map)
+    if a.calibrate:
+        cal = calibrate(core, 64 if a.quick else 1000, a.seed, cfg.c2st_steps)
+        (a.out / "c2st_calibration.json").write_text(json.dumps(cal, indent=2))
+        return cal
+    entries = _checked_entries(a, core)
+    results, curves, arts, failed = {}, {}, {}, {}
     for e in entries:
         t0 = time.perf_counter()
-        results[e.name], curves[e.name], arts[e.name] = evaluate_entry(e, core, cfg)
+        try:
+            results[e.name], curves[e.name], arts[e.name] = evaluate_entry(e, core, cfg)
+        except Exception as err:  # noqa: BLE001 - any model's own failure: its row is lost, not the others'
+            failed[e.name] = f"{type(err).__name__}: {err}"
+            print(f"{e.name}: failed ({failed[e.name]}); going on with the other models", flush=True)
+            continue
         r = results[e.name]
         print(f"{e.name}: known {r['psnr_known']:.2f} new {r['psnr_new']:.2f} roll@16 {r['rollout_psnr@16']:.2f} "
               f"loop back (worst k) {r['loop_line_back_min']:.1f}/{r['loop_square_back_min']:.1f} "
               f"C2ST new {100 * r['c2st_new_accuracy']:.1f}% roll@16 {100 * r['c2st_roll16_accuracy']:.1f}% "
               f"streaks@16 colour {r['streaks_chroma@16']:.2f}x luma {r['streaks_luma@16']:.2f}x "
               f"({time.perf_counter() - t0:.0f} s)", flush=True)
-    meta = {"models": {e.name: e.spec for e in entries}, "map": a.map or "data/world_map.png", "config": config_dict(cfg),
+    why = "; ".join(f"{n!r}: {m}" for n, m in failed.items())
+    if not results:
+        raise ValueError(f"every model failed ({why}); nothing was written")
+    entries = [e for e in entries if e.name in results]
+    meta = {"models": {e.name: e.spec for e in entries}, "failed": failed, "map": a.map or "data/world_map.png",
+            "map_fingerprint": core.fingerprint, "config": config_dict(cfg),
             "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
             "description": (f"Map `{a.map or 'data/world_map.png'}`, seed {cfg.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "
                             f"{cfg.n_transitions} one-step transitions, {cfg.n_rollouts} open-loop rollouts of {cfg.horizon} random moves, "
@@ -110,7 +162,8 @@ def main(argv=None) -> dict:
                             f"the range over critics in brackets; 50% = indistinguishable); streaks: stripes along the motion at the end of "
                             f"{cfg.n_walks} straight walks of {STREAK_STEPS} moves, as a ratio to the true frames' (1 = the map's own). "
                             f"PSNR in dB against the true views; "
-                            f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads).")}
+                            f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads)."
+                            + (f" Failed, so not in the table: {why}." if failed else ""))}
     if a.agents:
         tcfg = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
         if a.agent_steps:
@@ -122,7 +175,13 @@ def main(argv=None) -> dict:
     files = write_report(a.out, results, curves, arts, meta)
     print(leaderboard_md(results))
     print(f"report: {files['md']}")
+    if failed:
+        raise ValueError(f"{len(failed)} of {len(failed) + len(results)} models failed ({why}); the others are in {files['md']}")
     return results
+
+
+def main(argv=None) -> dict:
+    return run_cli(CliArgs, run, argv, __doc__)
 
 
 if __name__ == "__main__":

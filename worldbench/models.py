@@ -26,6 +26,7 @@ from urllib.parse import parse_qsl
 import numpy as np
 import torch
 
+from agents.training import file_sha256
 from world_models.baselines import copy_baseline, shift_baseline
 from world_models.evaluate import model_predictor
 from worldgen_core import dynamics as dyn
@@ -44,6 +45,12 @@ class Entry:
     spec: str
     make: Callable[[], Simulator]
     learned: bool = True  # False for the baselines and the oracle
+    digest: str | None = None  # a checkpoint's sha256 (its file's bytes): which weights the spec named
+
+    @property
+    def identity(self) -> dict:
+        """What names this simulator in an agent run's identity (``agents.training.run_identity``)."""
+        return {"spec": self.spec, "sha256": self.digest}
 
 
 class OracleSimulator:
@@ -119,7 +126,7 @@ def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "a
         if not Path(path).is_file():
             raise FileNotFoundError(f"model spec {spec!r}: checkpoint {path!r} does not exist")
         checkpoint_simulator(path, device, dtype, **kw)  # fail now, with the checkpoint's own error, not mid-benchmark
-        return Entry(name, body, lambda: checkpoint_simulator(path, device, dtype, **kw))
+        return Entry(name, body, lambda: checkpoint_simulator(path, device, dtype, **kw), digest=file_sha256(path))
     if ":" in body:
         mod, _, attr = body.partition(":")
         try:

@@ -3,7 +3,8 @@
 Every runner returns the true and the simulated views of a batch of episodes, ``(n, T+1, H, W, 3)``
 uint8 each (index 0: the real first view both start from), from fixed seeds: the start cells and
 actions from ``numpy.random.default_rng(seed)``, the simulator's own noise from ``sim.seed(seed)``.
-A move the map's edge blocks keeps the view, as in the envs.
+A move the map's edge blocks keeps the view, as in the envs. A simulator is given copies of the true
+first views and must return uint8 views (:func:`worldgen_env.dream.checked_views`, as the dream env checks them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 from worldgen_core import dynamics as dyn
 from worldgen_core.simulator import Simulator, keep_blocked
 from worldgen_core.world import WorldCore
+from worldgen_env.dream import checked_views
 
 __all__ = ["run_episodes", "transitions", "open_loop", "line_loops", "square_loops"]
 
@@ -34,12 +36,12 @@ def run_episodes(make: Callable[[], Simulator], core: WorldCore, starts: np.ndar
         if hasattr(sim, "seed"):
             sim.seed(seed + lo)
         view = core.views(pos)
-        sim.reset(np.arange(len(pos)), view, pos)
+        sim.reset(np.arange(len(pos)), view.copy(), pos.copy())  # the simulator's own copies: it may write into them
         true, fake = [view], [view]
         for t in range(acts.shape[1]):
             new = dyn.move(pos, acts[:, t], core.grid)
             moved = (new != pos).any(1)
-            fake.append(keep_blocked(fake[-1], sim.step(acts[:, t], moved), moved))
+            fake.append(keep_blocked(fake[-1], checked_views(sim.step(acts[:, t], moved), view.shape, sim), moved))
             pos = new
             true.append(core.views(pos))
         true_all.append(np.stack(true, 1))

@@ -12,23 +12,29 @@ trained in the real env, both evaluated in the REAL env, on three measurements:
 For every env task and seed, one real-env PPO run is the reference (``drawn`` shares ``far``'s); each simulator's row reports the
 real-env success of PPO trained in its dream (``DreamWorldMap-v0(model=...)``, the same task,
 steps, seed and extractor) and its ratio to the reference. Runs already finished (a
-``report.json`` in their folder) are reused, so an interrupted benchmark continues.
+``report.json`` in their folder) are reused, so an interrupted benchmark continues, but only runs of
+exactly the same model spec, checkpoint file (sha256), map (its pixels' fingerprint) and task
+settings (``agents.training.reusable``); a folder holding anything else is refused before any work.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import multiprocessing
 import re
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
+import tyro
 
-from agents.training import Args, train
+from agents.training import Args, reusable, train_or_reuse
+from world_models.checkpoint import atomic_write
+from world_models.runs import run_cli
 from worldgen_core.world import WorldCore
+from worldgen_env.cli import at_least, input_file, output_dir, output_file
 
 from .models import Entry, parse_spec
 
@@ -58,19 +64,12 @@ def _slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "model"
 
 
-def _run(out: Path, args: Args, simulator=None) -> dict:
-    """A finished run's report, else train it (resuming an interrupted one: its report says so)."""
-    if (out / "report.json").exists():
-        rep = json.loads((out / "report.json").read_text())
-        if not rep.get("interrupted") and rep.get("timesteps", 0) >= args.timesteps:
-            return rep
-    return train(args, simulator=simulator)
-
-
-def _run_spec(out: Path, args: Args, spec: str | None, device: str, dtype: str) -> dict:
-    """:func:`_run` in a worker process: the simulator is rebuilt there from its spec (factories do not pickle)."""
-    make = parse_spec(spec, WorldCore(args.map), device, dtype).make if spec is not None else None
-    return _run(out, args, make)
+def _run_spec(args: Args, spec: str | None, device: str, dtype: str) -> dict:
+    """A run in a worker process: the simulator is rebuilt there from its spec (factories do not pickle)."""
+    if spec is None:
+        return train_or_reuse(args)
+    e = parse_spec(spec, WorldCore(args.map), device, dtype)
+    return train_or_reuse(args, e.make, e.identity)
 
 
 def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str | None = None, jobs: int = 1,
@@ -84,6 +83,9 @@ def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str
     unknown = set(cfg.tasks) - set(MEASUREMENTS)
     if unknown:
         raise ValueError(f"unknown agent-transfer tasks {sorted(unknown)}; choose from {sorted(MEASUREMENTS)}")
+    slugs = [_slug(e.name) for e in entries]
+    if len(set(slugs)) != len(slugs):
+        raise ValueError(f"two models would share a run folder ({[e.name for e in entries]} -> {slugs}); give each its own NAME=MODEL")
     runs = []  # (task, row name, seed, folder, args, entry)
     for task in cfg.tasks:
         env_task, remember_goal = MEASUREMENTS[task]
@@ -93,16 +95,18 @@ def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str
             for seed in cfg.seeds:
                 # the real-env reference belongs to the env task (shared by the measurements on it)
                 d = out / env_task / f"real_seed{seed}" if e is None else out / task / f"{_slug(e.name)}_seed{seed}"
-                args = Args(env="WorldMap-v0" if e is None else "DreamWorldMap-v0", seed=seed, out=str(d), resume=(d / "checkpoint.pt").exists(),
+                args = Args(env="WorldMap-v0" if e is None else "DreamWorldMap-v0", seed=seed, out=str(d),
                             dream_remember_goal=None if e is None else remember_goal, **common)
                 runs.append((task, "real env" if e is None else e.name, seed, d, args, e))
     unique = list({d: (d, args, e) for _, _, _, d, args, e in runs}.values())  # each run trained once
+    for _, args, e in unique:  # a folder holding a run of another model, checkpoint, map or task: refused before any work
+        reusable(args, None if e is None else e.identity)
     if jobs > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_spec, d, args, None if e is None else e.spec, device, dtype) for d, args, e in unique]
+            futures = [pool.submit(_run_spec, args, None if e is None else e.spec, device, dtype) for d, args, e in unique]
             done = {d: f.result() for (d, _, _), f in zip(unique, futures)}
     else:
-        done = {d: _run(d, args, None if e is None else e.make) for d, args, e in unique}
+        done = {d: train_or_reuse(args) if e is None else train_or_reuse(args, e.make, e.identity) for d, args, e in unique}
     reports = [done[d] for _, _, _, d, _, _ in runs]
     got: dict[tuple[str, str], list[float]] = {}
     res: dict[str, dict] = {"real env": {}}
@@ -122,40 +126,62 @@ def transfer(entries: list[Entry], out: Path, cfg: TransferConfig, map_path: str
     return res
 
 
-def main(argv=None) -> dict:
-    """``python -m worldbench.transfer MODEL ... --map M --out DIR``: agent transfer alone, no fidelity measures.
+@dataclass
+class CliArgs:
+    """Agent transfer alone, no fidelity measures: ``python -m worldbench.transfer MODEL ... --map M --out DIR``.
 
     The runs land where ``python -m worldbench --agents --out X`` keeps them (``X/agents``), so a
     later full benchmark reuses them; ``--json`` (default ``OUT/transfer.json``) holds the rows.
     """
-    p = argparse.ArgumentParser(description=main.__doc__.split("\n\n")[0])
-    p.add_argument("models", nargs="+", help="as for python -m worldbench: [NAME=]copy | shift | PATH.pt[?...] | module:factory")
-    p.add_argument("--map", default=None)
-    p.add_argument("--out", type=Path, default=Path("runs/benchmark/agents"))
-    p.add_argument("--seeds", type=int, nargs="+", default=[0])
-    p.add_argument("--steps", type=int, nargs=2, default=None, metavar=("NEAR", "FAR"), help="env steps per run (default: 30000 100000)")
-    p.add_argument("--tasks", nargs="+", default=list(TransferConfig.tasks), choices=list(MEASUREMENTS),
-                   help="near, far (goal view remembered), drawn (far, the goal's surroundings drawn by the simulator)")
-    p.add_argument("--jobs", type=int, default=1, help="runs trained at once (worker processes)")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"])
-    p.add_argument("--json", type=Path, default=None, help="where to write the rows (default: OUT/transfer.json)")
-    a = p.parse_args(argv)
-    if a.jobs < 1 or a.steps and min(a.steps) < 1:
-        p.error(f"--jobs and --steps must be >= 1, got {a.jobs} and {a.steps}")
-    cfg = replace(TransferConfig(), seeds=tuple(a.seeds), tasks=tuple(a.tasks))
-    if a.steps:
-        cfg = replace(cfg, steps={"near": a.steps[0], "far": a.steps[1]})
+
+    models: tyro.conf.Positional[tuple[str, ...]]
+    """as for python -m worldbench: [NAME=]copy | shift | PATH.pt[?...] | module:factory"""
+    map: str | None = None
+    """world-map image (default: data/world_map.png)"""
+    out: Path = Path("runs/benchmark/agents")
+    seeds: tuple[int, ...] = (0,)
+    steps: tuple[int, int] = (TransferConfig().steps["near"], TransferConfig().steps["far"])
+    """env steps per run on the near and far tasks (drawn: as far): NEAR FAR"""
+    tasks: tuple[Literal["near", "far", "drawn"], ...] = TransferConfig.tasks
+    """near, far (goal view remembered), drawn (far, the goal's surroundings drawn by the simulator)"""
+    jobs: int = 1
+    """runs trained at once (worker processes)"""
+    device: str = "auto"
+    dtype: Literal["auto", "bfloat16", "float32"] = "auto"
+    json: Path | None = None
+    """where to write the rows (default: OUT/transfer.json)"""
+
+    def check(self) -> None:
+        """Every value, before any work (a ``ValueError``: one ``error:`` line from the command line)."""
+        at_least("--jobs", self.jobs, 1)
+        at_least("--seeds", self.seeds, 0)
+        at_least("--steps", self.steps, 1)
+        if not self.models:
+            raise ValueError("name at least one model: [NAME=]copy | shift | PATH.pt[?...] | module:factory")
+        if self.map is not None:
+            input_file("--map", self.map, "world-map image")
+
+
+def run(a: CliArgs) -> dict:
+    """What the command does: checks every value, path and model before any run, then :func:`transfer`."""
+    a.check()
+    output_dir("--out", a.out)
+    out_json = output_file("--json", a.json or a.out / "transfer.json")
+    cfg = replace(TransferConfig(), seeds=tuple(a.seeds), tasks=tuple(a.tasks), steps={"near": a.steps[0], "far": a.steps[1]})
+    core = WorldCore(a.map)
     try:
-        core = WorldCore(a.map)
         entries = [parse_spec(m, core, a.device, a.dtype) for m in a.models]
-    except (ValueError, FileNotFoundError, TypeError) as e:
-        raise SystemExit(f"error: {e}") from e
+    except TypeError as e:  # a factory that is not a simulator
+        raise ValueError(str(e)) from e
     res = transfer(entries, a.out, cfg, a.map, a.jobs, a.device, a.dtype)
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.json or a.out / "transfer.json").write_text(json.dumps({"map": a.map or "data/world_map.png", "steps": cfg.steps, "seeds": list(cfg.seeds),
-                                                      "models": {e.name: e.spec for e in entries}, "rows": res}, indent=2))
+    doc = {"map": a.map or "data/world_map.png", "map_fingerprint": core.fingerprint, "steps": cfg.steps, "seeds": list(cfg.seeds),
+           "models": {e.name: e.spec for e in entries}, "rows": res}
+    atomic_write(out_json, lambda f: f.write(json.dumps(doc, indent=2).encode()))
     return res
+
+
+def main(argv=None) -> dict:
+    return run_cli(CliArgs, run, argv, CliArgs.__doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

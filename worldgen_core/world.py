@@ -48,6 +48,18 @@ class WorldCore:
         dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis)  # validates the goal range
         self._minimap = None
 
+    # Pickling and deep copies (planning code copies envs) leave out what is derived from the map:
+    # ``windows`` is a strided view into ``world`` that would pickle as every window copied (GBs).
+    _DERIVED = ("windows", "_minimap")
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k not in self._DERIVED}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.windows = dyn.view_windows(self.world, self.task.view_size)
+        self._minimap = None
+
     @property
     def fingerprint(self) -> str:
         """A short hash of the map's pixels (and size): which map a model's place field knows.

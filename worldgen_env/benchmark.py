@@ -13,12 +13,13 @@ this device's measured matmul peak.
 
 from __future__ import annotations
 
-import argparse
 import platform
 import statistics
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import gymnasium as gym
 import numpy as np
@@ -30,7 +31,9 @@ from world_models import build_model, preset
 from world_models.benchmark import seconds_per_call
 from world_models.checkpoint import save_checkpoint
 from world_models.inference import resolve_device, resolve_dtype
+from world_models.runs import run_cli
 
+from .cli import at_least, input_file
 from .dream import DEFAULT_WORLD_MODEL, load_dream_model
 
 
@@ -145,19 +148,50 @@ def torch_device_name(dev) -> str:
     return f"{platform.processor() or platform.machine()}, {torch.get_num_threads()} threads"
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seconds", type=float, default=1.0, help="length of one timed run")
-    p.add_argument("--repeats", type=int, default=5, help="timed runs per setting (the median is printed)")
-    p.add_argument("--sizes", type=int, nargs="+", default=None, help="num_envs values (default 1 16 256; --dream: 1 16 64 256)")
-    p.add_argument("--dream", action="store_true", help="benchmark DreamWorldMap-v0 (with and without memory, the model alone)")
-    p.add_argument("--checkpoint", default=None, help="--dream: world model (default: the shipped one)")
-    p.add_argument("--device", default="auto", help="--dream: auto (CUDA when there is one) | cpu | cuda")
-    p.add_argument("--dtype", default="auto", choices=["auto", "bfloat16", "float32"], help="--dream: autocast dtype (auto: the faster here)")
-    p.add_argument("--settings", nargs="+", default=["memory", "no-memory"], choices=["memory", "no-memory", "seed"],
-                   help="--dream: memory (the default dream), no-memory, seed (the original research's setting; slow)")
-    p.add_argument("--compile", action="store_true", help="--dream: torch.compile the model")
-    a = p.parse_args(argv)
+@dataclass
+class CliArgs:
+    """Env throughput: env-steps/s of the single and the vector env (``--dream``: the dream env)."""
+
+    seconds: float = 1.0
+    """length of one timed run"""
+    repeats: int = 5
+    """timed runs per setting (the median is printed)"""
+    sizes: tuple[int, ...] | None = None
+    """num_envs values (default 1 16 256; --dream: 1 16 64 256)"""
+    dream: bool = False
+    """benchmark DreamWorldMap-v0 (with and without memory, the model alone)"""
+    checkpoint: str | None = None
+    """--dream: world model (default: the shipped one)"""
+    device: str = "auto"
+    """--dream: auto (CUDA when there is one) | cpu | cuda"""
+    dtype: Literal["auto", "bfloat16", "float32"] = "auto"
+    """--dream: autocast dtype (auto: the faster here)"""
+    settings: tuple[Literal["memory", "no-memory", "seed"], ...] = ("memory", "no-memory")
+    """--dream: memory (the default dream), no-memory, seed (the original research's setting; slow)"""
+    compile: bool = False
+    """--dream: torch.compile the model"""
+
+    def check(self) -> None:
+        """Every value, before any work (a ``ValueError``: one ``error:`` line from the command line)."""
+        if not self.seconds > 0:
+            raise ValueError(f"--seconds must be > 0, got {self.seconds}")
+        at_least("--repeats", self.repeats, 1)
+        if self.sizes is not None:
+            at_least("--sizes", self.sizes, 1)
+            if not self.sizes:
+                raise ValueError("--sizes needs at least one num_envs value")
+        if not self.settings:
+            raise ValueError("--settings needs at least one of memory, no-memory, seed")
+        if not self.dream:
+            given = [f for f, v in (("--checkpoint", self.checkpoint is not None), ("--compile", self.compile)) if v]
+            if given:
+                raise ValueError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --dream; add --dream (the real env would ignore it)")
+        if self.checkpoint is not None:
+            input_file("--checkpoint", self.checkpoint, "train_world.py checkpoint")
+
+
+def run_command(a: CliArgs):
+    a.check()
     if a.dream:
         return dream(a.sizes or (1, 16, 64, 256), a.seconds, a.repeats, a.checkpoint, a.dtype, a.device, tuple(a.settings), a.compile)
     res = run(sizes=a.sizes or (1, 16, 256), seconds=a.seconds, repeats=a.repeats)
@@ -167,6 +201,10 @@ def main(argv=None):
         name = "single" if k == "single" else f"vector N={k[3:]}"
         print(f"{name:<16}{v:>14,.0f}{v / base:>10.1f}")
     return res
+
+
+def main(argv=None):
+    return run_cli(CliArgs, run_command, argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":

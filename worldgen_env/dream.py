@@ -30,6 +30,7 @@ How a dream step works:
 from __future__ import annotations
 
 import functools
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,7 @@ from worldgen_core.world_map import DEFAULT_MAP_PATH
 from .envs import WorldMapEnv, WorldMapVectorEnv
 
 __all__ = ["DEFAULT_WORLD_MODEL", "UNIVERSAL_WORLD_MODEL", "default_checkpoint", "DreamWorldMapEnv", "DreamWorldMapVectorEnv",
-           "load_dream_model", "dream_views"]
+           "load_dream_model", "dream_views", "checked_views"]
 
 #: The shipped world model, trained on the default map (see README for its training command).
 DEFAULT_WORLD_MODEL = SHIPPED_MODEL
@@ -62,6 +63,30 @@ def default_checkpoint(map_path: str | Path | None) -> Path:
     if map_path is None or Path(map_path).resolve() == DEFAULT_MAP_PATH:
         return DEFAULT_WORLD_MODEL
     return UNIVERSAL_WORLD_MODEL
+
+
+def checked_views(views, shape: tuple, simulator) -> np.ndarray:
+    """``views``, the next views a simulator's ``step`` returned, if they are what the protocol asks:
+    a uint8 numpy array of ``shape`` (N, H, W, 3). Anything else (floats, NaN, int64, a wrong shape)
+    is a ``ValueError`` naming the simulator: never cast, so a float view in [0, 1] is not silently
+    shown as a black frame. Shared by the dream env and worldbench.
+
+    >>> checked_views(np.zeros((2, 8, 8, 3), np.float32), (2, 8, 8, 3), "toy")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: simulator 'toy': step() returned float32 views of shape (2, 8, 8, 3); the simulator protocol asks for uint8 views ...
+    """
+    name = simulator if isinstance(simulator, str) else type(simulator).__name__
+    if not isinstance(views, np.ndarray) or views.dtype != np.uint8 or views.shape != tuple(shape):
+        what = f"{views.dtype} views of shape {views.shape}" if isinstance(views, np.ndarray) else f"a {type(views).__name__}"
+        floats = isinstance(views, np.ndarray) and views.dtype.kind == "f"
+        raise ValueError(f"simulator {name!r}: step() returned {what}; the simulator protocol asks for uint8 views of shape {tuple(shape)}"
+                         + (" (0..255; convert floats yourself, e.g. (x * 255).round().clip(0, 255).astype(np.uint8))" if floats else ""))
+    return views
+
+
+#: id(simulator) -> the dreamer that uses it: one stateful simulator object serves one env
+_IN_USE: weakref.WeakValueDictionary = weakref.WeakValueDictionary()
 
 
 def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto", compile: bool = False):
@@ -92,11 +117,10 @@ class _Dreamer:
     (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
     def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, core, num_envs, compile=False,
-                 memory=True, memory_cells=72, remember_goal=None, map_path=None):
+                 memory=None, memory_cells=None, remember_goal=None, map_path=None):
         task = core.task
-        if resync_every < 0:
-            raise ValueError(f"resync_every must be >= 0 (0: never), got {resync_every}")
-        if not isinstance(memory, (bool, np.bool_)):
+        resync_every = as_int("resync_every (steps between resyncs; 0: never)", resync_every, 0)
+        if memory is not None and not isinstance(memory, (bool, np.bool_)):
             raise ValueError(f"memory must be True or False, got {memory!r}")
         if remember_goal is not None and not isinstance(remember_goal, (bool, np.bool_)):
             raise ValueError(f"remember_goal must be True, False or None (whenever the dream has a memory), got {remember_goal!r}")
@@ -106,10 +130,20 @@ class _Dreamer:
         self._seeded = False
         self.model = None
         if model is not None:
-            given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale).items() if v is not None}
+            given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale, memory=memory,
+                                           memory_cells=memory_cells).items() if v is not None}
+            given.update({k: v for k, v, default in (("device", device, "auto"), ("dtype", dtype, "auto"), ("compile", compile, False))
+                          if v != default})  # where and how a checkpoint runs: a given simulator runs its own way
             if given:
-                raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler settings, not both (got model= and {sorted(given)})")
+                raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler, memory and device settings, not both (got model= "
+                                 f"and {sorted(given)}; a simulator given as model= has its own memory, or none)")
             check_simulator(model)
+            other = _IN_USE.get(id(model))
+            if other is not None and other is not self:
+                raise ValueError(f"this {type(model).__name__} object already dreams for another env, and a simulator keeps its sub-envs' "
+                                 "state: give each env its own simulator object, or step N sub-envs with one simulator through "
+                                 "gym.make_vec(..., vectorization_mode='vector_entry_point') (the default)")
+            _IN_USE[id(model)] = self
             can = bool(getattr(model, "can_remember", False))
             if remember_goal and not can:
                 raise ValueError(f"remember_goal=True needs a simulator that can remember (can_remember, remember(idx, views, positions)); "
@@ -123,8 +157,9 @@ class _Dreamer:
         self.sampling = self.model.resolve(sampler=sampler, steps=steps, cfg_scale=cfg_scale)  # checked here, once
         self.generator = torch.Generator(device=self.model.device)  # noise made where the model runs
         mem = None
+        memory = True if memory is None else memory
         if memory:
-            cells = as_int("memory_cells", memory_cells, view_size // task.stride)
+            cells = as_int("memory_cells", 72 if memory_cells is None else memory_cells, view_size // task.stride)
             mem = TileMemory(task.stride, cells)
         elif remember_goal:
             raise ValueError("remember_goal=True needs memory=True")
@@ -151,7 +186,7 @@ class _Dreamer:
 
     def next_views(self, core, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
         moved = (pos != prev_pos).any(1)  # (N,) a move the map's edge blocks keeps the view
-        views = keep_blocked(prev_views, self.sim.step(action, moved), moved)
+        views = keep_blocked(prev_views, checked_views(self.sim.step(action, moved), prev_views.shape, self.sim), moved)
         self.since_resync += 1
         if self.resync_every:
             due = self.since_resync >= self.resync_every
@@ -161,6 +196,11 @@ class _Dreamer:
                 self.sim.reset(idx, views[idx], pos[idx])
                 self.since_resync[idx] = 0
         return views
+
+    def release(self) -> None:
+        """The env is closed: its simulator object may dream for another env."""
+        if _IN_USE.get(id(self.sim)) is self:
+            del _IN_USE[id(self.sim)]
 
 
 class DreamWorldMapEnv(WorldMapEnv):
@@ -176,14 +216,16 @@ class DreamWorldMapEnv(WorldMapEnv):
       float32 elsewhere, whichever is faster there; or ``"bfloat16"``, ``"float32"``), ``compile``
       (``torch.compile`` the model: slow first steps, faster after).
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
-    * ``memory`` (True): remember what the dream has shown (exact revisits); ``memory_cells`` (72):
+    * ``memory`` (None: True for a checkpoint): remember what the dream has shown (exact revisits); ``memory_cells`` (72):
       the memory's side in cells (bounded: ``memory_cells**2 * stride**2 * 3`` bytes per sub-env);
       ``remember_goal`` (None: whenever the dream has a memory): also place the real goal view at the
       goal's cell, so the dream shows the goal the agent was given where the reward says it is.
     * ``model``: instead of a checkpoint, any simulator implementing
       :class:`worldgen_core.simulator.Simulator` (``reset(idx, first_views, positions)``,
-      ``step(actions, moved) -> views``); one simulator object per env, since it keeps the
-      sub-envs' state.
+      ``step(actions, moved) -> views``, uint8 views of shape (N, H, W, 3): anything else is a
+      ``ValueError``); one simulator object per env, since it keeps the sub-envs' state (a second
+      env given the same object is refused; ``close()`` frees it). ``memory``, ``memory_cells``,
+      ``device``, ``dtype`` and ``compile`` are settings of a checkpoint's dream: with ``model=`` they are refused.
 
     >>> import gymnasium as gym, worldgen_env
     >>> env = gym.make("DreamWorldMap-v0")
@@ -195,10 +237,14 @@ class DreamWorldMapEnv(WorldMapEnv):
 
     def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
-                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
+                 compile: bool = False, model=None, memory: bool | None = None, memory_cells: int | None = None, remember_goal: bool | None = None, **kwargs):
         super().__init__(**kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core, 1, compile,
                                 memory, memory_cells, remember_goal, kwargs.get("map_path"))
+
+    def close(self):
+        self.dreamer.release()
+        super().close()
 
     def _on_reset(self, seed):
         self.dreamer.reset(np.arange(1), seed, self.np_random, self._view, self._pos, self._goal_view, self._goal)
@@ -219,10 +265,14 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
 
     def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
                  cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
-                 compile: bool = False, model=None, memory: bool = True, memory_cells: int = 72, remember_goal: bool | None = None, **kwargs):
+                 compile: bool = False, model=None, memory: bool | None = None, memory_cells: int | None = None, remember_goal: bool | None = None, **kwargs):
         super().__init__(num_envs=num_envs, **kwargs)
         self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core,
                                 self.num_envs, compile, memory, memory_cells, remember_goal, kwargs.get("map_path"))
+
+    def close(self, **kwargs):
+        self.dreamer.release()
+        return super().close(**kwargs)
 
     def _on_reset(self, idx, seed):
         self.dreamer.reset(idx, seed, self.np_random, self._view, self._pos, self._goal_view, self._goal)

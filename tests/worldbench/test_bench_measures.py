@@ -114,9 +114,12 @@ def test_agent_transfer_trains_in_each_simulator_and_reuses_runs(tmp_path, monke
     assert 0 <= r["transfer_near_success"] <= 1 and 0 <= ref <= 1
     assert np.isnan(r["transfer_near"]) if ref == 0 else r["transfer_near"] == r["transfer_near_success"] / ref
     assert (tmp_path / "near" / "copy_seed0" / "report.json").exists()
-    monkeypatch.setattr(tr, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
+    import agents.training
+
+    monkeypatch.setattr(agents.training, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
     again = tr.transfer([entry], tmp_path, cfg)
     assert again["copy"]["transfer_near_success"] == r["transfer_near_success"] and made == [1]  # reused: its simulator is not even made
+    monkeypatch.undo()
     from agents.training import Args, train
     with pytest.raises(ValueError, match="simulator= replaces"):
         train(Args(env="WorldMap-v0", out=str(tmp_path / "x")), simulator=entry.make)
@@ -142,12 +145,14 @@ def test_drawn_task_is_the_far_task_without_the_goal_view_and_shares_its_real_ru
 
     trained = []
 
-    def fake_train(args, simulator=None):
+    def fake_train(args, simulator=None, simulator_id=None):
         trained.append(args)
         ok = {"WorldMap-v0": 0.5, "DreamWorldMap-v0": 0.4 if args.dream_remember_goal is None else 0.1}[args.env]
         return {"ppo_real_eval": {"success_rate": ok}, "random_real_eval": {"success_rate": 0.0}, "timesteps": args.timesteps}
 
-    monkeypatch.setattr(tr, "train", fake_train)
+    import agents.training
+
+    monkeypatch.setattr(agents.training, "train", fake_train)
     entry = parse_spec("worldbench.models:shift_with_memory", WorldCore())
     res = tr.transfer([entry], tmp_path, tr.TransferConfig(tasks=("far", "drawn"), seeds=(0, 1)))
     real = [a for a in trained if a.env == "WorldMap-v0"]
