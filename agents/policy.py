@@ -64,7 +64,7 @@ class CorrelationCNN(BaseFeaturesExtractor):
     displacement to the goal. R defaults to 7, the longest start-to-goal distance in moves; where
     the views no longer overlap the scores are 0.
 
-    Measured (``docs/RESULTS.md``): without the zero mean, random-init features of all cells are
+    Measured (``docs/findings.md``): without the zero mean, random-init features of all cells are
     nearly parallel (the softmax is almost uniform: entropy 5.37 of at most 5.42); PPO still learned
     in the real env, where matches are exact, but not at all in the dream, where they are close.
     With it the softmax starts sharp (entropy 0.2-0.8) and PPO learns in both.

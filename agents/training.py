@@ -58,7 +58,7 @@ class Args:
     """run folder: tensorboard logs (tb/), checkpoint.pt, model.zip, report.md/json, eval.gif; must not hold another run"""
     timesteps: int = 30_000
     """environment steps of training (in all, counting the steps done before a --resume); the near task's real-env
-    success passes 0.97 by 10k steps in the dream (4 seeds, docs/RESULTS.md): 30k keeps a 3x margin; the far task needs 100k+"""
+    success passes 0.97 by 10k steps in the dream (4 seeds, docs/agents.md): 30k keeps a 3x margin; the far task needs 100k+"""
     n_envs: int = 16
     seed: int = 0
     world_model: str | None = None
@@ -69,7 +69,7 @@ class Args:
     """CFG weight for dreaming (default: the checkpoint's)"""
     dream_remember_goal: bool | None = None
     """DreamWorldMap-v0: place the real goal view at the goal's cell in the dream's memory (None: whenever it has one;
-    far-task transfer 0.34-0.45x -> 1.02-1.06x of real, docs/RESULTS.md)"""
+    far-task transfer 0.34-0.45x -> 1.02-1.06x of real, docs/agents.md)"""
     dream_dtype: str = "auto"
     """autocast dtype of the dream: auto (bfloat16 on a GPU or a CPU with AMX, else float32) | bfloat16 | float32"""
     extractor: str = "correlation"
@@ -406,3 +406,8 @@ def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupte
 def main(argv=None) -> dict:
     """The command line: bad maps, checkpoints, devices and env settings end in one ``error:`` line."""
     return run_cli(Args, train, argv, __doc__.split("\n\n")[0])
+
+
+def cli() -> None:
+    """The console script (setup.cfg): ``main`` without its return value, which would become the exit status."""
+    main()

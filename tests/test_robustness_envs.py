@@ -1,7 +1,7 @@
 """The envs, the dream, the benchmark and the agent tools, case by case: nothing attributed to the
 wrong model or map, every bad input one clear error.
 
-``docs/robustness_rows_envs.md`` lists the cases with what happened before and after; each row
+``docs/ROBUSTNESS.md`` lists the cases with what happened before and after; each row
 names the tests here that keep it true.
 """
 

@@ -1,7 +1,7 @@
 """The world models' and map generators' side of the robustness table: run folders, exports, soups,
 non-finite weights, map changes, the generators' outputs and their command lines.
 
-``docs/robustness_rows_models.md`` lists the cases with what happened before and after; each row
+``docs/ROBUSTNESS.md`` lists the cases with what happened before and after; each row
 names the tests here that keep it true.
 """
 

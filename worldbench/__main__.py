@@ -184,5 +184,10 @@ def main(argv=None) -> dict:
     return run_cli(CliArgs, run, argv, __doc__)
 
 
+def cli() -> None:
+    """The console script (setup.cfg): ``main`` without its return value, which would become the exit status."""
+    main()
+
+
 if __name__ == "__main__":
     main()

@@ -6,7 +6,7 @@ half is the statistic: 50% means the two sets are indistinguishable to it, 100% 
 gives itself away. Reported with a 95% Wilson interval over the held-out images.
 
 One critic's accuracy varies with its split and initialisation: on the same two sets of 1,000
-revealed bands, five critic seeds gave 74-90% (docs/BENCHMARK.md); :func:`c2st_median` reports
+revealed bands, five critic seeds gave 74-90% (docs/benchmark.md); :func:`c2st_median` reports
 the median of several critics and their range.
 
 Unlike KID with random-network features, the classifier *learns* the features that separate the
@@ -161,7 +161,7 @@ def explain(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 400,
     """What gives ``fake`` away: :func:`c2st_median` on each of :data:`VIEWS` of both sets.
 
     A view near 50% hides nothing the critic could use; one near the full C2ST holds the tell. On the
-    default map the one-step samples of session 10's model score 71% as images, 67% as grey, 95% on
+    default map the one-step samples of worlddit-worldmap v3 score 71% as images, 67% as grey, 95% on
     the chroma residual alone (the map's grain changes brightness only, the model's errors are per
-    channel) and 56% as layout (docs/RESULTS.md, session 12)."""
+    channel) and 56% as layout (docs/findings.md)."""
     return {name: c2st_median(_view(real, fn), _view(fake, fn), seed, steps, repeats) for name, fn in VIEWS.items()}

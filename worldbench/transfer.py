@@ -4,7 +4,7 @@ trained in the real env, both evaluated in the REAL env, on three measurements:
 * ``near``: the goal in view from the start (copying alone solves it);
 * ``far``: the goal 16-20 moves away; the dream's memory holds the real goal view at the goal's
   cell (``remember_goal``, the dream's default). Blind to content: a dream of uniform noise with
-  the same memory transfers as well as a learned model (docs/BENCHMARK.md);
+  the same memory transfers as well as a learned model (docs/benchmark.md);
 * ``drawn``: the far task with the goal view *not* placed in the dream: the simulator draws the
   goal's surroundings itself, so the goal test PPO learns in the dream works in the real env only
   if the dream drew what is really there. The one of the three that needs the world's content.
@@ -46,7 +46,7 @@ class TransferConfig:
     """Budgets of the agent-transfer measurement (env steps per run, per task)."""
 
     tasks: tuple[str, ...] = ("near", "far", "drawn")
-    steps: dict = field(default_factory=lambda: {"near": 30_000, "far": 100_000})  # per env task; far: real-env PPO plateaus from 50k (docs/RESULTS.md)
+    steps: dict = field(default_factory=lambda: {"near": 30_000, "far": 100_000})  # per env task; far: real-env PPO plateaus from 50k (docs/agents.md)
     extractor: dict = field(default_factory=lambda: {"near": "correlation", "far": "place"})  # per env task
     seeds: tuple[int, ...] = (0,)
     eval_episodes: int = 200
@@ -182,6 +182,11 @@ def run(a: CliArgs) -> dict:
 
 def main(argv=None) -> dict:
     return run_cli(CliArgs, run, argv, CliArgs.__doc__.split("\n\n")[0])
+
+
+def cli() -> None:
+    """The console script (setup.cfg): ``main`` without its return value, which would become the exit status."""
+    main()
 
 
 if __name__ == "__main__":

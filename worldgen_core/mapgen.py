@@ -530,5 +530,10 @@ def main(argv: list[str] | None = None) -> list[Path]:
     return run_cli(Args, run, argv, __doc__.split("\n\n")[0])
 
 
+def cli() -> None:
+    """The console script (setup.cfg): ``main`` without its return value, which would become the exit status."""
+    main()
+
+
 if __name__ == "__main__":
     main()

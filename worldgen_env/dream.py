@@ -20,7 +20,7 @@ How a dream step works:
   never-seen pixels are generated, and the model is conditioned on the remembered view; walking
   away and back returns exactly to the view left. The real first view seeds it; ``reset`` clears
   it. The goal view is also placed at the goal's cell (``remember_goal``, on whenever there is a
-  memory; measured: far-task transfer, docs/RESULTS.md). ``memory=False`` is the
+  memory; measured: far-task transfer, docs/dream.md). ``memory=False`` is the
   memoryless dream (next view from the current view only).
 * ``resync_every=K`` (default 0: never) replaces the dream by the true view every K steps.
 * The sampler's noise comes from a ``torch.Generator`` seeded by ``reset(seed=...)``, so the same
@@ -55,7 +55,7 @@ UNIVERSAL_WORLD_MODEL = UNIVERSAL_MODEL
 def default_checkpoint(map_path: str | Path | None) -> Path:
     """The world model a dream of ``map_path`` uses when none is given: the shipped model on the
     default map (it knows that map best), the universal model on any other map (it dreams maps
-    it never saw as well as the shipped one or better; docs/BENCHMARK.md#held-out-maps-session-8).
+    it never saw as well as the shipped one or better; docs/benchmark.md#held-out-maps).
 
     >>> default_checkpoint(None).name, default_checkpoint("my_map.png").name
     ('world_model.pt', 'universal.pt')

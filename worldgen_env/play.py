@@ -72,5 +72,10 @@ def main(argv=None) -> None:
     run_cli(CliArgs, run, argv, __doc__.split("\n\n")[0])
 
 
+def cli() -> None:
+    """The console script (setup.cfg): ``main`` without its return value, which would become the exit status."""
+    main()
+
+
 if __name__ == "__main__":
     main()

@@ -103,5 +103,10 @@ def main(argv=None) -> Path:
     return run_cli(CliArgs, run, argv, __doc__.split("\n\n")[0])
 
 
+def cli() -> None:
+    """The console script (setup.cfg): ``main`` without its return value, which would become the exit status."""
+    main()
+
+
 if __name__ == "__main__":
     main()
