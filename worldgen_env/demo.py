@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 
 import gymnasium as gym
@@ -14,15 +14,23 @@ import imageio.v3 as iio
 import numpy as np
 
 import worldgen_env  # noqa: F401  (registers the envs)
+from worldgen_core.cli import run_cli
 
 from .recording import record_episode
 
 
-def main(argv=None) -> Path:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, default=Path("runs/demo"))
-    p.add_argument("--seed", type=int, default=0)
-    a = p.parse_args(argv)
+@dataclass
+class Args:
+    out: Path = Path("runs/demo")
+    """folder for random_episode.gif"""
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.seed < 0:
+            raise ValueError(f"--seed must be >= 0, got {self.seed}")
+
+
+def record(a: Args) -> Path:
     env = gym.make("WorldMap-v0", render_mode="rgb_array")
     env.action_space.seed(a.seed)
     frames, info = record_episode(env, lambda obs: env.action_space.sample(), a.seed)
@@ -32,6 +40,9 @@ def main(argv=None) -> Path:
     print(f"random policy: {len(frames) - 1} steps, success={info['is_success']}; episode GIF: {path}")
     return path
 
+
+def main(argv=None) -> Path:
+    return run_cli(Args, record, argv, __doc__.split("\n\n")[0])
 
 if __name__ == "__main__":
     main()
