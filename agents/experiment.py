@@ -20,9 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from world_models.runs import run_cli
+from worldgen_core.cli import at_least, input_file, output_dir, run_cli
 from worldgen_core.dynamics import TASKS
-from worldgen_env.cli import at_least, input_file, output_dir
 
 from .evaluation import evaluate_real, plot_curves, random_policy, scalar_curve
 from .training import Args, reusable, task_kwargs, train_or_reuse

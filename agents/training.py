@@ -9,7 +9,6 @@ steps; ``--resume`` continues from it. SIGINT (Ctrl-C) and SIGTERM save the chec
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import math
 import sys
@@ -22,8 +21,9 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, safe_load, sigterm_as_interrupt
-from world_models.runs import RUN_MARKERS, check_resume_args, claim_run_dir, flag, record_args, run_cli
+from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, file_sha256, safe_load, sigterm_as_interrupt
+from world_models.runs import RUN_MARKERS, check_resume_args, claim_run_dir, flag, record_args, release_run_dir
+from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TASKS, TaskConfig
 from worldgen_core.simulator import Simulator
 from worldgen_core.world import WorldCore
@@ -33,7 +33,7 @@ from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, s
 from .policy import EXTRACTORS
 from .vec_env import make_sb3_vec_env
 
-__all__ = ["Args", "train", "train_or_reuse", "reusable", "run_identity", "file_sha256", "main"]
+__all__ = ["Args", "train", "train_or_reuse", "reusable", "run_identity", "main"]
 
 ENVS = ("WorldMap-v0", "DreamWorldMap-v0")
 #: settings a --resume may change (when to stop, how to report); every other one must match the run's
@@ -147,12 +147,6 @@ def _validate(a: Args) -> None:
         if not (ok and math.isfinite(v)):
             raise SystemExit(f"error: --{name.replace('_', '-')} {v!r} is out of range (learning-rate > 0, gamma in (0, 1], "
                              "gae-lambda in [0, 1], ent-coef >= 0, clip-range > 0, all finite)")
-
-
-def file_sha256(path: str | Path) -> str:
-    """sha256 of a file's bytes (which world model a run dreamed with)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def world_model_of(a: Args, simulator_id: dict | None = None) -> dict | None:
@@ -271,7 +265,15 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None, simulator_i
     """Train and evaluate as ``a`` says. ``simulator``: for ``DreamWorldMap-v0``, a maker of the
     simulator to dream with (any :class:`worldgen_core.simulator.Simulator`) instead of the
     checkpoint ``a.world_model``; called once. ``simulator_id``: what names that simulator in the
-    run's identity and report (e.g. ``{"spec": ..., "sha256": ...}``)."""
+    run's identity and report (e.g. ``{"spec": ..., "sha256": ...}``). The run folder is locked while
+    it runs (:func:`world_models.runs.claim_run_dir`)."""
+    try:
+        return _train(a, simulator, simulator_id)
+    finally:
+        release_run_dir(a.out)
+
+
+def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dict | None) -> dict:
     _validate(a)
     if simulator is not None and (a.env != "DreamWorldMap-v0" or a.world_model is not None):
         raise ValueError("simulator= replaces the dream's checkpoint: use it with --env DreamWorldMap-v0 and no --world-model")

@@ -1,7 +1,7 @@
 """The layers depend one way: this test fails on an import that crosses them backwards.
 
     worldgen_core   the world: map, generation, dynamics, task, simulator protocol (numpy, Pillow, SciPy)
-      <- worldgen_env   Gymnasium envs; dream.py is where envs use models (benchmark.py, play.py and
+      <- worldgen_env   Gymnasium envs; dream.py is where envs use models (benchmark.py and
                         rollout_gif.py are tools on top of the dream)
       <- world_models   DiT / WorldDiT, processes, training: the core only, never the envs
     agents, worldbench, train_*.py: on top of both
@@ -31,8 +31,8 @@ RULES = {
     "agents": ({"worldgen_core", "worldgen_env", "world_models"}, set()),
     "worldbench": ({"worldgen_core", "worldgen_env", "world_models", "agents"}, set()),
 }
-#: the env modules that may use models: the dream, and the tools built on it (play.py plays the dream too)
-ENV_MODULES_USING_MODELS = {"dream.py", "benchmark.py", "rollout_gif.py", "play.py"}
+#: the env modules that may use models: the dream, and the tools built on it
+ENV_MODULES_USING_MODELS = {"dream.py", "benchmark.py", "rollout_gif.py"}
 
 
 def _imports(path: Path):

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import tyro
 
+from worldgen_core.cli import run_cli
+
 from .checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["read_card", "write_card", "model_name"]
@@ -60,8 +62,6 @@ class Args:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .runs import run_cli
-
     def run(a: Args):
         card = write_card(a.checkpoint, a.md)
         print(f"wrote the card of {card['name']} v{card['version']} into {a.checkpoint}")

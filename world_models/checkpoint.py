@@ -32,7 +32,7 @@ from typing import BinaryIO, Callable
 import torch
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "first_non_finite", "atomic_save", "atomic_write", "signals_held", "sigterm_as_interrupt",
-           "safe_load", "digest", "CheckpointError"]
+           "safe_load", "digest", "file_sha256", "CheckpointError"]
 
 FORMAT = 1
 _REQUIRED = ("config", "process", "sampling", "model")
@@ -67,6 +67,12 @@ def digest(obj) -> str:
 
     walk(obj)
     return h.hexdigest()
+
+
+def file_sha256(path: str | Path) -> str:
+    """sha256 of a file's bytes: which file a run used (a world model's checkpoint, say)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _umask() -> int:

@@ -15,11 +15,10 @@ from pathlib import Path
 
 import tyro
 
-from worldgen_core.cli import refuse_overwrite
+from worldgen_core.cli import refuse_overwrite, run_cli
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .processes import make_process
-from .runs import run_cli
 from .sampling import SamplingConfig
 
 __all__ = ["Args", "export", "main"]

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
@@ -36,7 +37,7 @@ from . import training
 from .checkpoint import load_checkpoint, sigterm_as_interrupt
 from .export import export
 from .inference import UNIVERSAL_MODEL, resolve_device
-from .runs import check_resume_args, claim_run_dir, record_args, release_run_dir, run_cli
+from .runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 
 __all__ = ["Args", "STAGES", "run", "main"]
 

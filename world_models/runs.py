@@ -20,11 +20,11 @@ import os
 import time
 from pathlib import Path
 
-from worldgen_core.cli import os_error, run_cli  # the one CLI mechanism, shared with the map generators
+from worldgen_core.cli import os_error
 
 from .checkpoint import atomic_write
 
-__all__ = ["claim_run_dir", "release_run_dir", "check_resume_args", "record_args", "flag", "run_cli", "os_error", "LOCK_NAME"]
+__all__ = ["claim_run_dir", "release_run_dir", "check_resume_args", "record_args", "flag", "LOCK_NAME"]
 
 #: files whose presence means "a run lives here"
 RUN_MARKERS = ("args.json", "last.pt", "checkpoint.pt", "model.zip", "report.json", "tb")

@@ -22,10 +22,9 @@ from pathlib import Path
 import torch
 import tyro
 
-from worldgen_core.cli import refuse_overwrite
+from worldgen_core.cli import refuse_overwrite, run_cli
 
 from .checkpoint import CheckpointError, digest, load_checkpoint, save_checkpoint
-from .runs import run_cli
 
 __all__ = ["Args", "soup", "main"]
 

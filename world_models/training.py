@@ -26,6 +26,7 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
+from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
@@ -39,7 +40,7 @@ from .models import ModelConfig, build_model, preset
 from .processes import make_process
 from .realism import colour_mse
 from .rollout import RolloutPlugin
-from .runs import check_resume_args, claim_run_dir, os_error, record_args, release_run_dir, run_cli
+from .runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 from .sampling import SamplingConfig
 
 __all__ = ["Args", "EXPERIMENTS", "TrainerPlugin", "make_plugins", "train"]

@@ -28,10 +28,9 @@ import tyro
 
 from world_models.baselines import shift_baseline
 from world_models.evaluate import new_bands
-from world_models.runs import run_cli
 from worldgen_core import dynamics as dyn
+from worldgen_core.cli import at_least, input_file, output_dir, run_cli
 from worldgen_core.world import WorldCore
-from worldgen_env.cli import at_least, input_file, output_dir
 
 from . import c2st as c2st_mod
 from . import runners

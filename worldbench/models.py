@@ -26,8 +26,8 @@ from urllib.parse import parse_qsl
 import numpy as np
 import torch
 
-from agents.training import file_sha256
 from world_models.baselines import copy_baseline, shift_baseline
+from world_models.checkpoint import file_sha256
 from world_models.evaluate import model_predictor
 from worldgen_core import dynamics as dyn
 from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows

@@ -32,9 +32,8 @@ import tyro
 
 from agents.training import Args, reusable, train_or_reuse
 from world_models.checkpoint import atomic_write
-from world_models.runs import run_cli
+from worldgen_core.cli import at_least, input_file, output_dir, output_file, run_cli
 from worldgen_core.world import WorldCore
-from worldgen_env.cli import at_least, input_file, output_dir, output_file
 
 from .models import Entry, parse_spec
 

@@ -5,19 +5,26 @@ function that runs it; :func:`run_cli` parses, runs, and turns a bad value, a mi
 or unwritable file or a full disk into one ``error: ...`` line on stderr and exit status 2, never a
 traceback. The function checks its settings first and raises ``ValueError`` for a bad one (the
 trainers raise ``SystemExit("error: ...")`` for theirs, which ends the same way).
+
+>>> at_least("--steps", 0, 1)
+Traceback (most recent call last):
+...
+ValueError: --steps must be >= 1, got 0
 """
 
 from __future__ import annotations
 
 import errno
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Callable, TypeVar
 
 A = TypeVar("A")
 R = TypeVar("R")
 
-__all__ = ["run_cli", "os_error", "check", "refuse_overwrite"]
+__all__ = ["run_cli", "os_error", "check", "at_least", "input_file", "output_dir", "output_file", "refuse_overwrite"]
 
 
 def os_error(e: OSError) -> str:
@@ -39,6 +46,55 @@ def check(ok: bool, message: str) -> None:
     """``ValueError(message)`` unless ``ok``: a setting's check, in one line."""
     if not ok:
         raise ValueError(message)
+
+
+def at_least(flag: str, value, lo: int | float):
+    """``value`` if it is at least ``lo`` (every item, for a tuple or list), else a ``ValueError``."""
+    for v in value if isinstance(value, (tuple, list)) else (value,):
+        if v < lo:
+            raise ValueError(f"{flag} must be >= {lo}, got {v}")
+    return value
+
+
+def input_file(flag: str, path, what: str = "file") -> Path:
+    """``path`` if it is an existing file, else a ``ValueError`` (``FileNotFoundError`` when missing)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{flag} {str(path)!r} is a folder; pass a {what}")
+    if not path.is_file():
+        raise FileNotFoundError(f"{flag} {str(path)!r} does not exist; pass a {what}")
+    return path
+
+
+def _writable_dir(flag: str, folder: Path, what: str) -> None:
+    """``folder`` exists (made if needed) and a file can be written in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
+            pass
+    except OSError as e:
+        raise ValueError(f"{flag}: cannot write {what} {str(folder)!r} ({e.strerror or e}); pass a folder you can write to") from e
+
+
+def output_dir(flag: str, path) -> Path:
+    """``path`` as an output folder: not a file, created if needed, writable (checked before any work)."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{flag} {str(path)!r} is a file; pass a folder")
+    _writable_dir(flag, path, "into the folder")
+    return path
+
+
+def output_file(flag: str, path) -> Path:
+    """``path`` as an output file: not a folder, its folder created if needed and writable, the file
+    itself writable if it exists (checked before any work)."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{flag} {str(path)!r} is a folder; pass a file name (e.g. {str(path / 'out')!r} with its extension)")
+    _writable_dir(flag, path.parent, "into the folder")
+    if path.exists() and not os.access(path, os.W_OK):
+        raise ValueError(f"{flag}: cannot write {str(path)!r} (permission denied); pass a file you can write to")
+    return path
 
 
 def refuse_overwrite(dst: str | Path, overwrite: bool) -> Path:

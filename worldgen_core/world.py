@@ -92,10 +92,16 @@ class WorldCore:
         """``n`` (start, goal) pairs, (n, 2) each, drawn from ``rng`` only."""
         return dyn.sample_start_and_goal(rng, self.grid, self.task.goal_distance, n, self._min_axis)
 
-    def placed(self, options: dict, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """``reset(options={"start": (y, x), "goal": (y, x)})``: the episode's start and goal where given
-        (either or both), else the drawn ones. Pixels of the view's top-left corner, as ``info["agent_pos"]``
-        reports them: multiples of the stride inside the map. Raises ``ValueError`` naming a bad option."""
+    def placed(self, options: dict | None, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``reset(options={"start": (y, x), "goal": (y, x)})`` of every WorldMap env, single and vector:
+        the start and goal cells (n, 2), with either or both put in every sub-env where given, the
+        drawn ``pos`` / ``goal`` elsewhere. Pixels of the view's top-left corner, as ``info["agent_pos"]``
+        reports them: multiples of the stride inside the map. Raises ``ValueError`` naming a bad option,
+        or a start equal to the goal (an episode that would be over before its first step)."""
+        if options is None:
+            return pos, goal
+        if not isinstance(options, dict):
+            raise ValueError(f"reset options must be a dict such as {{'start': (y, x), 'goal': (y, x)}}, got {options!r}")
         unknown = set(options) - {"start", "goal"}
         if unknown:
             raise ValueError(f"unknown reset options {sorted(unknown)}; the env takes 'start' and 'goal' ((y, x) pixels, as info['agent_pos'])")
@@ -109,8 +115,13 @@ class WorldCore:
             if not ok:
                 raise ValueError(f"reset option {name!r} must be (y, x) pixels, multiples of {s} with 0 <= y <= {(self.grid[0] - 1) * s} "
                                  f"and 0 <= x <= {(self.grid[1] - 1) * s}, got {options[name]!r}")
-            out.append((px // s).astype(np.int64).reshape(1, 2))
-        return out[0], out[1]
+            out.append(np.repeat((px // s).astype(np.int64).reshape(1, 2), len(drawn), 0))
+        pos, goal = out
+        same = np.flatnonzero((pos == goal).all(1))
+        if len(same):
+            raise ValueError(f"reset options put the start {tuple((pos[same[0]] * s).tolist())} and the goal {tuple((goal[same[0]] * s).tolist())} "
+                             "at the same place: the episode would be over before its first step; pass a start and a goal that differ")
+        return pos, goal
 
     def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
         """Move and score: returns (new_pos, reward (B,), success (B,), distance (B,))."""

@@ -31,9 +31,8 @@ from world_models import build_model, preset
 from world_models.benchmark import seconds_per_call
 from world_models.checkpoint import save_checkpoint
 from world_models.inference import resolve_device, resolve_dtype
-from world_models.runs import run_cli
+from worldgen_core.cli import at_least, input_file, run_cli
 
-from .cli import at_least, input_file
 from .dream import DEFAULT_WORLD_MODEL, load_dream_model
 
 

@@ -30,29 +30,6 @@ def action_space() -> spaces.Discrete:
     return spaces.Discrete(4)
 
 
-def placed(core: WorldCore, options: dict | None, pos: np.ndarray, goal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``reset(options=...)`` of every WorldMap env, single and vector: the start and goal cells (n, 2)
-    with ``options["start"]`` / ``options["goal"]`` ((y, x) pixels, as ``info["agent_pos"]``) put in
-    every sub-env where given, the drawn ``pos`` / ``goal`` elsewhere. Raises ``ValueError`` naming a
-    bad option, or a start equal to the goal (an episode that would end before its first step)."""
-    if options is None:
-        return pos, goal
-    if not isinstance(options, dict):
-        raise ValueError(f"reset options must be a dict such as {{'start': (y, x), 'goal': (y, x)}}, got {options!r}")
-    if not options:
-        return pos, goal
-    start1, goal1 = core.placed(options, pos[:1], goal[:1])  # checks the names and values
-    n = len(pos)
-    pos = np.repeat(start1, n, 0) if "start" in options else pos
-    goal = np.repeat(goal1, n, 0) if "goal" in options else goal
-    same = np.flatnonzero((pos == goal).all(1))
-    if len(same):
-        s = core.task.stride
-        raise ValueError(f"reset options put the start {tuple((pos[same[0]] * s).tolist())} and the goal {tuple((goal[same[0]] * s).tolist())} "
-                         "at the same place: the episode would be over before its first step; pass a start and a goal that differ")
-    return pos, goal
-
-
 def render_frames(core: WorldCore, render_mode, views, goal_views, pos, goal) -> list[np.ndarray] | None:
     """One frame per env of a batch, with the checks every env's ``render()`` shares."""
     if render_mode is None:
@@ -201,7 +178,7 @@ class WorldMapEnv(gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
-        self._pos, self._goal = placed(self.core, options, *self.core.reset_positions(self.np_random, 1))
+        self._pos, self._goal = self.core.placed(options, *self.core.reset_positions(self.np_random, 1))
         self._view, self._goal_view = self.core.views(self._pos), self.core.views(self._goal)
         self._on_reset(seed)
         if self.render_mode == "human":
@@ -254,7 +231,7 @@ class WorldMapVectorEnv(VectorEnv):
     the final observation and info in ``info["final_obs"]`` and ``info["final_info"]``.
 
     ``reset(options={"start": (y, x), "goal": (y, x)})`` takes the single env's options, with the same
-    checks (:func:`placed`), and puts either or both in every sub-env.
+    checks (:meth:`WorldCore.placed`), and puts either or both in every sub-env.
 
     Memory: ``obs["image"]`` is a fresh array every step (memory bandwidth is what limits this env,
     so it is not copied twice). ``obs["goal"]`` is one buffer per vector env, updated in place when
@@ -332,7 +309,7 @@ class WorldMapVectorEnv(VectorEnv):
         idx = np.arange(n)
         self._reset_envs(idx)
         if options is not None:  # the same options, and checks, as the single env's: placed in every sub-env
-            self._pos, self._goal = placed(self.core, options, self._pos, self._goal)
+            self._pos, self._goal = self.core.placed(options, self._pos, self._goal)
             self._view[:], self._goal_view[:] = self.core.views(self._pos), self.core.views(self._goal)
         self._needs_reset[:] = False
         self._on_reset(idx, seed)

@@ -13,10 +13,8 @@ from dataclasses import dataclass
 import gymnasium as gym
 
 import worldgen_env  # noqa: F401
-from world_models.runs import run_cli
+from worldgen_core.cli import at_least, input_file, run_cli
 from worldgen_core.dynamics import DOWN, LEFT, RIGHT, UP
-
-from .cli import at_least, input_file
 
 
 def keys_to_action() -> dict:

@@ -20,9 +20,8 @@ import tyro
 from PIL import Image, ImageDraw
 
 from world_models.metrics import psnr
-from world_models.runs import run_cli
+from worldgen_core.cli import at_least, input_file, output_file, run_cli
 
-from .cli import at_least, input_file, output_file
 from .dream import DreamWorldMapEnv
 from .envs import WorldMapEnv
 
