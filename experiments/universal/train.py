@@ -1,4 +1,4 @@
-"""worlddit-universal v2: one WorldDiT for maps in general, trained on the default map and maps of
+"""A universal WorldDiT: one model for maps in general, trained on the default map and maps of
 the training styles (worldgen_core.styles.TRAIN_STYLES); the held-out styles are never generated here.
 
     python experiments/universal/train.py --out runs/universal2 --flow-seconds 270 --adv-seconds 110 --device cuda
@@ -10,10 +10,10 @@ stage 2: adversarial fine-tuning of the one-step sampler with the high-pass view
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from PIL import Image
@@ -21,6 +21,7 @@ from PIL import Image
 from world_models.export import export
 from world_models.inference import UNIVERSAL_MODEL
 from world_models.training import Args, train
+from worldgen_core.cli import at_least, run_cli
 from worldgen_core.styles import TRAIN_STYLES, generate
 
 
@@ -31,16 +32,23 @@ def _write(job):
     return path
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--flow-seconds", type=float, default=270)
-    p.add_argument("--adv-seconds", type=float, default=110)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--jobs", type=int, default=8)
-    p.add_argument("--maps-per-style", type=int, default=48, help="seeds 100, 101, ... (held-out maps use seeds from 900 on)")
-    a = p.parse_args()
+@dataclass
+class CliArgs:
+    out: Path
+    """run folder: maps/, flow/, adversarial/ and universal.pt"""
+    flow_seconds: float = 270
+    adv_seconds: float = 110
+    device: str = "auto"
+    batch_size: int = 256
+    jobs: int = 8
+    """processes drawing the maps"""
+    maps_per_style: int = 48
+    """seeds 100, 101, ... of each training style (held-out maps use seeds from 900 on)"""
+
+
+def run(a: CliArgs) -> Path:
+    for flag, v in (("--batch-size", a.batch_size), ("--jobs", a.jobs), ("--maps-per-style", a.maps_per_style)):
+        at_least(flag, v, 1)
     maps = a.out / "maps"
     maps.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
@@ -57,6 +65,11 @@ def main():
     final = export(adv, a.out / "universal.pt", steps=1, cfg_scale=1.0)
     (a.out / "done.json").write_text(json.dumps({"seconds": time.time() - t0, "styles": TRAIN_STYLES, "maps": len(jobs)}))
     print(f"wrote {final} in {time.time() - t0:.0f}s", flush=True)
+    return final
+
+
+def main(argv=None) -> Path:
+    return run_cli(CliArgs, run, argv, __doc__.split("\n\n")[0])
 
 
 if __name__ == "__main__":
