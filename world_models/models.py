@@ -72,11 +72,11 @@ class ModelConfig:
     stem: str = "conv"
     prediction: str = "x1"
     copy_kernel: int = 17
-    copy_pad: str = "replicate"
+    copy_pad: str = "mean"
     n_actions: int = 4
     place_rows: int = 0
     place_cols: int = 0
-    place_dim: int = 64
+    place_dim: int = 128
     place_decoder: bool = False
 
     def __post_init__(self):
@@ -111,7 +111,7 @@ class ModelConfig:
         unknown = set(d) - names
         if unknown:
             raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}: the checkpoint comes from another version of world_models")
-        return cls(**d)
+        return cls(**{"copy_pad": "replicate", "place_dim": 64, **d})  # the defaults before these fields were saved
 
 
 def _config(sizes: dict, overrides: dict) -> ModelConfig:

@@ -1,21 +1,26 @@
 """The one-command recipe: a world-map image in, a dream-ready world model out.
 
-``python train_world.py --map my_map.png --time-budget 2700`` runs every stage that measurement kept
-for the shipped model (docs/results/), inside one budget, and ends with ``OUT/world_model.pt``,
-which ``DreamWorldMap-v0(checkpoint=..., map_path=...)`` and ``python -m worldbench`` load:
+``python train_world.py --map my_map.png`` runs, inside one time budget, the stages and settings
+of the shipped default-map model (worlddit-worldmap v5, ``data/world_model.md``), and ends with
+``OUT/world_model.pt``, which ``DreamWorldMap-v0(checkpoint=..., map_path=...)`` and
+``python -m worldbench`` load:
 
 1. ``flow``: WorldDiT + flow matching with CFG dropout, logit-normal training times and noise on the
-   conditioning view (``--cond-noise 0.05``, drift robustness), ``1 - adv_share`` of the budget;
-2. ``adversarial``: the one-step sampler sharpened by a discriminator on the revealed band
-   (:mod:`world_models.adversarial`), from stage 1's EMA weights, ``adv_share`` of the budget;
+   conditioning view (drift robustness), with a *place field* over the map and its decoder (what is
+   where on the map, painted into the revealed strip) and the copy filter's mean fill;
+   ``1 - adv_share`` of the budget;
+2. ``adversarial``: realism: the one-step sampler sharpened by a discriminator on the revealed band
+   and its high-pass residual (:mod:`world_models.adversarial`), a loss on the colour of the error
+   (:func:`world_models.realism.colour_mse`), and training on the model's own 16-step dreams judged
+   as whole frames (:mod:`world_models.rollout`), from stage 1's EMA weights; ``adv_share`` of the budget;
 3. export: EMA weights, one Euler step per frame, no guidance (the dream's setting).
 
-Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard log and
-``last.pt``); ``--resume`` continues the stage that was running and skips the finished ones, and
-Ctrl-C saves. The batch is 32 on a CPU and 256 on a GPU, so the same command scales to a GPU.
-By default it fine-tunes the universal model (``data/universal.pt``, trained on 65 maps) at a
-lower learning rate; ``--pretrained None`` trains from scratch, ``--pretrained PATH`` starts
-from another model.
+With ``--extra-maps`` (a model of many maps) the place field and the dreams, which are of one map,
+are off. Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard
+log and ``last.pt``); ``--resume`` continues the stage that was running and skips the finished
+ones, and Ctrl-C saves. The batch is 32 on a CPU and 256 on a GPU, so the same command scales to a
+GPU. By default it fine-tunes the universal model (``data/universal.pt``) at a lower learning
+rate; ``--pretrained None`` trains from scratch, ``--pretrained PATH`` starts from another model.
 """
 
 from __future__ import annotations
@@ -64,12 +69,12 @@ class Args:
     scratch on every held-out map at an equal budget, docs/benchmark.md#held-out-maps) | PATH | None (from scratch)"""
     preset: str = "small"
     """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
-    place_field: bool = False
-    """learn a place field over --map (no --extra-maps): the model learns what is where on your map, and dreams
-    it wherever the known motion puts the view (world_models.models.ModelConfig.place_rows)"""
+    place_field: bool = True
+    """learn a place field over --map: the model learns what is where on your map, and dreams it wherever the known
+    motion puts the view (world_models.models.ModelConfig.place_rows); off with --extra-maps, a field is of one map"""
     place_dim: int = training.Args.place_dim
     """with --place-field: numbers per 8-px cell"""
-    place_decoder: bool = False
+    place_decoder: bool = True
     """with --place-field: also decode each cell's numbers straight to the revealed strip's pixels (on the default map,
     with --place-dim 128, 60 CPU minutes took the strip from 29.6 to 33.9 dB and C2ST below 60%: docs/results/worlddit-worldmap-v5.md)"""
     adv_share: float = 0.3
@@ -109,26 +114,35 @@ def _validate(a: Args) -> None:
         raise SystemExit(f"error: --extra-maps: {e}") from None
     if a.pretrained is not None and not Path(pretrained_path(a)).is_file():
         raise SystemExit(f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None to train from scratch")
-    if a.place_field and a.extra_maps:
-        raise SystemExit("error: --place-field learns one map by place; drop --extra-maps (or --place-field)")
-    if (a.place_decoder or a.place_dim != training.Args.place_dim) and not a.place_field:
-        raise SystemExit("error: --place-decoder and --place-dim shape the place field: they need --place-field")
+    if a.place_dim < 1:
+        raise SystemExit(f"error: --place-dim must be >= 1, got {a.place_dim}")
     if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
         raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {a.batch_size} and {a.lr}")
 
 
+def one_map(a: Args) -> bool:
+    """The run learns one map (no --extra-maps): the place field and the dreams are of that map."""
+    return not a.extra_maps
+
+
 def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Args:
-    """The :mod:`world_models.training` settings of one stage (``start``: weights to begin from)."""
+    """The :mod:`world_models.training` settings of one stage (``start``: weights to begin from).
+
+    The ``adversarial`` stage's settings are those of the shipped model's last stage (tested against
+    the ones ``data/world_model.pt`` records)."""
     gpu = resolve_device(a.device).type == "cuda"
     budget = a.time_budget * (a.adv_share if stage == "adversarial" else 1 - a.adv_share)
+    batch = a.batch_size or (256 if gpu else 32)
+    place = a.place_field and one_map(a)
     common = dict(experiment="world_flow", preset=a.preset, cfg=True, t_sampling="logit_normal", map=a.map, extra_maps=tuple(a.extra_maps),
-                  batch_size=a.batch_size or (256 if gpu else 32), time_budget=budget, seed=a.seed, device=a.device,
+                  batch_size=batch, time_budget=budget, seed=a.seed, device=a.device,
                   eval_every=a.eval_every, threads=a.threads, progress=a.progress, out=str(out / stage), pretrained=start,
-                  place_field=a.place_field, place_dim=a.place_dim, place_decoder=a.place_decoder,
+                  place_field=place, place_dim=a.place_dim, place_decoder=place and a.place_decoder,
                   resume=(out / stage / "last.pt").exists())
     if stage == "flow":
         return training.Args(**common, cond_noise=0.05, lr=a.lr or (1e-4 if start else 3e-4))
-    return training.Args(**common, lr=1e-4, adv_weight=1.0)
+    dreams = dict(rollout_batch=batch, rollout_horizon=16, rollout_frames=True) if one_map(a) else {}
+    return training.Args(**common, lr=1e-4, colour_weight=30.0, adv_weight=1.0, adv_batch=batch, adv_highpass=True, **dreams)
 
 
 def run(a: Args) -> Path:

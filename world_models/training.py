@@ -82,13 +82,13 @@ class Args:
     place_field: bool = False
     """learn a place field over --map (one map only): a vector per 8-px cell, given to the tokens of the next
     view where the known motion puts it; the model's knowledge of what is beyond the view on its map"""
-    place_dim: int = 64
+    place_dim: int = 128
     """with --place-field: the size of each cell's vector (a --pretrained field of fewer dims is kept in the first
     ones, the new ones start at zero)"""
     place_decoder: bool = False
     """with --place-field: also decode each cell's vector straight to the revealed strip's pixels (a zero-initialised
     Linear; ModelConfig.place_decoder), past the transformer's dim-number bottleneck per token"""
-    place_lr: float = 1e-1
+    place_lr: float = 1e-2
     """with --place-field: the field's learning rate (each cell is in few batches; measured on one H100, 330 s from the
     shipped model: new strip 26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/findings.md)"""
     t_sampling: str = "uniform"
@@ -137,7 +137,7 @@ class Args:
     adv_weight: float = 0.0
     """adversarial fine-tuning of the one-step sampler (world_models.adversarial; flow only): size of
     the adversarial term relative to the flow loss, adaptive as in VQGAN (0: off)"""
-    adv_batch: int = 16
+    adv_batch: int = 32
     """with --adv-weight: extra samples per step drawn at t = 0, whose one-step samples the discriminator judges
     (0 with --rollout-batch: the discriminator judges the dreams' rows only)"""
     adv_band: int = 24
@@ -146,7 +146,7 @@ class Args:
     """with --adv-weight: the discriminator's learning rate"""
     adv_spectral: bool = True
     """with --adv-weight: spectral norm on the discriminator's convs"""
-    adv_highpass: bool = False
+    adv_highpass: bool = True
     """with --adv-weight: the discriminator also sees the bands' high-pass residual (x - its 3x3 blur, x8), so that
     speckle, streaks and grain weigh as much as layout for its 1-Lipschitz convs"""
     adv_chroma: bool = False

@@ -1,5 +1,6 @@
 """The one-command recipe (world_models.recipe, train_world.py)."""
 
+import dataclasses
 import subprocess
 import sys
 
@@ -9,7 +10,12 @@ from helpers import ROOT, stripe_map
 
 from world_models.checkpoint import load_checkpoint
 from world_models.inference import UNIVERSAL_MODEL
+from world_models.models import preset
 from world_models.recipe import Args, pretrained_path, run, stage_args
+from world_models.training import _model_config
+from worldgen_core.assets import data_path
+from worldgen_core.dynamics import TaskConfig
+from worldgen_core.world import WorldCore
 
 
 def test_stage_settings_follow_the_device_and_the_start(tmp_path):
@@ -106,7 +112,26 @@ def test_recipe_with_a_place_field_exports_a_model_that_knows_the_map(tmp_path):
     env = gym.make("DreamWorldMap-v0", checkpoint=str(final), map_path=mine)
     assert env.unwrapped.dreamer.place  # the dream of that map reads the field ...
     assert not gym.make("DreamWorldMap-v0", checkpoint=str(final)).unwrapped.dreamer.place  # ... the dream of another map does not
-    with pytest.raises(SystemExit, match="learns one map by place"):
-        run(Args(**{**a.__dict__, "out": str(tmp_path / "r2"), "extra_maps": (mine,)}))
-    with pytest.raises(SystemExit, match="they need --place-field"):
-        run(Args(**{**a.__dict__, "out": str(tmp_path / "r3"), "place_field": False}))
+    many = run(Args(**{**a.__dict__, "out": str(tmp_path / "r2"), "extra_maps": (mine,)}))  # a field is of one map: off
+    assert load_world_model(many).config.place_rows == 0
+    assert load_checkpoint(tmp_path / "r2" / "adversarial" / "last.pt")["train_args"]["rollout_batch"] == 0  # so are the dreams
+
+
+#: how a stage is run, not what it trains: may differ from the shipped model's record
+HOW_TO_RUN = {"out", "pretrained", "time_budget", "steps", "seed", "device", "threads", "progress", "eval_every", "log_every",
+              "ckpt_every", "ckpt_seconds", "resume", "map"}
+
+
+def test_recipe_makes_the_shipped_models_settings(tmp_path):
+    """The recipe's last stage on the default map trains with the settings data/world_model.pt records,
+    and builds the same model configuration: the one command makes the shipped kind of model."""
+    shipped = load_checkpoint(data_path("world_model.pt"))
+    a = Args(device="cpu")
+    sa = dataclasses.asdict(stage_args(a, "adversarial", tmp_path, "start.pt"))
+    recorded = shipped["train_args"]
+    # an architecture override left at None is the preset's value: the model configurations are compared below
+    differ = {k: (sa.get(k), v) for k, v in recorded.items() if k not in HOW_TO_RUN and sa.get(k) != v and sa.get(k) is not None}
+    assert not differ, f"recipe stage 'adversarial' vs the shipped model's record (recipe, shipped): {differ}"
+    config = _model_config(stage_args(a, "flow", tmp_path, None), "world", WorldCore(None, TaskConfig()))
+    assert config.to_dict() == shipped["config"]
+    assert preset("small").copy_pad == shipped["config"]["copy_pad"]  # the code's defaults are the shipped ones
