@@ -21,7 +21,7 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from world_models.checkpoint import CheckpointError, atomic_save, atomic_write, file_sha256, safe_load, sigterm_as_interrupt
+from world_models.io.checkpoint import CheckpointError, atomic_save, atomic_write, file_sha256, safe_load, sigterm_as_interrupt
 from world_models.runs import RUN_MARKERS, check_resume_args, claim_run_dir, flag, record_args, release_run_dir
 from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TASKS, TaskConfig

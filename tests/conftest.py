@@ -14,7 +14,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from world_models.training import Args, train  # noqa: E402
+from world_models.training.trainer import Args, train  # noqa: E402
 
 torch.set_num_threads(1)
 

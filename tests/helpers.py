@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from world_models.training import Args
+from world_models.training.trainer import Args
 
 #: the repository root
 ROOT = Path(__file__).resolve().parent.parent

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from setuptools import find_packages
 
-from world_models.checkpoint import load_checkpoint
+from world_models.io.checkpoint import load_checkpoint
 from worldgen_core.assets import DATA_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +77,7 @@ def test_the_wheel_carries_every_shipped_file():
 def test_every_shipped_model_has_its_card_beside_and_inside(name):
     card = (ROOT / "data" / f"{name}.md").read_text()
     ck = load_checkpoint(ROOT / "data" / f"{name}.pt")
-    assert ck.get("card", {}).get("text") == card, f"data/{name}.pt's card differs from data/{name}.md: run python -m world_models.card data/{name}.pt"
+    assert ck.get("card", {}).get("text") == card, f"data/{name}.pt's card differs from data/{name}.md: run python -m world_models.io.card data/{name}.pt"
     assert card.startswith(f"# Model card: {ck['card']['name']} v{ck['card']['version']}")
     for section in ("## Scores", "## How it was made", "## Intended use", "## Known limits"):
         assert section in card

@@ -23,9 +23,9 @@ from PIL import Image
 from agents.training import Args as AArgs
 from agents.training import main as agent_main
 from agents.training import train as atrain
-from world_models.checkpoint import CheckpointError, load_checkpoint, safe_load, save_checkpoint
 from world_models.inference import resolve_device
-from world_models.training import Args, train
+from world_models.io.checkpoint import CheckpointError, load_checkpoint, safe_load, save_checkpoint
+from world_models.training.trainer import Args, train
 from worldgen_core.world_map import load_map
 from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv
 from worldgen_env.envs import WorldMapEnv, WorldMapVectorEnv
@@ -83,7 +83,7 @@ def test_new_agent_run_refuses_a_folder_that_holds_a_run(tmp_path):
 
 # ---- 2. the last good checkpoint is always there, finite and loadable ----------------------------
 def _poison_from(monkeypatch, first_bad_call):
-    import world_models.training as tr
+    import world_models.training.trainer as tr
 
     real = tr.make_process
 

@@ -23,14 +23,14 @@ from helpers import ROOT, stripe_map, tiny_train_args
 from PIL import Image
 from test_robustness import _cli, _one_line_error
 
-from world_models import checkpoint as ckmod
-from world_models import recipe
-from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from world_models.inference import load_world_model
-from world_models.recipe import Args as RArgs
+from world_models.io import checkpoint as ckmod
+from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from world_models.runs import claim_run_dir, record_args
 from world_models.soup import soup
-from world_models.training import train
+from world_models.training import recipe
+from world_models.training.recipe import Args as RArgs
+from world_models.training.trainer import train
 from worldgen_core.citygen import main as city_main
 from worldgen_core.mapgen import main as mapgen_main
 from worldgen_core.world import WorldCore
@@ -69,9 +69,9 @@ def test_new_run_never_writes_into_a_folder_with_a_users_files(tmp_path, name):
 def test_export_refuses_to_overwrite_without_force(run_ckpt, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("mine")
-    line = _one_line_error(_cli("-m world_models.export", run_ckpt, notes))
+    line = _one_line_error(_cli("-m world_models.io.export", run_ckpt, notes))
     assert "exists; nothing was written" in line and "--force" in line and notes.read_text() == "mine"
-    assert _cli("-m world_models.export", run_ckpt, notes, "--force").returncode == 0
+    assert _cli("-m world_models.io.export", run_ckpt, notes, "--force").returncode == 0
     assert load_checkpoint(notes)["sampling"]
 
 
@@ -169,7 +169,7 @@ def test_non_finite_weights_fail_at_load(run_ckpt, tmp_path):
     save_checkpoint(tmp_path / "nan.pt", _body(ck))  # a valid digest: the file is as written
     with pytest.raises(CheckpointError, match=rf"'{re.escape(str(tmp_path / 'nan.pt'))}' holds weights that are not finite \(ema: {re.escape(name)}"):
         load_world_model(tmp_path / "nan.pt", device="cpu")
-    line = _one_line_error(_cli("-m world_models.export", tmp_path / "nan.pt", tmp_path / "x.pt"))
+    line = _one_line_error(_cli("-m world_models.io.export", tmp_path / "nan.pt", tmp_path / "x.pt"))
     assert "not finite" in line and not (tmp_path / "x.pt").exists()
 
 
@@ -211,10 +211,10 @@ SMALL_EVAL = ["--n", "4", "--rollouts", "2", "--horizon", "2", "--no-baselines"]
 
 
 @pytest.mark.parametrize("module,args,says", [
-    ("world_models.export", ["{tmp}/nope.pt", "{tmp}/x.pt"], "does not exist"),
-    ("world_models.export", ["{ckpt}", "{tmp}/x.pt", "--steps", "0"], "steps must be an int >= 1"),
-    ("world_models.export", ["{ckpt}", "{tmp}"], "is a folder"),
-    ("world_models.export", ["{ckpt}", "{tmp}/notes.txt/x.pt"], "is a file, not a folder"),
+    ("world_models.io.export", ["{tmp}/nope.pt", "{tmp}/x.pt"], "does not exist"),
+    ("world_models.io.export", ["{ckpt}", "{tmp}/x.pt", "--steps", "0"], "steps must be an int >= 1"),
+    ("world_models.io.export", ["{ckpt}", "{tmp}"], "is a folder"),
+    ("world_models.io.export", ["{ckpt}", "{tmp}/notes.txt/x.pt"], "is a file, not a folder"),
     ("world_models.evaluate", ["{tmp}/nope.pt"], "is not a file"),
     ("world_models.evaluate", ["{ckpt}", "--seed", "-1", *SMALL_EVAL], "--seed must be >= 0"),
     ("world_models.evaluate", ["{ckpt}", "--steps", "0", *SMALL_EVAL], "--steps and --compare-steps must be >= 1"),
@@ -226,8 +226,8 @@ SMALL_EVAL = ["--n", "4", "--rollouts", "2", "--horizon", "2", "--no-baselines"]
     ("worldgen_core.citygen", ["-o", "{tmp}/notes.txt/c.png", "--width", "160", "--height", "128"], "is a file, not a folder"),
     ("world_models.soup", ["{tmp}", "{ckpt}", "{ckpt}"], "is a folder"),
     ("world_models.soup", ["{tmp}/s.pt", "{tmp}/nope.pt", "{ckpt}"], "does not exist"),
-    ("world_models.benchmark", ["--presets", "tiny", "--repeats", "0", "--seconds", "0.1"], "--repeats and --batch must be >= 1"),
-    ("world_models.benchmark", ["--presets", "huge"], "--presets must name presets"),
+    ("world_models.speed", ["--presets", "tiny", "--repeats", "0", "--seconds", "0.1"], "--repeats and --batch must be >= 1"),
+    ("world_models.speed", ["--presets", "huge"], "--presets must name presets"),
 ])
 def test_model_and_map_clis_answer_mistakes_with_one_error_line(run_ckpt, tmp_path, module, args, says):
     (tmp_path / "notes.txt").write_text("mine")

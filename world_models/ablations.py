@@ -26,16 +26,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from world_models.data import TransitionSampler, to_tensor
+from world_models.evaluate import main as evaluate
+from world_models.evaluate import markdown_table
+from world_models.generative.processes import make_process
+from world_models.inference import load_world_model, resolve_device
+from world_models.io.checkpoint import load_checkpoint
+from world_models.model.dit import ModelConfig, build_model
+from world_models.speed import frame_fn, seconds_per_call, train_step_fn
 from worldgen_core.world import WorldCore
-
-from .benchmark import frame_fn, seconds_per_call, train_step_fn
-from .checkpoint import load_checkpoint
-from .data import TransitionSampler, to_tensor
-from .evaluate import main as evaluate
-from .evaluate import markdown_table
-from .inference import load_world_model, resolve_device
-from .models import ModelConfig, build_model
-from .processes import make_process
 
 #: name -> (world_models.training flags, sampler steps to evaluate). "seed" is the original research's WorldDiT.
 ROWS: dict[str, tuple[list[str], list[int | None]]] = {

@@ -39,17 +39,16 @@ import torch
 import tyro
 from torch import nn
 
+from world_models.baselines import copy_baseline, shift_baseline
+from world_models.data import to_tensor, to_uint8
+from world_models.inference import SHIPPED_MODEL, load_world_model
+from world_models.metrics import contrast, gradient_energy, psnr, ratio
+from world_models.training.adversarial import revealed_band
 from worldgen_core import dynamics as dyn
 from worldgen_core.cli import check, run_cli
 from worldgen_core.simulator import dream_views
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import load_map
-
-from .adversarial import revealed_band
-from .baselines import copy_baseline, shift_baseline
-from .data import to_tensor, to_uint8
-from .inference import SHIPPED_MODEL, load_world_model
-from .metrics import contrast, gradient_energy, psnr, ratio
 
 __all__ = ["Predictor", "shift_baseline", "copy_baseline", "model_predictor", "RandomFeatures", "load_inception",
            "sample_transitions", "evaluate", "calibrate", "corruptions", "Args", "run", "main"]

@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from world_models.data import to_tensor, to_uint8
+from world_models.generative.processes import Process, make_process
+from world_models.generative.sampling import SamplingConfig
+from world_models.io.checkpoint import CheckpointError, load_checkpoint
+from world_models.model.dit import DiT, ModelConfig, build_model
 from worldgen_core.assets import data_path
-
-from .checkpoint import CheckpointError, load_checkpoint
-from .data import to_tensor, to_uint8
-from .models import DiT, ModelConfig, build_model
-from .processes import Process, make_process
-from .sampling import SamplingConfig
 
 __all__ = ["WorldModel", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state", "SHIPPED_MODEL", "UNIVERSAL_MODEL"]
 

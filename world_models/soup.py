@@ -22,9 +22,8 @@ from pathlib import Path
 import torch
 import tyro
 
+from world_models.io.checkpoint import CheckpointError, digest, load_checkpoint, save_checkpoint
 from worldgen_core.cli import refuse_overwrite, run_cli
-
-from .checkpoint import CheckpointError, digest, load_checkpoint, save_checkpoint
 
 __all__ = ["Args", "soup", "main"]
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from world_models.evaluate import corruptions
-from world_models.realism import chroma_residual, high_pass
+from world_models.training.realism import chroma_residual, high_pass
 
 __all__ = ["c2st", "c2st_median", "wilson", "corruptions", "calibrate", "VIEWS", "explain"]
 

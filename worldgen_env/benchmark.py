@@ -28,9 +28,9 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import worldgen_env  # noqa: F401  (registers the envs)
 from world_models import build_model, preset
-from world_models.benchmark import seconds_per_call
-from world_models.checkpoint import save_checkpoint
 from world_models.inference import resolve_device, resolve_dtype
+from world_models.io.checkpoint import save_checkpoint
+from world_models.speed import seconds_per_call
 from worldgen_core.cli import at_least, input_file, run_cli
 
 from .dream import DEFAULT_WORLD_MODEL, load_dream_model

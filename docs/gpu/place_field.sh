@@ -19,9 +19,9 @@ recipe() {  # name, [--from CHECKPOINT], extra training flags
   local fb=$(python3 -c "print(round($B * (1 - $ADV)))") ab=$(python3 -c "print(round($B * $ADV))")
   local T="python3 -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0"
   $T --pretrained "$pre" --lr 1e-4 --cond-noise 0.05 --time-budget "$fb" "$@" --out "$R/$name/flow" > "$R/$name.log" 2>&1 &&
-  python3 -m world_models.export "$R/$name/flow/last.pt" "$R/$name/flow.pt" >> "$R/$name.log" 2>&1 &&
+  python3 -m world_models.io.export "$R/$name/flow/last.pt" "$R/$name/flow.pt" >> "$R/$name.log" 2>&1 &&
   $T --pretrained "$R/$name/flow.pt" --lr 1e-4 --adv-weight 1.0 --time-budget "$ab" "$@" --out "$R/$name/adversarial" >> "$R/$name.log" 2>&1 &&
-  python3 -m world_models.export "$R/$name/adversarial/last.pt" "$R/$name/world_model.pt" --steps 1 --cfg-scale 1.0 >> "$R/$name.log" 2>&1
+  python3 -m world_models.io.export "$R/$name/adversarial/last.pt" "$R/$name/world_model.pt" --steps 1 --cfg-scale 1.0 >> "$R/$name.log" 2>&1
 }
 P=""
 for v in $VARIANTS; do

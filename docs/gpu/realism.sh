@@ -33,7 +33,7 @@ P=""
 for v in $VARIANTS; do
   name=${v%%:*}; flags=${v#*:}
   ( $T --pretrained "$FROM" --place-field --lr 1e-4 --adv-weight 1.0 --time-budget "$B" ${flags//,/ } --out "$R/$name/adversarial" > "$R/$name.log" 2>&1 &&
-    python3 -m world_models.export "$R/$name/adversarial/last.pt" "$R/$name/world_model.pt" --steps 1 --cfg-scale 1.0 >> "$R/$name.log" 2>&1 ) &
+    python3 -m world_models.io.export "$R/$name/adversarial/last.pt" "$R/$name/world_model.pt" --steps 1 --cfg-scale 1.0 >> "$R/$name.log" 2>&1 ) &
   P="$P $!"
 done
 [ -n "$P" ] && wait $P

@@ -3,7 +3,7 @@ field: ``python docs/gpu/strip_psnr.py [--map M.png] A.pt B.pt ...`` (a ``last.p
 import argparse
 
 from world_models.evaluate import model_predictor, one_step, sample_transitions
-from world_models.export import export
+from world_models.io.export import export
 from world_models.inference import load_world_model
 from worldgen_core.world import WorldCore
 

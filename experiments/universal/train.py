@@ -18,9 +18,9 @@ from pathlib import Path
 
 from PIL import Image
 
-from world_models.export import export
 from world_models.inference import UNIVERSAL_MODEL
-from world_models.training import Args, train
+from world_models.io.export import export
+from world_models.training.trainer import Args, train
 from worldgen_core.cli import at_least, run_cli
 from worldgen_core.styles import TRAIN_STYLES, generate
 

@@ -4,7 +4,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from world_models.checkpoint import load_checkpoint
+from world_models.io.checkpoint import load_checkpoint
 
 SCRIPT = Path(__file__).resolve().parents[2] / "experiments" / "universal" / "train.py"
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from world_models import evaluate as ev
-from world_models.training import Args, train
+from world_models.training.trainer import Args, train
 from worldgen_core.world import WorldCore
 
 
@@ -99,7 +99,7 @@ def test_ablation_rows_train_side_by_side_to_an_equal_step_budget(tmp_path, monk
     import argparse
 
     from world_models import ablations
-    from world_models.checkpoint import load_checkpoint
+    from world_models.io.checkpoint import load_checkpoint
 
     monkeypatch.setattr(ablations, "ROWS", {
         "a": (["--experiment", "diffusion", "--preset", "tiny"], [None]),

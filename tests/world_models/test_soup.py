@@ -3,11 +3,11 @@ import pytest
 import torch
 from helpers import tiny_train_args
 
-from world_models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from world_models.export import export
 from world_models.inference import load_world_model
+from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from world_models.io.export import export
 from world_models.soup import main, soup
-from world_models.training import train
+from world_models.training.trainer import train
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ import pytest
 from PIL import Image
 
 import worldgen_env
-from world_models.training import Args, train
+from world_models.training.trainer import Args, train
 from worldgen_env.dream import DEFAULT_WORLD_MODEL, UNIVERSAL_WORLD_MODEL, DreamWorldMapEnv, DreamWorldMapVectorEnv, dream_views, load_dream_model
 
 

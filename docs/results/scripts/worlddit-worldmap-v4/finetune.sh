@@ -17,4 +17,4 @@ for m in 13 25; do
   cp runs/v4/$NAME/last.pt runs/v4/${NAME}_${m}min.pt
 done
 wait $P
-python -m world_models.export runs/v4/$NAME/last.pt runs/v4/$NAME.pt --steps 1 --cfg-scale 1.0
+python -m world_models.io.export runs/v4/$NAME/last.pt runs/v4/$NAME.pt --steps 1 --cfg-scale 1.0

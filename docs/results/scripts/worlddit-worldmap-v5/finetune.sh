@@ -20,4 +20,4 @@ for m in 20 40; do
   for n in dec dec128; do cp runs/v5/$n/last.pt runs/v5/${n}_${m}min.pt; done
 done
 wait $P1 $P2
-python -m world_models.export runs/v5/dec128/last.pt runs/v5/world_model.pt --steps 1 --cfg-scale 1.0
+python -m world_models.io.export runs/v5/dec128/last.pt runs/v5/world_model.pt --steps 1 --cfg-scale 1.0

@@ -22,7 +22,7 @@ class SamplingConfig:
     """``sampler`` (a name in ``process.samplers``), ``steps`` (solver steps per frame, >= 1),
     ``cfg_scale`` (classifier-free guidance weight; 1.0: off).
 
-    >>> from world_models.processes import FlowMatching
+    >>> from world_models.generative.processes import FlowMatching
     >>> SamplingConfig.resolve(FlowMatching(), {"sampler": "euler", "steps": 1, "cfg_scale": 1.0}, steps=4)
     SamplingConfig(sampler='euler', steps=4, cfg_scale=1.0)
     """

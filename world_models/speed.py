@@ -1,4 +1,4 @@
-"""Model throughput on this machine: ``python -m world_models.benchmark [--presets ...]``.
+"""Model throughput on this machine: ``python -m world_models.speed [--presets ...]``.
 
 For each preset and dtype (fp32, bf16 autocast) prints training samples/s (flow-matching loss,
 AdamW step, batch 32 or ``--batch``), inference forwards/s at batch 1, and single-frame generation frames/s with
@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import torch
 
+from world_models.generative.processes import FlowMatching
+from world_models.inference import resolve_device
+from world_models.model.dit import PRESETS, build_model, preset
 from worldgen_core.cli import check, run_cli
-
-from .inference import resolve_device
-from .models import PRESETS, build_model, preset
-from .processes import FlowMatching
 
 
 def seconds_per_call(fn, seconds: float, repeats: int) -> float:

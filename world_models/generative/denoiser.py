@@ -12,7 +12,7 @@ from typing import Callable
 
 import torch
 
-from .paths import GaussianPath
+from world_models.generative.paths import GaussianPath
 
 __all__ = ["Denoiser", "cfg_predict", "model_config", "model_out"]
 

@@ -1,15 +1,15 @@
 """Generative processes: a path, its training loss and its samplers, behind one interface.
 
-A :class:`Process` is a probability path (:mod:`world_models.paths`: the schedule and the target
-conversions) with the solvers that fit it (:mod:`world_models.solvers`)::
+A :class:`Process` is a probability path (:mod:`world_models.generative.paths`: the schedule and the target
+conversions) with the solvers that fit it (:mod:`world_models.generative.solvers`)::
 
     process.loss(model, x_1, cond, drop)            # training: MSE to the path's target (+ the model's aux loss)
     process.sample(model, cond, sampler=, steps=, cfg_scale=, generator=)   # x_1 (B, C, H, W) in [-1, 1]
 
-* :class:`FlowMatching`: :class:`~world_models.paths.LinearPath`, samplers ``euler``, ``heun``.
-* :class:`DDPM`: :class:`~world_models.paths.CosinePath` (T = 400), samplers ``ddim``, ``ddpm``.
+* :class:`FlowMatching`: :class:`~world_models.generative.paths.LinearPath`, samplers ``euler``, ``heun``.
+* :class:`DDPM`: :class:`~world_models.generative.paths.CosinePath` (T = 400), samplers ``ddim``, ``ddpm``.
 
-Sampling wraps the model in a :class:`~world_models.denoiser.Denoiser` (clean-view prediction
+Sampling wraps the model in a :class:`~world_models.generative.denoiser.Denoiser` (clean-view prediction
 converted to the path's target, classifier-free guidance in one batched forward) and hands it to
 a solver function; the trainer, guidance and solvers never know which parameterisation a model has.
 """
@@ -19,9 +19,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .denoiser import Denoiser, cfg_predict, model_config, model_out
-from .paths import CosinePath, GaussianPath, LinearPath
-from .solvers import SOLVERS
+from world_models.generative.denoiser import Denoiser, cfg_predict, model_config, model_out
+from world_models.generative.paths import CosinePath, GaussianPath, LinearPath
+from world_models.generative.solvers import SOLVERS
 
 __all__ = ["Process", "DDPM", "FlowMatching", "make_process", "cfg_predict"]
 
@@ -89,7 +89,7 @@ class Process:
 
 class FlowMatching(Process):
     """The linear path x_t = (1 - t) x_0 + t x_1 (velocity target); Euler and Heun ODE solvers.
-    ``t_sampling``, ``mu``, ``sigma``: training times (see :class:`~world_models.paths.LinearPath`)."""
+    ``t_sampling``, ``mu``, ``sigma``: training times (see :class:`~world_models.generative.paths.LinearPath`)."""
 
     def __init__(self, t_sampling: str = "uniform", mu: float = -0.8, sigma: float = 0.8):
         super().__init__("flow", LinearPath(t_sampling, mu, sigma), ("euler", "heun"), "euler", 10)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from world_models.processes import DDPM, FlowMatching
-from world_models.sampling import SamplingConfig
+from world_models.generative.processes import DDPM, FlowMatching
+from world_models.generative.sampling import SamplingConfig
 
 
 def test_overrides_over_stored_over_process_defaults():

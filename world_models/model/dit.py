@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .nn import BLOCKS, DynamicFilterCopy, FinalLayer, PatchEmbed, TimestepEmbedding, VisionEncoder, unpatchify
+from world_models.model.layers import BLOCKS, DynamicFilterCopy, FinalLayer, PatchEmbed, TimestepEmbedding, VisionEncoder, unpatchify
 
 __all__ = ["ModelConfig", "PRESETS", "preset", "DiT", "WorldDiT", "build_model"]
 

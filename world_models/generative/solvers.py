@@ -2,7 +2,7 @@
 
     x_1 = solver(denoiser, x_0, cond, steps, generator=None, callback=None)
 
-``denoiser`` is a :class:`~world_models.denoiser.Denoiser` (its ``path`` gives the schedule),
+``denoiser`` is a :class:`~world_models.generative.denoiser.Denoiser` (its ``path`` gives the schedule),
 ``x_0`` the starting noise (B, C, H, W), ``cond`` ``{"view", "action"}`` or None, ``steps`` the
 number of solver steps; ``generator`` seeds the noise a stochastic solver adds; ``callback``, if
 given, receives ``{"i", "t", "x", "x1"}`` after each step (``x1``: the clean view predicted at that
@@ -15,8 +15,8 @@ from typing import Callable
 
 import torch
 
-from .denoiser import Denoiser
-from .paths import CosinePath
+from world_models.generative.denoiser import Denoiser
+from world_models.generative.paths import CosinePath
 
 __all__ = ["sample_euler", "sample_heun", "sample_ddim", "sample_ddpm", "SOLVERS"]
 

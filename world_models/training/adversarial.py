@@ -9,7 +9,7 @@ faithful flow model and the copy of the known region is untouched.
 
 * :func:`revealed_band`: (B, C, H, W) + actions -> (B, C, width, W), the revealed edge on top.
 * :class:`BandDiscriminator`: a small PatchGAN on such bands (spectral norm, optionally R1;
-  optionally also their high-pass and chromaticity residuals, :mod:`world_models.realism`,
+  optionally also their high-pass and chromaticity residuals, :mod:`world_models.training.realism`,
   which it otherwise barely sees).
 * :class:`Adversary`: the discriminator, its optimiser, the hinge losses and the adaptive weight
   of the generator's adversarial term (VQGAN, Esser et al. 2021): the adversarial gradient at the
@@ -28,9 +28,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from world_models.training.realism import chroma_residual, high_pass
 from worldgen_core import dynamics as dyn
-
-from .realism import chroma_residual, high_pass
 
 __all__ = ["revealed_band", "BandDiscriminator", "Adversary", "AdversarialPlugin"]
 

@@ -1,15 +1,15 @@
-"""world_models.rollout: the dreams' rows (dreamed context, true target), how they advance, exact resume."""
+"""world_models.training.rollout: the dreams' rows (dreamed context, true target), how they advance, exact resume."""
 
 import numpy as np
 import pytest
 import torch
 from helpers import ADV, tiny_train_args
 
-from world_models.adversarial import Adversary, revealed_band
-from world_models.checkpoint import load_checkpoint
 from world_models.data import TransitionSampler, to_tensor
-from world_models.rollout import RolloutPlugin
-from world_models.training import train
+from world_models.io.checkpoint import load_checkpoint
+from world_models.training.adversarial import Adversary, revealed_band
+from world_models.training.rollout import RolloutPlugin
+from world_models.training.trainer import train
 from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 

@@ -1,4 +1,4 @@
-"""world_models.paths, solvers, denoiser and processes: schedules, samplers, guidance."""
+"""world_models.generative.paths, solvers, denoiser and processes: schedules, samplers, guidance."""
 
 
 import pytest
@@ -6,9 +6,9 @@ import torch
 from helpers import random_cond
 
 from world_models import DDPM, FlowMatching, build_model, preset
-from world_models.denoiser import Denoiser, cfg_predict
-from world_models.models import ModelConfig
-from world_models.solvers import SOLVERS
+from world_models.generative.denoiser import Denoiser, cfg_predict
+from world_models.generative.solvers import SOLVERS
+from world_models.model.dit import ModelConfig
 
 
 class _ConstVelocity(torch.nn.Module):

@@ -1,6 +1,6 @@
 import torch
 
-from world_models.realism import chroma_residual, colour_mse, high_pass
+from world_models.training.realism import chroma_residual, colour_mse, high_pass
 
 
 def test_high_pass_is_zero_on_flat_images():

@@ -1,4 +1,4 @@
-"""The one-command recipe (world_models.recipe, train_world.py)."""
+"""The one-command recipe (world_models.training.recipe, train_world.py)."""
 
 import dataclasses
 import subprocess
@@ -8,11 +8,11 @@ import pytest
 import torch
 from helpers import ROOT, stripe_map
 
-from world_models.checkpoint import load_checkpoint
 from world_models.inference import UNIVERSAL_MODEL
-from world_models.models import preset
-from world_models.recipe import Args, pretrained_path, run, stage_args
-from world_models.training import _model_config
+from world_models.io.checkpoint import load_checkpoint
+from world_models.model.dit import preset
+from world_models.training.recipe import Args, pretrained_path, run, stage_args
+from world_models.training.trainer import _model_config
 from worldgen_core.assets import data_path
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore

@@ -9,10 +9,10 @@ from helpers import ADV
 from helpers import tiny_train_args as _world_args
 
 from world_models import FlowMatching, build_model, preset
-from world_models.adversarial import Adversary, revealed_band
-from world_models.checkpoint import load_checkpoint
 from world_models.evaluate import new_strip_masks
-from world_models.training import train
+from world_models.io.checkpoint import load_checkpoint
+from world_models.training.adversarial import Adversary, revealed_band
+from world_models.training.trainer import train
 
 
 def test_revealed_band_starts_with_exactly_the_revealed_strip():

@@ -10,9 +10,9 @@ of the shipped default-map model (worlddit-worldmap v5, ``data/world_model.md``)
    where on the map, painted into the revealed strip) and the copy filter's mean fill;
    ``1 - adv_share`` of the budget;
 2. ``adversarial``: realism: the one-step sampler sharpened by a discriminator on the revealed band
-   and its high-pass residual (:mod:`world_models.adversarial`), a loss on the colour of the error
-   (:func:`world_models.realism.colour_mse`), and training on the model's own 16-step dreams judged
-   as whole frames (:mod:`world_models.rollout`), from stage 1's EMA weights; ``adv_share`` of the budget;
+   and its high-pass residual (:mod:`world_models.training.adversarial`), a loss on the colour of the error
+   (:func:`world_models.training.realism.colour_mse`), and training on the model's own 16-step dreams judged
+   as whole frames (:mod:`world_models.training.rollout`), from stage 1's EMA weights; ``adv_share`` of the budget;
 3. export: EMA weights, one Euler step per frame, no guidance (the dream's setting).
 
 With ``--extra-maps`` (a model of many maps) the place field and the dreams, which are of one map,
@@ -33,16 +33,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from world_models.inference import UNIVERSAL_MODEL, resolve_device
+from world_models.io.checkpoint import load_checkpoint, sigterm_as_interrupt
+from world_models.io.export import export
+from world_models.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
+from world_models.training import trainer as training
 from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
-
-from . import training
-from .checkpoint import load_checkpoint, sigterm_as_interrupt
-from .export import export
-from .inference import UNIVERSAL_MODEL, resolve_device
-from .runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 
 __all__ = ["Args", "STAGES", "run", "main"]
 
@@ -71,7 +70,7 @@ class Args:
     """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
     place_field: bool = True
     """learn a place field over --map: the model learns what is where on your map, and dreams it wherever the known
-    motion puts the view (world_models.models.ModelConfig.place_rows); off with --extra-maps, a field is of one map"""
+    motion puts the view (world_models.model.dit.ModelConfig.place_rows); off with --extra-maps, a field is of one map"""
     place_dim: int = training.Args.place_dim
     """with --place-field: numbers per 8-px cell"""
     place_decoder: bool = True

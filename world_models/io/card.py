@@ -1,6 +1,6 @@
 """Model cards: the Markdown file beside a shipped checkpoint, and the same text inside it.
 
-``python -m world_models.card data/world_model.pt`` reads ``data/world_model.md`` (its first line:
+``python -m world_models.io.card data/world_model.pt`` reads ``data/world_model.md`` (its first line:
 ``# Model card: NAME vVERSION ...``) and stores it in the checkpoint as
 ``ck["card"] = {"name", "version", "text"}``, so a checkpoint copied on its own still says what it
 is. Reports name a model by :func:`model_name`.
@@ -14,9 +14,8 @@ from pathlib import Path
 
 import tyro
 
+from world_models.io.checkpoint import load_checkpoint, save_checkpoint
 from worldgen_core.cli import run_cli
-
-from .checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["read_card", "write_card", "model_name"]
 

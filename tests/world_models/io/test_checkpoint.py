@@ -1,4 +1,4 @@
-"""world_models.checkpoint and export: safe loading, atomic writes, slim checkpoints."""
+"""world_models.io.checkpoint and export: safe loading, atomic writes, slim checkpoints."""
 
 
 import os
@@ -9,9 +9,9 @@ import pytest
 import torch
 from helpers import tiny_train_args
 
-from world_models.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
 from world_models.inference import load_world_model
-from world_models.training import train
+from world_models.io.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from world_models.training.trainer import train
 
 
 def test_checkpoints_load_safely_and_fail_clearly(tmp_path):
@@ -78,7 +78,7 @@ def test_signal_during_atomic_write_is_delivered_after_the_file_is_in_place(tmp_
 
 
 def test_export_slim_checkpoint(tmp_path):
-    from world_models.export import export
+    from world_models.io.export import export
 
     src = train(tiny_train_args(tmp_path, steps=1))
     dst = export(src, tmp_path / "slim.pt", steps=3, cfg_scale=1.0)

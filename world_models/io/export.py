@@ -1,6 +1,6 @@
 """Export a training checkpoint as a slim inference checkpoint (EMA weights, sampler defaults).
 
-``python -m world_models.export runs/default_flow/last.pt my_model.pt --steps 2 --cfg-scale 1.0``
+``python -m world_models.io.export runs/default_flow/last.pt my_model.pt --steps 2 --cfg-scale 1.0``
 
 The result holds the config, the process, the default sampler settings and one set of weights
 (the EMA ones), in the same safe format (``torch.load(weights_only=True)``); optimizer and RNG
@@ -15,11 +15,10 @@ from pathlib import Path
 
 import tyro
 
+from world_models.generative.processes import make_process
+from world_models.generative.sampling import SamplingConfig
+from world_models.io.checkpoint import load_checkpoint, save_checkpoint
 from worldgen_core.cli import refuse_overwrite, run_cli
-
-from .checkpoint import load_checkpoint, save_checkpoint
-from .processes import make_process
-from .sampling import SamplingConfig
 
 __all__ = ["Args", "export", "main"]
 

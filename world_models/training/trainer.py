@@ -1,7 +1,7 @@
 """One trainer for every experiment: DiT pretraining, WorldDiT with DDPM or flow matching, +/- CFG.
 
 Run as ``python -m world_models.training --help`` (one stage with every setting; ``train_world.py``
-runs the whole recipe, :mod:`world_models.recipe`), also under ``torchrun --nproc_per_node N -m
+runs the whole recipe, :mod:`world_models.training.recipe`), also under ``torchrun --nproc_per_node N -m
 world_models.training ...`` (DistributedDataParallel: NCCL on GPUs, gloo on CPU).
 """
 
@@ -26,22 +26,21 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
+from world_models import evaluate as ev
+from world_models.data import TransitionSampler, to_tensor, to_uint8
+from world_models.generative.processes import make_process
+from world_models.generative.sampling import SamplingConfig
+from world_models.inference import WorldModel, load_state, resolve_device
+from world_models.io.checkpoint import first_non_finite, load_checkpoint, save_checkpoint, sigterm_as_interrupt
+from world_models.model.dit import ModelConfig, build_model, preset
+from world_models.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
+from world_models.training.adversarial import AdversarialPlugin, Adversary
+from world_models.training.realism import colour_mse
+from world_models.training.rollout import RolloutPlugin
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
-
-from . import evaluate as ev
-from .adversarial import AdversarialPlugin, Adversary
-from .checkpoint import first_non_finite, load_checkpoint, save_checkpoint, sigterm_as_interrupt
-from .data import TransitionSampler, to_tensor, to_uint8
-from .inference import WorldModel, load_state, resolve_device
-from .models import ModelConfig, build_model, preset
-from .processes import make_process
-from .realism import colour_mse
-from .rollout import RolloutPlugin
-from .runs import check_resume_args, claim_run_dir, record_args, release_run_dir
-from .sampling import SamplingConfig
 
 __all__ = ["Args", "EXPERIMENTS", "TrainerPlugin", "make_plugins", "train"]
 
@@ -131,11 +130,11 @@ class Args:
     cond_noise: float = 0.0
     """max std of Gaussian noise added to the conditioning view (drift robustness, as DIAMOND)"""
     colour_weight: float = 0.0
-    """weight of an extra loss on the colour part of the clean-view estimate's error (world_models.realism.colour_mse:
+    """weight of an extra loss on the colour part of the clean-view estimate's error (world_models.training.realism.colour_mse:
     the error minus its per-pixel channel mean), so that what the model cannot know it gets wrong in brightness, as
     the map's own grain varies, not in colour (0: off)"""
     adv_weight: float = 0.0
-    """adversarial fine-tuning of the one-step sampler (world_models.adversarial; flow only): size of
+    """adversarial fine-tuning of the one-step sampler (world_models.training.adversarial; flow only): size of
     the adversarial term relative to the flow loss, adaptive as in VQGAN (0: off)"""
     adv_batch: int = 32
     """with --adv-weight: extra samples per step drawn at t = 0, whose one-step samples the discriminator judges
@@ -155,7 +154,7 @@ class Args:
     adv_r1: float = 0.0
     """with --adv-weight: R1 gradient penalty on real bands (0: off; the usual stabiliser without spectral norm)"""
     rollout_batch: int = 0
-    """train on the model's own rollouts (world_models.rollout; flow only): this many dreams run beside training, each
+    """train on the model's own rollouts (world_models.training.rollout; flow only): this many dreams run beside training, each
     a row of every batch: its dreamed view as the condition, the true map (and its remembered tiles) as the target, at
     t = 0; the dream advances by the row's one-step sample. With --adv-weight the discriminator judges these rows too"""
     rollout_horizon: int = 16
@@ -349,7 +348,7 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
 
 class TrainerPlugin(Protocol):
     """An addition to the training step, kept off the main path (the adversary is one:
-    :class:`world_models.adversarial.AdversarialPlugin`).
+    :class:`world_models.training.adversarial.AdversarialPlugin`).
 
     A plug-in owns ``rows`` extra rows of each batch (``rows``: its slice of them), may write their
     data (``fill``: the sampler's numpy batch, before it becomes tensors), may set their training

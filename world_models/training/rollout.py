@@ -16,7 +16,7 @@ running beside training (on-policy, as in scheduled sampling and "self forcing")
 * the row is drawn at ``t = 0`` (pure noise), so the model's clean-view estimate in the loss is the
   one-step sample: the dream advances by it (memory put back, the result remembered), at no extra
   forward pass;
-* with an :class:`~world_models.adversarial.Adversary`, the generator term and a discriminator step
+* with an :class:`~world_models.training.adversarial.Adversary`, the generator term and a discriminator step
   judge those rows' revealed bands against the targets' bands: the same dreamed context with the
   true strip, so the discriminator can only tell them apart by the strip, e.g. by a strip that
   continues a streak the true world does not have;
@@ -35,11 +35,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from world_models.data import moves_that_happen, to_tensor, to_uint8
+from world_models.training.adversarial import Adversary
 from worldgen_core.simulator import TileMemory
 from worldgen_core.world import WorldCore
-
-from .adversarial import Adversary
-from .data import moves_that_happen, to_tensor, to_uint8
 
 __all__ = ["RolloutPlugin"]
 

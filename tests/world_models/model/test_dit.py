@@ -1,4 +1,4 @@
-"""world_models.models and world_models.nn: presets, shapes, blocks, the copy filter."""
+"""world_models.model.dit and world_models.model.layers: presets, shapes, blocks, the copy filter."""
 
 
 import pytest
@@ -6,8 +6,8 @@ import torch
 from helpers import random_cond
 
 from world_models import build_model, preset
-from world_models.models import ModelConfig
-from world_models.nn import BLOCKS, DynamicFilterCopy, RMSNorm, patchify, unpatchify
+from world_models.model.dit import ModelConfig
+from world_models.model.layers import BLOCKS, DynamicFilterCopy, RMSNorm, patchify, unpatchify
 
 
 @pytest.mark.parametrize("overrides", [

@@ -9,11 +9,11 @@ import torch
 from helpers import ADV, random_cond, tiny_train_args
 
 from world_models import FlowMatching, build_model, preset
-from world_models.checkpoint import load_checkpoint, save_checkpoint
 from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.inference import load_world_model
+from world_models.io.checkpoint import load_checkpoint, save_checkpoint
 from world_models.metrics import psnr
-from world_models.training import init_from_pretrained, train
+from world_models.training.trainer import init_from_pretrained, train
 from worldgen_core.world import WorldCore
 
 
@@ -140,7 +140,7 @@ def test_place_field_learns_what_the_view_cannot_show(tmp_path):
     left out stay at chance, so the gain is the field's."""
     import numpy as np
 
-    from world_models.training import Args
+    from world_models.training.trainer import Args
     from worldgen_core import dynamics as dyn
 
     rng = np.random.default_rng(0)
