@@ -21,10 +21,11 @@ import torch
 from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 
-from world_models.io.checkpoint import CheckpointError, atomic_save, atomic_write, file_sha256, safe_load, sigterm_as_interrupt
-from world_models.runs import RUN_MARKERS, check_resume_args, claim_run_dir, flag, record_args, release_run_dir
+from world_models.io.checkpoint import CheckpointError, atomic_save, safe_load
 from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TASKS, TaskConfig
+from worldgen_core.files import atomic_write, file_sha256, sigterm_as_interrupt
+from worldgen_core.runs import RUN_MARKERS, check_resume_args, claim_run_dir, flag, record_args, release_run_dir
 from worldgen_core.simulator import Simulator
 from worldgen_core.world import WorldCore
 from worldgen_env.dream import default_checkpoint
@@ -266,7 +267,7 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None, simulator_i
     simulator to dream with (any :class:`worldgen_core.simulator.Simulator`) instead of the
     checkpoint ``a.world_model``; called once. ``simulator_id``: what names that simulator in the
     run's identity and report (e.g. ``{"spec": ..., "sha256": ...}``). The run folder is locked while
-    it runs (:func:`world_models.runs.claim_run_dir`)."""
+    it runs (:func:`worldgen_core.runs.claim_run_dir`)."""
     try:
         return _train(a, simulator, simulator_id)
     finally:

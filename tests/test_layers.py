@@ -1,6 +1,7 @@
 """The layers depend one way: this test fails on an import that crosses them backwards.
 
-    worldgen_core   the world: map, generation, dynamics, task, simulator protocol (numpy, Pillow, SciPy)
+    worldgen_core   the world: map, generation, dynamics, task, simulator protocol (numpy, Pillow, SciPy);
+                    and what every tool shares: the CLI, run folders, atomic files
       <- worldgen_env   Gymnasium envs; dream.py is where envs use models (benchmark.py and
                         rollout_gif.py are tools on top of the dream)
       <- world_models   DiT / WorldDiT, processes, training: the core only, never the envs

@@ -26,13 +26,14 @@ from test_robustness import _cli, _one_line_error
 from world_models.inference import load_world_model
 from world_models.io import checkpoint as ckmod
 from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from world_models.runs import claim_run_dir, record_args
 from world_models.soup import soup
 from world_models.training import recipe
 from world_models.training.recipe import Args as RArgs
 from world_models.training.trainer import train
+from worldgen_core import files
 from worldgen_core.citygen import main as city_main
 from worldgen_core.mapgen import main as mapgen_main
+from worldgen_core.runs import claim_run_dir, record_args
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import load_map
 
@@ -112,7 +113,7 @@ def test_recipe_resume_refuses_a_changed_map(tmp_path):
 
 # ---- 6. one run at a time in a folder -----------------------------------------------------------
 def test_a_second_run_into_a_live_runs_folder_is_refused(tmp_path, run_ckpt):
-    from world_models.runs import release_run_dir
+    from worldgen_core.runs import release_run_dir
 
     out = run_ckpt.parent
     claim_run_dir(out, resume=True)  # this process is the live run
@@ -126,10 +127,10 @@ def test_a_second_run_into_a_live_runs_folder_is_refused(tmp_path, run_ckpt):
 
 
 def test_a_killed_runs_lock_dies_with_it(tmp_path):
-    from world_models.runs import release_run_dir
+    from worldgen_core.runs import release_run_dir
 
     out = tmp_path / "run"
-    code = f"from world_models.runs import claim_run_dir; claim_run_dir({str(out)!r}, False); print('locked', flush=True); input()"
+    code = f"from worldgen_core.runs import claim_run_dir; claim_run_dir({str(out)!r}, False); print('locked', flush=True); input()"
     p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=ROOT)
     try:
         assert p.stdout.readline().strip() == "locked"
@@ -304,7 +305,7 @@ def test_killed_right_after_args_json_leaves_the_folder_free(tmp_path):
 
 def test_args_json_is_written_atomically(tmp_path, monkeypatch):
     record_args(tmp_path, {"steps": 1})
-    monkeypatch.setattr(ckmod.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
     with pytest.raises(OSError):
         record_args(tmp_path, {"steps": 2})
     assert json.loads((tmp_path / "args.json").read_text()) == {"steps": 1} and not list(tmp_path.glob(".*.tmp"))
@@ -321,7 +322,7 @@ def test_infinite_time_budget_is_refused(tmp_path):
 
 # ---- A. what a hostile pass over these fixes found ----------------------------------------------
 def test_a_linked_lock_file_is_never_written_through(tmp_path, run_ckpt):
-    from world_models.runs import LOCK_NAME
+    from worldgen_core.runs import LOCK_NAME
 
     out = tmp_path / "run"
     out.mkdir()

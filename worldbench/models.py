@@ -28,8 +28,8 @@ import torch
 
 from world_models.baselines import copy_baseline, shift_baseline
 from world_models.evaluate import model_predictor
-from world_models.io.checkpoint import file_sha256
 from worldgen_core import dynamics as dyn
+from worldgen_core.files import file_sha256
 from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows
 from worldgen_core.world import WorldCore
 from worldgen_env.dream import load_dream_model

@@ -31,8 +31,8 @@ import numpy as np
 import tyro
 
 from agents.training import Args, reusable, train_or_reuse
-from world_models.io.checkpoint import atomic_write
 from worldgen_core.cli import at_least, input_file, output_dir, output_file, run_cli
+from worldgen_core.files import atomic_write
 from worldgen_core.world import WorldCore
 
 from .models import Entry, parse_spec

@@ -1,4 +1,5 @@
-"""The world's core: the map, its generation, the dynamics and the task, and the simulator protocol.
+"""The world's core: the map, its generation, the dynamics and the task, the simulator protocol;
+and what every tool shares: the CLI ``worldgen_core.cli``, run folders ``worldgen_core.runs``, atomic files ``worldgen_core.files``.
 
 numpy, Pillow and SciPy only: no Gymnasium, no torch. Every other layer builds on it::
 

@@ -34,12 +34,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from world_models.inference import UNIVERSAL_MODEL, resolve_device
-from world_models.io.checkpoint import load_checkpoint, sigterm_as_interrupt
+from world_models.io.checkpoint import load_checkpoint
 from world_models.io.export import export
-from world_models.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 from world_models.training import trainer as training
 from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TaskConfig
+from worldgen_core.files import sigterm_as_interrupt
+from worldgen_core.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 

@@ -31,14 +31,15 @@ from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.generative.processes import make_process
 from world_models.generative.sampling import SamplingConfig
 from world_models.inference import WorldModel, load_state, resolve_device
-from world_models.io.checkpoint import first_non_finite, load_checkpoint, save_checkpoint, sigterm_as_interrupt
+from world_models.io.checkpoint import first_non_finite, load_checkpoint, save_checkpoint
 from world_models.model.dit import ModelConfig, build_model, preset
-from world_models.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 from world_models.training.adversarial import AdversarialPlugin, Adversary
 from world_models.training.realism import colour_mse
 from world_models.training.rollout import RolloutPlugin
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
+from worldgen_core.files import sigterm_as_interrupt
+from worldgen_core.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
@@ -396,7 +397,7 @@ def make_plugins(a: Args, device: torch.device, config: ModelConfig, core: World
 
 def train(a: Args) -> Path:
     """Run (or resume) training; returns the path of the last checkpoint. The run folder is locked
-    while it runs (:func:`world_models.runs.claim_run_dir`)."""
+    while it runs (:func:`worldgen_core.runs.claim_run_dir`)."""
     try:
         return _train(a)
     finally:

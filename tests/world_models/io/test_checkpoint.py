@@ -10,8 +10,9 @@ import torch
 from helpers import tiny_train_args
 
 from world_models.inference import load_world_model
-from world_models.io.checkpoint import CheckpointError, atomic_write, load_checkpoint, save_checkpoint
+from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from world_models.training.trainer import train
+from worldgen_core.files import atomic_write
 
 
 def test_checkpoints_load_safely_and_fail_clearly(tmp_path):

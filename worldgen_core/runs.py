@@ -20,8 +20,8 @@ import os
 import time
 from pathlib import Path
 
-from world_models.io.checkpoint import atomic_write
 from worldgen_core.cli import os_error
+from worldgen_core.files import atomic_write
 
 __all__ = ["claim_run_dir", "release_run_dir", "check_resume_args", "record_args", "flag", "LOCK_NAME"]
 
