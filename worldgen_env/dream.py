@@ -30,6 +30,8 @@ How a dream step works:
 from __future__ import annotations
 
 import functools
+import shlex
+import warnings
 import weakref
 from pathlib import Path
 
@@ -63,6 +65,34 @@ def default_checkpoint(map_path: str | Path | None) -> Path:
     if map_path is None or Path(map_path).resolve() == DEFAULT_MAP_PATH:
         return DEFAULT_WORLD_MODEL
     return UNIVERSAL_WORLD_MODEL
+
+
+#: the maps (fingerprints) whose zero-shot dream has been warned about in this process
+_ZERO_SHOT_WARNED: set[str] = set()
+
+
+def learn_map_command(map_name: str) -> str:
+    """The command that makes a world model of ``map_name`` (the one-command recipe).
+
+    >>> learn_map_command("maps/my map.png")
+    "python train_world.py --map 'maps/my map.png' --out runs/my-map"
+    """
+    stem = "-".join(Path(map_name).stem.split()) or "map"
+    return f"python train_world.py --map {shlex.quote(str(map_name))} --out runs/{stem}"
+
+
+def warn_zero_shot(core) -> None:
+    """Warn, once per map and process, that the dream of ``core``'s map is zero-shot: no model
+    given knows it, so the universal model continues what it sees; name the command that makes one."""
+    if core.fingerprint in _ZERO_SHOT_WARNED:
+        return
+    _ZERO_SHOT_WARNED.add(core.fingerprint)
+    name = getattr(core, "map_name", "this map")
+    out = learn_map_command(name).rsplit(" ", 1)[-1]
+    warnings.warn(f"no world model given for the map {name!r}: the universal model ({UNIVERSAL_WORLD_MODEL.name}) dreams it "
+                  f"zero-shot, from the views alone, and what lies beyond them is its guess. For a model that knows this map, run "
+                  f"`{learn_map_command(name)}` (45 min on 2 CPU cores) and pass checkpoint='{out}/world_model.pt'",
+                  stacklevel=3)
 
 
 def checked_views(views, shape: tuple, simulator) -> np.ndarray:
@@ -151,6 +181,8 @@ class _Dreamer:
             self.remember_goal = can if remember_goal is None else bool(remember_goal)
             self.sim = model
             return
+        if checkpoint is None and default_checkpoint(map_path) == UNIVERSAL_WORLD_MODEL:
+            warn_zero_shot(core)
         self.model = load_dream_model(str(checkpoint or default_checkpoint(map_path)), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
             raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")

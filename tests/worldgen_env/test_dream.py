@@ -1,3 +1,5 @@
+import warnings
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -187,8 +189,13 @@ def test_remember_goal_is_on_whenever_the_dream_has_a_memory(ckpt):
 
 def test_dream_of_another_map_uses_the_universal_model_by_default(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 240, 3), dtype=np.uint8)).save(tmp_path / "m.png")
-    mine = gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png")).unwrapped
-    default = gym.make("DreamWorldMap-v0").unwrapped
+    with pytest.warns(UserWarning, match=r"dreams it zero-shot.*python train_world.py --map .*m.png --out runs/m`") as caught:
+        mine = gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png")).unwrapped
+    assert sum("zero-shot" in str(w.message) for w in caught) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per map: a second env of it, and the default map, say nothing
+        gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png"))
+        default = gym.make("DreamWorldMap-v0").unwrapped
     shipped_by_path = gym.make("DreamWorldMap-v0", map_path="data/world_map.png").unwrapped
     assert mine.dreamer.model is load_dream_model(str(UNIVERSAL_WORLD_MODEL))
     assert default.dreamer.model is shipped_by_path.dreamer.model is load_dream_model(str(DEFAULT_WORLD_MODEL))
