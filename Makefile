@@ -33,7 +33,7 @@ test: venv
 	$(BIN)/python -m pytest -n 2 -q
 
 bench: venv
-	$(BIN)/python -m worldgen_env.benchmark
+	$(BIN)/python -m worldgen_env.speed
 
 clean:
 	rm -rf $(VENV) runs

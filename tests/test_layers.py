@@ -2,7 +2,7 @@
 
     worldgen_core   the world: map, generation, dynamics, task, simulator protocol (numpy, Pillow, SciPy);
                     and what every tool shares: the CLI, run folders, atomic files
-      <- worldgen_env   Gymnasium envs; dream.py is where envs use models (benchmark.py and
+      <- worldgen_env   Gymnasium envs; dream.py is where envs use models (speed.py and
                         rollout_gif.py are tools on top of the dream)
       <- world_models   DiT / WorldDiT, processes, training: the core only, never the envs
     agents, worldbench, train_*.py: on top of both
@@ -33,7 +33,7 @@ RULES = {
     "worldbench": ({"worldgen_core", "worldgen_env", "world_models", "agents"}, set()),
 }
 #: the env modules that may use models: the dream, and the tools built on it
-ENV_MODULES_USING_MODELS = {"dream.py", "benchmark.py", "rollout_gif.py"}
+ENV_MODULES_USING_MODELS = {"dream.py", "speed.py", "rollout_gif.py"}
 
 
 def _imports(path: Path):

@@ -79,7 +79,7 @@ class WritesFirstViews:
         return self.v.copy()
 
 
-# ---- 4. agent transfer and the sim-to-real table reuse only runs of the same model, map and task --
+# ---- 4. agent transfer reuses only runs of the same model, map and task ------------------------
 def test_transfer_refuses_runs_of_another_model_or_map(tmp_path):
     from worldbench import transfer as tr
     from worldbench.models import parse_spec
@@ -110,16 +110,6 @@ def test_a_replaced_checkpoint_file_is_not_reused(tmp_path, ckpt):
     wm.write_bytes(wm.read_bytes() + b"\0")  # other weights, the same path
     with pytest.raises(ValueError, match="holds a run of something else: world_model .*sha256"):
         reusable(args)
-
-
-def test_experiment_refuses_a_folder_of_another_map(tmp_path, ckpt):
-    from agents import experiment
-
-    kw = dict(timesteps=64, seeds=(0,), n_envs=2, eval_episodes=2, eval_every=0, world_model=ckpt, out=tmp_path / "x")
-    rows = experiment.run(experiment.CliArgs(**kw))
-    assert len(rows["PPO (dream)"]) == 1
-    with pytest.raises(ValueError, match="holds a run of something else: map .*map_fingerprint"):
-        experiment.run(experiment.CliArgs(**kw, map=_other_map(tmp_path)))
 
 
 # ---- 9. simulator outputs are checked, never cast; a simulator gets copies ----------------------
@@ -240,9 +230,9 @@ def _cli_cases(tmp_path):
         ("worldgen_env.play", ["--seed", "-1"], "--seed must be >= 0"),
         ("worldgen_env.play", ["--fps", "0"], "--fps must be >= 1"),
         ("worldgen_env.play", ["--checkpoint", str(a_file)], "--checkpoint is the world model of the dream; add --dream"),
-        ("worldgen_env.benchmark", ["--repeats", "0"], "--repeats must be >= 1"),
-        ("worldgen_env.benchmark", ["--seconds", "-1"], "--seconds must be > 0"),
-        ("worldgen_env.benchmark", ["--sizes", "0"], "--sizes must be >= 1"),
+        ("worldgen_env.speed", ["--repeats", "0"], "--repeats must be >= 1"),
+        ("worldgen_env.speed", ["--seconds", "-1"], "--seconds must be > 0"),
+        ("worldgen_env.speed", ["--sizes", "0"], "--sizes must be >= 1"),
         ("worldbench.__main__", ["copy", "--threads", "-1", "--out", str(tmp_path / "b")], "--threads must be >= 1"),
         ("worldbench.__main__", ["copy", "--seed", "-1", "--out", str(tmp_path / "b")], "--seed must be >= 0"),
         ("worldbench.__main__", ["copy", "--out", str(a_file)], "--out .* is a file"),
@@ -252,14 +242,11 @@ def _cli_cases(tmp_path):
         ("worldbench.transfer", ["copy", "--steps", "0", "5"], "--steps must be >= 1"),
         ("worldbench.transfer", ["copy", "--out", str(a_file)], "--out .* is a file"),
         ("worldbench.transfer", ["copy", "--out", str(tmp_path / "t"), "--json", str(folder)], "--json .* is a folder"),
-        ("agents.experiment", ["--timesteps", "0"], "--timesteps must be >= 1"),
-        ("agents.experiment", ["--seeds", "-1"], "--seeds must be >= 0"),
-        ("agents.experiment", ["--out", str(a_file)], "--out .* is a file"),
-        ("agents.experiment", ["--world-model", str(tmp_path / "missing.pt")], "--world-model .* does not exist"),
+        ("worldbench.transfer", ["copy", "--eval-every", "-1"], "--eval-every must be >= 0"),
     ]
 
 
-@pytest.mark.parametrize("i", range(24))
+@pytest.mark.parametrize("i", range(21))
 def test_tool_command_lines_answer_a_mistake_with_one_error_line(tmp_path, capsys, i):
     import importlib
 

@@ -208,18 +208,11 @@ def test_exif_rotated_jpeg_map_loads_as_shown(tmp_path):
 
 
 # ---- 15. the CLIs answer a mistake with one error line ------------------------------------------
-SMALL_EVAL = ["--n", "4", "--rollouts", "2", "--horizon", "2", "--no-baselines"]
-
-
 @pytest.mark.parametrize("module,args,says", [
     ("world_models.io.export", ["{tmp}/nope.pt", "{tmp}/x.pt"], "does not exist"),
     ("world_models.io.export", ["{ckpt}", "{tmp}/x.pt", "--steps", "0"], "steps must be an int >= 1"),
     ("world_models.io.export", ["{ckpt}", "{tmp}"], "is a folder"),
     ("world_models.io.export", ["{ckpt}", "{tmp}/notes.txt/x.pt"], "is a file, not a folder"),
-    ("world_models.evaluate", ["{tmp}/nope.pt"], "is not a file"),
-    ("world_models.evaluate", ["{ckpt}", "--seed", "-1", *SMALL_EVAL], "--seed must be >= 0"),
-    ("world_models.evaluate", ["{ckpt}", "--steps", "0", *SMALL_EVAL], "--steps and --compare-steps must be >= 1"),
-    ("world_models.evaluate", ["{ckpt}", "--out", "{tmp}/notes.txt", *SMALL_EVAL], "is a file"),
     ("worldgen_core.mapgen", ["--width", "10", "-o", "{tmp}/m.png"], "--width and --height must be >= 128"),
     ("worldgen_core.mapgen", ["--seed", "-1", "-o", "{tmp}/m.png"], "--seed must be >= 0"),
     ("worldgen_core.mapgen", ["-o", "{tmp}", "--width", "160", "--height", "128"], "is a folder"),
@@ -334,16 +327,6 @@ def test_a_linked_lock_file_is_never_written_through(tmp_path, run_ckpt):
     with pytest.raises(SystemExit, match=f"its {LOCK_NAME} is a link, which a run never writes through"):
         claim_run_dir(out, resume=True)
     assert (tmp_path / "victim.txt").read_text() == "mine"
-
-
-def test_evaluating_the_shipped_model_writes_its_report_here(tmp_path, monkeypatch):
-    from world_models.evaluate import default_report_folder
-    from world_models.inference import SHIPPED_MODEL
-
-    monkeypatch.chdir(tmp_path)
-    assert default_report_folder(SHIPPED_MODEL) == Path("eval_world_model")
-    assert default_report_folder(os.path.relpath(SHIPPED_MODEL)) == Path("eval_world_model")
-    assert default_report_folder(tmp_path / "runs" / "x" / "last.pt") == tmp_path / "runs" / "x" / "eval"
 
 
 def test_resume_with_another_map_path_names_the_flag(tmp_path):

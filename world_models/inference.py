@@ -17,7 +17,8 @@ from world_models.io.checkpoint import CheckpointError, load_checkpoint
 from world_models.model.dit import DiT, ModelConfig, build_model
 from worldgen_core.assets import data_path
 
-__all__ = ["WorldModel", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state", "SHIPPED_MODEL", "UNIVERSAL_MODEL"]
+__all__ = ["WorldModel", "model_predictor", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state",
+           "SHIPPED_MODEL", "UNIVERSAL_MODEL"]
 
 #: The shipped world model, trained on the default map (README: its training commands).
 SHIPPED_MODEL = data_path("world_model.pt")
@@ -163,6 +164,23 @@ class WorldModel:
                                      f"({sampling.sampler} x{sampling.steps}, cfg {sampling.cfg_scale}, {self.dtype}); they would show as "
                                      f"black frames. Try another checkpoint{'' if self.dtype == torch.float32 else ', or dtype float32'}")
         return to_uint8(x)
+
+
+def model_predictor(wm: WorldModel, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None, seed: int = 0,
+                    batch: int = 64, generator: torch.Generator | None = None):
+    """``wm`` as a predictor of next views, ``predict(views, actions[, cells]) -> next views`` (uint8 (B, H, W, 3)), the
+    function :class:`worldgen_core.simulator.PredictorSimulator` and :func:`worldgen_core.simulator.dream_views` step:
+    batches of ``batch``; the next views' cells as an optional third argument (a model with a place field). Noise
+    from ``generator``, or from a CPU generator seeded with ``seed``."""
+    g = generator if generator is not None else torch.Generator().manual_seed(seed)
+
+    def predict(views, actions, cells=None):
+        outs = [wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale,
+                           cells=None if cells is None else cells[i : i + batch])
+                for i in range(0, len(views), batch)]
+        return np.concatenate(outs)
+
+    return predict
 
 
 def load_world_model(path: str | Path, device: str | torch.device = "auto", use_ema: bool = True,

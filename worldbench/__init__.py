@@ -7,7 +7,10 @@ One concern per module:
   objects;
 * :mod:`worldbench.runners`: episodes stepped through the protocol exactly as the dream env steps
   them: one-step transitions, open-loop rollouts, loop closures;
+* :mod:`worldgen_core.metrics`: worldbench's pixel measures (PSNR, revealed strips and bands, sharpness,
+  contrast, streaks), kept in the core so that training logs the same numbers under the same names;
 * :mod:`worldbench.c2st`: the classifier two-sample test (realism) and its calibration;
+* :mod:`worldbench.kid`: KID with random-network features (secondary);
 * :mod:`worldbench.cost`: FLOPs per generated frame, dream env-steps/s;
 * :mod:`worldbench.report`: the leaderboard (markdown, JSON) and its figures and GIF;
 * ``python -m worldbench``: the command (``--help``).

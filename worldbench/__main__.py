@@ -27,9 +27,9 @@ import torch
 import tyro
 
 from world_models.baselines import shift_baseline
-from world_models.evaluate import new_bands
 from worldgen_core import dynamics as dyn
 from worldgen_core.cli import at_least, input_file, output_dir, run_cli
+from worldgen_core.metrics import new_bands
 from worldgen_core.world import WorldCore
 
 from . import c2st as c2st_mod
@@ -125,10 +125,10 @@ def run(a: CliArgs) -> dict:
     output_dir("--out", a.out)
     if a.threads:
         torch.set_num_threads(a.threads)
-    cfg = replace(QUICK if a.quick else BenchConfig(), seed=a.seed, c2st_explain=a.explain)
+    config = replace(QUICK if a.quick else BenchConfig(), seed=a.seed, c2st_explain=a.explain)
     core = WorldCore(a.map)
     if a.calibrate:
-        cal = calibrate(core, 64 if a.quick else 1000, a.seed, cfg.c2st_steps)
+        cal = calibrate(core, 64 if a.quick else 1000, a.seed, config.c2st_steps)
         (a.out / "c2st_calibration.json").write_text(json.dumps(cal, indent=2))
         return cal
     entries = _checked_entries(a, core)
@@ -136,7 +136,7 @@ def run(a: CliArgs) -> dict:
     for e in entries:
         t0 = time.perf_counter()
         try:
-            results[e.name], curves[e.name], arts[e.name] = evaluate_entry(e, core, cfg)
+            results[e.name], curves[e.name], arts[e.name] = evaluate_entry(e, core, config)
         except Exception as err:  # noqa: BLE001 - any model's own failure: its row is lost, not the others'
             failed[e.name] = f"{type(err).__name__}: {err}"
             print(f"{e.name}: failed ({failed[e.name]}); going on with the other models", flush=True)
@@ -152,25 +152,25 @@ def run(a: CliArgs) -> dict:
         raise ValueError(f"every model failed ({why}); nothing was written")
     entries = [e for e in entries if e.name in results]
     meta = {"models": {e.name: e.spec for e in entries}, "failed": failed, "map": a.map or "data/world_map.png",
-            "map_fingerprint": core.fingerprint, "config": config_dict(cfg),
+            "map_fingerprint": core.fingerprint, "config": config_dict(config),
             "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
-            "description": (f"Map `{a.map or 'data/world_map.png'}`, seed {cfg.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "
-                            f"{cfg.n_transitions} one-step transitions, {cfg.n_rollouts} open-loop rollouts of {cfg.horizon} random moves, "
-                            f"{cfg.n_loops} loops per kind and k, C2ST on {cfg.n_transitions} revealed bands and on the frames at step 16 "
-                            f"of {cfg.c2st_rollouts} rollouts (the median of {cfg.c2st_repeats} critics, each trained on its own half and tested on the other; "
+            "description": (f"Map `{a.map or 'data/world_map.png'}`, seed {config.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "
+                            f"{config.n_transitions} one-step transitions, {config.n_rollouts} open-loop rollouts of {config.horizon} random moves, "
+                            f"{config.n_loops} loops per kind and k, C2ST on {config.n_transitions} revealed bands and on the frames at step 16 "
+                            f"of {config.c2st_rollouts} rollouts (the median of {config.c2st_repeats} critics, each trained on its own half and tested on the other; "
                             f"the range over critics in brackets; 50% = indistinguishable); streaks: stripes along the motion at the end of "
-                            f"{cfg.n_walks} straight walks of {STREAK_STEPS} moves, as a ratio to the true frames' (1 = the map's own). "
+                            f"{config.n_walks} straight walks of {STREAK_STEPS} moves, as a ratio to the true frames' (1 = the map's own). "
                             f"PSNR in dB against the true views; "
-                            f"dream env-steps/s at N={cfg.speed_envs} on this machine ({torch.get_num_threads()} torch threads)."
+                            f"dream env-steps/s at N={config.speed_envs} on this machine ({torch.get_num_threads()} torch threads)."
                             + (f" Failed, so not in the table: {why}." if failed else ""))}
     if a.agents:
-        tcfg = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
+        transfer_config = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
         if a.agent_steps:
-            tcfg = replace(tcfg, steps={"near": a.agent_steps[0], "far": a.agent_steps[1]})
-        meta["transfer"] = transfer(entries=[e for e in entries if e.spec != "oracle"], out=a.out / "agents", cfg=tcfg, map_path=a.map,
+            transfer_config = replace(transfer_config, steps={"near": a.agent_steps[0], "far": a.agent_steps[1]})
+        meta["transfer"] = transfer(entries=[e for e in entries if e.spec != "oracle"], out=a.out / "agents", config=transfer_config, map_path=a.map,
                                     jobs=a.agent_jobs, device=a.device, dtype=a.dtype)
-        meta["transfer_description"] = (f"Env steps per run: {tcfg.steps}; extractors {tcfg.extractor}; seeds {list(tcfg.seeds)}; "
-                                        f"{tcfg.eval_episodes} real-env evaluation episodes per policy. Runs in `{a.out / 'agents'}`.")
+        meta["transfer_description"] = (f"Env steps per run: {transfer_config.steps}; extractors {transfer_config.extractor}; seeds {list(transfer_config.seeds)}; "
+                                        f"{transfer_config.eval_episodes} real-env evaluation episodes per policy. Runs in `{a.out / 'agents'}`.")
     files = write_report(a.out, results, curves, arts, meta)
     print(leaderboard_md(results))
     print(f"report: {files['md']}")

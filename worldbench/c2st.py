@@ -21,7 +21,6 @@ import numpy as np
 import torch
 from torch import nn
 
-from world_models.evaluate import corruptions
 from world_models.training.realism import chroma_residual, high_pass
 
 __all__ = ["c2st", "c2st_median", "wilson", "corruptions", "calibrate", "VIEWS", "explain"]
@@ -124,10 +123,24 @@ def c2st_median(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 
     return {**mid, "accuracy": float(np.median(accs)), "min": accs[0], "max": accs[-1], "accuracies": accs, "critics": repeats}
 
 
+def corruptions(views: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
+    """Known defects applied to real views (uint8 (B, H, W, 3)), to calibrate a measure: a Gaussian blur
+    (sigma 1 px), Gaussian noise (sigma 8 / 255) and contrast reduced to 85% around each image's mean."""
+    x = torch.from_numpy(views).permute(0, 3, 1, 2).float()  # (B, 3, H, W)
+    k = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)  # Gaussian, sigma 1 px
+    k = (k / k.sum()).repeat(3, 1)[:, None]  # (3, 1, 7)
+    blur = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (3, 3, 0, 0), mode="replicate"), k[..., None, :], groups=3)
+    blur = torch.nn.functional.conv2d(torch.nn.functional.pad(blur, (0, 0, 3, 3), mode="replicate"), k[..., :, None], groups=3)
+    mean = x.mean((1, 2, 3), keepdim=True)
+    to_u8 = lambda t: t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    noise = np.random.default_rng(seed).normal(0, 8, views.shape)
+    return {"blur (Gaussian, sigma 1 px)": to_u8(blur), "noise (Gaussian, sigma 8 / 255)": np.clip(views + noise, 0, 255).astype(np.uint8),
+            "contrast x 0.85": to_u8(mean + 0.85 * (x - mean))}
+
+
 def calibrate(real_a: np.ndarray, real_b: np.ndarray, streaked: np.ndarray | None = None, seed: int = 0, steps: int = 400) -> dict[str, dict]:
     """C2ST of ``real_a`` against an independent real sample ``real_b`` (about 50%) and against
-    known defects of ``real_b`` (near 100%: ``world_models.evaluate.corruptions``, the defects KID-rand
-    was calibrated on); ``streaked``: e.g. ``shift``'s edge-repeated bands."""
+    known defects of ``real_b`` (near 100%: :func:`corruptions`); ``streaked``: e.g. ``shift``'s edge-repeated bands."""
     sets = {"real vs independent real": real_b, **{f"real vs {k}": v for k, v in corruptions(real_b, seed).items()}}
     if streaked is not None:
         sets["real vs edge-repeat (shift)"] = streaked

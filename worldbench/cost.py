@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from worldgen_core.simulator import Simulator
 from worldgen_core.world import WorldCore
-from worldgen_env.benchmark import time_vector
+from worldgen_env.speed import time_vector
 
 __all__ = ["flops_per_frame", "dream_steps_per_s"]
 

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from world_models.baselines import copy_baseline, shift_baseline
-from world_models.evaluate import model_predictor
+from world_models.inference import model_predictor
 from worldgen_core import dynamics as dyn
 from worldgen_core.files import file_sha256
 from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows

@@ -10,6 +10,8 @@ import imageio.v3 as iio
 import numpy as np
 from PIL import Image, ImageDraw
 
+from worldgen_core.metrics import image_grid
+
 __all__ = ["leaderboard_md", "loop_table_md", "transfer_md", "write_report", "plot_lines", "plot_c2st", "strips_png", "loop_gif"]
 
 _COLS = [("psnr_known", "known dB"), ("psnr_new", "new strip dB"), ("rollout_psnr@1", "roll@1"), ("rollout_psnr@4", "roll@4"),
@@ -143,12 +145,6 @@ def plot_c2st(results: dict[str, dict], path: Path) -> Path:
     return path
 
 
-def _grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
-    rows = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in r], 1) for r in rows]
-    w = max(r.shape[1] for r in rows)
-    return np.concatenate([np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows], 0)
-
-
 def strips_png(arts: dict[str, dict], path: Path, zoom: int = 3) -> Path:
     """Per model: real revealed bands over generated ones, and real frames at rollout step 16 over
     dreamed ones, zoomed ``zoom`` x (nearest neighbour, so speckle stays visible)."""
@@ -156,9 +152,9 @@ def strips_png(arts: dict[str, dict], path: Path, zoom: int = 3) -> Path:
     for name, art in arts.items():
         rb, fb = art["bands"]
         rl, fl = art["late"]
-        blocks.append(_grid([rb, fb]))
+        blocks.append(image_grid([rb, fb]))
         labels.append(f"{name}: revealed bands (real above, generated below)")
-        blocks.append(_grid([rl, fl]))
+        blocks.append(image_grid([rl, fl]))
         labels.append(f"{name}: frames at rollout step 16 (real above, dreamed below)")
     w = max(b.shape[1] for b in blocks) * zoom
     out = []

@@ -19,8 +19,8 @@ import numpy as np
 import tyro
 from PIL import Image, ImageDraw
 
-from world_models.metrics import psnr
 from worldgen_core.cli import at_least, input_file, output_file, run_cli
+from worldgen_core.metrics import psnr
 
 from .dream import DreamWorldMapEnv
 from .envs import WorldMapEnv

@@ -4,7 +4,7 @@ import sys, numpy as np, torch
 from worldbench import runners
 from worldbench.models import parse_spec
 from worldbench.bench import C2ST_STEP
-from world_models.evaluate import new_bands
+from worldgen_core.metrics import new_bands
 from worldgen_core.world import WorldCore
 torch.set_num_threads(2)
 spec, out, s = sys.argv[1], sys.argv[2], int(sys.argv[3]) if len(sys.argv) > 3 else 0

@@ -11,8 +11,8 @@ source docs/gpu/setup.sh
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
 python3 -c "import torch, gymnasium, stable_baselines3; print('torch', torch.__version__, torch.cuda.get_device_name(), 'gymnasium', gymnasium.__version__, 'sb3', stable_baselines3.__version__)"
 t0=$(date +%s)
-echo "== dream env on CUDA"; python3 -m worldgen_env.benchmark --dream --device cuda --sizes 256 1024 4096 --seconds 2 --repeats 3 2>&1 | tee "$OUT/dream.txt"
-echo "== [$(( $(date +%s) - t0 )) s] dream env, compiled model"; timeout 150 python3 -m worldgen_env.benchmark --dream --device cuda --compile --sizes 4096 --settings no-memory --seconds 2 --repeats 3 2>&1 | tee "$OUT/dream_compiled.txt"
+echo "== dream env on CUDA"; python3 -m worldgen_env.speed --dream --device cuda --sizes 256 1024 4096 --seconds 2 --repeats 3 2>&1 | tee "$OUT/dream.txt"
+echo "== [$(( $(date +%s) - t0 )) s] dream env, compiled model"; timeout 150 python3 -m worldgen_env.speed --dream --device cuda --compile --sizes 4096 --settings no-memory --seconds 2 --repeats 3 2>&1 | tee "$OUT/dream_compiled.txt"
 echo "== [$(( $(date +%s) - t0 )) s] world-model training"; python3 -m world_models.speed --presets small seed --steps 1 --no-cfg --device cuda --batch 256 --seconds 1 --repeats 3 2>&1 | tee "$OUT/models.txt"
 echo "== [$(( $(date +%s) - t0 )) s] PPO in the dream"; timeout 200 python3 train_agent.py --env DreamWorldMap-v0 --timesteps 30000 --eval-every 10000 --device cuda --out "$OUT/ppo" --no-progress 2>&1 | tail -3
 cp "$OUT/ppo/report.md" "$OUT/ppo_report.md" 2>/dev/null; rm -rf "$OUT/ppo"

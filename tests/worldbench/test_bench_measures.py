@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from world_models.evaluate import new_bands
 from worldbench import c2st, runners
 from worldbench.bench import QUICK, evaluate_entry
 from worldbench.models import parse_spec
 from worldgen_core import dynamics as dyn
+from worldgen_core.metrics import new_bands
 from worldgen_core.world import WorldCore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,11 +103,11 @@ def test_agent_transfer_trains_in_each_simulator_and_reuses_runs(tmp_path, monke
     from worldbench import transfer as tr
 
     core = WorldCore()
-    cfg = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
+    config = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
     made = []
     entry = parse_spec("copy", core)
     entry.make = lambda make=entry.make: made.append(1) or make()
-    res = tr.transfer([entry], tmp_path, cfg)
+    res = tr.transfer([entry], tmp_path, config)
     assert made == [1] and set(res) == {"real env", "copy"}
     r = res["copy"]
     ref = res["real env"]["transfer_near_success"]
@@ -117,7 +117,7 @@ def test_agent_transfer_trains_in_each_simulator_and_reuses_runs(tmp_path, monke
     import agents.training
 
     monkeypatch.setattr(agents.training, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
-    again = tr.transfer([entry], tmp_path, cfg)
+    again = tr.transfer([entry], tmp_path, config)
     assert again["copy"]["transfer_near_success"] == r["transfer_near_success"] and made == [1]  # reused: its simulator is not even made
     monkeypatch.undo()
     from agents.training import Args, train
@@ -129,13 +129,31 @@ def test_agent_transfer_in_worker_processes_matches_one_process(tmp_path):
     """--agent-jobs: the same runs, trained two at a time in spawned workers, give the same results."""
     from worldbench import transfer as tr
 
-    cfg = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
+    config = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
     entry = parse_spec("copy", WorldCore())
-    one, two = tr.transfer([entry], tmp_path / "one", cfg), tr.transfer([entry], tmp_path / "two", cfg, jobs=2)
+    one, two = tr.transfer([entry], tmp_path / "one", config), tr.transfer([entry], tmp_path / "two", config, jobs=2)
     assert json.dumps(one) == json.dumps(two)  # (nan ratios included)
     for run in ("real_seed0", "copy_seed0"):  # returns and lengths too, not only the success rates
         reps = [json.loads((tmp_path / w / "near" / run / "report.json").read_text())["ppo_real_eval"] for w in ("one", "two")]
         assert reps[0] == reps[1]
+
+
+def test_transfer_command_writes_its_table_and_learning_curves(tmp_path, monkeypatch):
+    """``--eval-every``: each row holds, per seed, real-env success and training-episode success against steps, plotted."""
+    import functools
+
+    from worldbench import transfer as tr
+
+    monkeypatch.setattr(tr, "TransferConfig", functools.partial(tr.TransferConfig, eval_episodes=4, n_envs=2))
+    rows = tr.main(["m=copy", "--tasks", "near", "--steps", "64", "64", "--eval-every", "64", "--out", str(tmp_path)])
+    for name in ("real env", "m"):
+        (curve,), (train_success,) = rows[name]["transfer_near_curves"], rows[name]["transfer_near_train_success"]
+        assert curve[0][0] == 0 and len(curve) >= 2 and curve[-1][1] == rows[name]["transfer_near_success"]
+        assert train_success and all(0 <= v <= 1 for _, v in train_success)
+    assert json.dumps(json.loads((tmp_path / "transfer.json").read_text())["rows"]) == json.dumps(rows)  # (nan ratios included)
+    md = (tmp_path / "transfer.md").read_text()
+    assert "| m |" in md and "![curves_near](curves_near.png)" in md
+    assert (tmp_path / "curves_near.png").stat().st_size > 1000 and (tmp_path / "train_success_near.png").exists()
 
 
 def test_drawn_task_is_the_far_task_without_the_goal_view_and_shares_its_real_runs(tmp_path, monkeypatch):

@@ -142,7 +142,7 @@ def test_play_headless(ckpt, monkeypatch, dream):
 
 
 def test_dream_benchmark_smoke(ckpt):
-    from worldgen_env.benchmark import dream
+    from worldgen_env.speed import dream
 
     out = dream(sizes=(2,), seconds=0.01, repeats=1, checkpoint=ckpt, settings=("memory", "no-memory", "seed"))
     assert all(out[(s, 2)] > 0 for s in ("memory", "no-memory", "seed"))

@@ -246,10 +246,10 @@ def test_shipped_default_map():
     assert w.shape == (1024, 1536, 3) and w.dtype == np.uint8
 
 
-def test_benchmark_and_demo_run(tmp_path):
-    from worldgen_env import benchmark, demo
+def test_speed_and_demo_run(tmp_path):
+    from worldgen_env import demo, speed
 
-    res = benchmark.run(sizes=(4,), seconds=0.05, repeats=1)
+    res = speed.run(sizes=(4,), seconds=0.05, repeats=1)
     assert res["single"] > 0 and res["vec4"] > 0
     gif = demo.main(["--out", str(tmp_path)])
     assert gif.exists() and gif.stat().st_size > 1000

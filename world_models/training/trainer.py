@@ -26,7 +26,7 @@ import torch.distributed as dist
 from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
-from world_models import evaluate as ev
+from world_models import inference
 from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.generative.processes import make_process
 from world_models.generative.sampling import SamplingConfig
@@ -36,6 +36,7 @@ from world_models.model.dit import ModelConfig, build_model, preset
 from world_models.training.adversarial import AdversarialPlugin, Adversary
 from world_models.training.realism import colour_mse
 from world_models.training.rollout import RolloutPlugin
+from worldgen_core import dynamics, metrics, simulator
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.files import sigterm_as_interrupt
@@ -513,7 +514,7 @@ def _train(a: Args) -> Path:
         n_params = sum(p.numel() for p in model.parameters())
         print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {n_params / 1e6:.2f}M params, {config.conditioning}) "
               f"on {device}, world size {d.world}, batch {a.batch_size}/process, {1 + len(extra)} map(s) -> {out}")
-    eval_batch = ev.sample_transitions(core, 8, seed=12345)
+    eval_batch = TransitionSampler(core, seed=12345).sample(8)
 
     saved = {"step": None}
 
@@ -648,23 +649,32 @@ def _train(a: Args) -> Path:
 
 
 def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, step):
-    """Images and fidelity scalars for tensorboard, through the evaluation module's own code."""
+    """Images, and worldbench's measures under worldbench's names (``worldgen_core.metrics``: the same functions), for tensorboard:
+    one step on ``batch``, and 2 open-loop dreams of 6 random moves stepped as the dream env steps them (a blocked move keeps the view)."""
     model.eval()
     wm = WorldModel(model, process, model.config, sampling, device, amp_dtype)
     if model.config.kind == "world":
         place = model.config.place_rows > 0  # its field is of this map (the --map it trains on)
-        res, gen = ev.one_step(ev.model_predictor(wm), batch, core.task.stride, place)
-        writer.add_image("images/current_truth_generated", ev.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
-        for k, v in res.items():
+        predict = inference.model_predictor(wm)
+        gen = predict(batch["view"], batch["action"], *((batch["next_pos"],) if place else ()))
+        scalars = metrics.one_step(gen, batch["next"], batch["action"], core.task.stride)
+        rng = np.random.default_rng(0)
+        pos = np.stack([rng.integers(0, core.grid[0], 2), rng.integers(0, core.grid[1], 2)], 1)
+        true = fake = [core.views(pos)]
+        for action in rng.integers(0, 4, (6, 2)):
+            pos, prev = dynamics.move(pos, action, core.grid), pos
+            true, fake = true + [core.views(pos)], fake + [simulator.dream_views(predict, prev, pos, fake[-1], action, place)]
+        scalars |= {f"rollout_psnr@{k}": metrics.psnr(fake[k], true[k]) for k in (1, 6)}
+        scalars |= {f"{k}_roll@6": v for k, v in metrics.drift(fake[6], true[6]).items()}
+        for k, v in scalars.items():
             writer.add_scalar(f"eval/{k}", v, step)
-        r, true, fake = ev.rollouts(ev.model_predictor(wm), core, n=2, horizon=6, seed=0, report_at=(1, 6), place=place)
-        writer.add_image("images/rollout_truth_vs_generated", ev.image_grid([true[0], fake[0], true[1], fake[1]]), step, dataformats="HWC")
-        for k, v in r.items():
-            writer.add_scalar(f"eval/{k}", v, step)
+        writer.add_image("images/current_truth_generated", metrics.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
+        true, fake = np.stack(true, 1), np.stack(fake, 1)
+        writer.add_image("images/rollout_truth_vs_generated", metrics.image_grid([true[0], fake[0], true[1], fake[1]]), step, dataformats="HWC")
     else:
         with torch.no_grad(), wm.autocast():
             x = process.sample(model, None, n=8, generator=torch.Generator().manual_seed(0), **sampling.to_dict())
-        writer.add_image("images/samples", ev.image_grid([to_uint8(x)]), step, dataformats="HWC")
+        writer.add_image("images/samples", metrics.image_grid([to_uint8(x)]), step, dataformats="HWC")
     model.train()
 
 

@@ -9,10 +9,10 @@ from helpers import ADV
 from helpers import tiny_train_args as _world_args
 
 from world_models import FlowMatching, build_model, preset
-from world_models.evaluate import new_strip_masks
 from world_models.io.checkpoint import load_checkpoint
 from world_models.training.adversarial import Adversary, revealed_band
 from world_models.training.trainer import train
+from worldgen_core.dynamics import revealed_masks
 
 
 def test_revealed_band_starts_with_exactly_the_revealed_strip():
@@ -21,7 +21,7 @@ def test_revealed_band_starts_with_exactly_the_revealed_strip():
     action = torch.arange(4)
     band = revealed_band(x, action, 8)  # (4, 1, 8, 64)
     assert band.shape == (4, 1, 8, 64)
-    masks = new_strip_masks(64, 8)
+    masks = revealed_masks(64, 8)
     for a in range(4):
         want = np.flatnonzero(masks[a].ravel())
         assert np.array_equal(np.sort(band[a].flatten().numpy()), want), a

@@ -12,8 +12,8 @@ from world_models import FlowMatching, build_model, preset
 from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.inference import load_world_model
 from world_models.io.checkpoint import load_checkpoint, save_checkpoint
-from world_models.metrics import psnr
 from world_models.training.trainer import init_from_pretrained, train
+from worldgen_core.metrics import psnr
 from worldgen_core.world import WorldCore
 
 

@@ -4,7 +4,7 @@ moving up/down, the row means when moving left/right, of the image minus its mea
 the profile, RMS; chroma (image minus its per-pixel grey) and luma. Real = the map's own stripes.
 Usage: streaks.py SPEC [SPEC...]  (worldbench specs: NAME=PATH)"""
 import sys, numpy as np, torch
-from world_models.metrics import streaks
+from worldgen_core.metrics import streaks
 from worldbench import runners
 from worldbench.models import parse_spec
 from worldgen_core.world import WorldCore

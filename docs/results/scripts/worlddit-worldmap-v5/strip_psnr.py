@@ -3,7 +3,7 @@ torch thread: the same dream path as worldbench's 'new strip dB', a check during
 import sys, numpy as np, torch
 from worldbench import runners
 from worldbench.models import parse_spec
-from world_models.evaluate import new_bands
+from worldgen_core.metrics import new_bands
 from worldgen_core.world import WorldCore
 torch.set_num_threads(1)
 core = WorldCore("data/world_map.png")

@@ -1,4 +1,4 @@
-"""Env throughput: ``python -m worldgen_env.benchmark [--dream] [--seconds S] [--repeats R]``.
+"""Env throughput: ``python -m worldgen_env.speed [--dream] [--seconds S] [--repeats R]``.
 
 Prints env-steps/s (median of R timed runs) of the single ``WorldMap-v0`` env and of the batched
 vector env at several ``num_envs``; one vector step of N envs counts as N env-steps.
@@ -158,7 +158,7 @@ class CliArgs:
     sizes: tuple[int, ...] | None = None
     """num_envs values (default 1 16 256; --dream: 1 16 64 256)"""
     dream: bool = False
-    """benchmark DreamWorldMap-v0 (with and without memory, the model alone)"""
+    """time DreamWorldMap-v0 (with and without memory, the model alone)"""
     checkpoint: str | None = None
     """--dream: world model (default: the shipped one)"""
     device: str = "auto"
