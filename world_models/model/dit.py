@@ -185,6 +185,10 @@ class DiT(nn.Module):
         """The conditioning vector (B, D) and extra per-sample inputs; overridden by WorldDiT."""
         return self.t_embed(t), {}
 
+    def last_layer(self) -> nn.Parameter:
+        """The output layer's weight: where an adversary's adaptive weight compares the gradients of two losses."""
+        return self.final.linear.weight
+
     def backbone(self, x_in: torch.Tensor, c: torch.Tensor, extra_tokens: torch.Tensor | None = None) -> torch.Tensor:
         cfg = self.config
         h = self.patch_embed(x_in) + self.pos_embed  # (B, N, D)
