@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from world_models import evaluate as ev
-from world_models.training.trainer import Args, train
+from world_models.training.trainer import Args, SampleArgs, train
 from worldgen_core.world import WorldCore
 
 
@@ -64,7 +64,7 @@ def test_inception_path_with_a_stand_in_module(tmp_path):
 
 def test_evaluate_cli_writes_report(tmp_path):
     ck = train(Args(experiment="world_flow", preset="tiny", out=str(tmp_path / "m"), steps=2, batch_size=4, eval_every=0,
-                    progress=False, sample_steps=1))
+                    progress=False, sample=SampleArgs(steps=1)))
     res = ev.main([str(ck), "--n", "40", "--rollouts", "4", "--horizon", "4", "--out", str(tmp_path / "eval")])
     assert {"shift", "copy"} <= set(res) and any(k.startswith("flow") for k in res)
     model = next(v for k, v in res.items() if k.startswith("flow"))

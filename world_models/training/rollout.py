@@ -86,12 +86,12 @@ class RolloutPlugin(TrainerPlugin):
                  owns_adversary: bool = True, frames: bool = False, last: torch.Tensor | None = None):
         if rows < 1 or horizon < 1:
             raise ValueError(f"rows and horizon must be >= 1, got {rows} and {horizon}")
-        if adversary is not None and last is None:
-            raise ValueError("an adversary weighs its term at the model's output layer: pass last=model.last_layer()")
         self.core, self.rows, self.horizon = core, int(rows), int(horizon)
         self.adversary, self.owns_adversary, self.frames, self.last = adversary, owns_adversary, bool(frames), last
         if self.frames and (adversary is None or adversary.band != core.task.view_size):
             raise ValueError(f"frames=True judges whole views: it needs an Adversary with band={core.task.view_size}")
+        if adversary is not None and last is None:
+            raise ValueError("an adversary weighs its term at the model's output layer: pass last=model.last_layer()")
         self.rng = np.random.default_rng(seed)
         g = core.task.view_size // core.task.stride
         self.memory = TileMemory(core.task.stride, cells=g + self.horizon)  # a dream spans at most g + horizon cells: no wrap

@@ -31,10 +31,10 @@ from world_models.generative.sampling import SamplingConfig
 from world_models.inference import WorldModel, load_state, resolve_device
 from world_models.io.checkpoint import first_non_finite, load_checkpoint, save_checkpoint
 from world_models.model.dit import ModelConfig, build_model, preset
-from world_models.training.adversarial import AdversarialPlugin
-from world_models.training.plugins import ColourPlugin, CondNoisePlugin, TrainerPlugin
-from world_models.training.rollout import RolloutPlugin
-from world_models.training.settings import EXPERIMENTS, RESUME_MAY_CHANGE, Args, flat_args
+from world_models.training.adversarial import AdvArgs, AdversarialPlugin
+from world_models.training.plugins import ColourArgs, ColourPlugin, CondNoiseArgs, CondNoisePlugin, TrainerPlugin
+from world_models.training.rollout import RolloutArgs, RolloutPlugin
+from world_models.training.settings import EXPERIMENTS, RESUME_MAY_CHANGE, ArchArgs, Args, GuidanceArgs, PlaceArgs, SampleArgs, flat_args
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.files import sigterm_as_interrupt
@@ -42,7 +42,8 @@ from worldgen_core.runs import check_resume_args, claim_run_dir, record_args, re
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
-__all__ = ["Args", "EXPERIMENTS", "RESUME_MAY_CHANGE", "TrainerPlugin", "flat_args", "make_plugins", "train"]
+__all__ = ["Args", "ArchArgs", "PlaceArgs", "GuidanceArgs", "SampleArgs", "CondNoiseArgs", "ColourArgs", "AdvArgs", "RolloutArgs",
+           "EXPERIMENTS", "RESUME_MAY_CHANGE", "TrainerPlugin", "flat_args", "make_plugins", "train"]
 
 
 def _model_config(a: Args, kind: str, core: WorldCore) -> ModelConfig:
