@@ -258,7 +258,11 @@ def _rows(plugins: list[TrainerPlugin]) -> list[slice]:
 class Checkpointer:
     """Writes the run's state to ``path`` (atomically): refuses weights that are not finite (they would not
     be 'good'); a failed write (a full disk) keeps the last good checkpoint and says so. ``fixed``: what
-    every checkpoint of the run holds (configuration, process, sampling, maps, settings)."""
+    every checkpoint of the run holds (configuration, process, sampling, maps, settings).
+
+    The loop calls it when a checkpoint falls due after an update, but only once the next step's loss
+    has come out finite: an update can explode the weights without a non-finite value anywhere, and
+    the checkpoint a failure names as the last good one must not hold them."""
 
     def __init__(self, path: Path, model, ema, opt, plugins: list[TrainerPlugin], sampler: TransitionSampler, fixed: dict):
         self.path, self.model, self.ema, self.opt, self.plugins, self.sampler, self.fixed = path, model, ema, opt, plugins, sampler, fixed
@@ -340,6 +344,25 @@ def _batch(a: Args, sampler: TransitionSampler, plugins: list[TrainerPlugin], ro
     return x_1, cond, action, drop, t
 
 
+def _start_from(path: str, model: torch.nn.Module, ema: AveragedModel, verbose: bool) -> None:
+    """--pretrained: the model (and its EMA) from ``path``'s tensors where they fit."""
+    loaded, skipped = init_from_pretrained(model, path)
+    ema.module.load_state_dict(model.state_dict())
+    if verbose:
+        print(f"initialised {len(loaded)} tensors from {path}; {len(skipped)} did not match: {skipped[:8]}")
+
+
+def _warm_up(opt: torch.optim.Optimizer, step: int, warmup: int) -> None:
+    """Linear learning-rate warm-up of every parameter group to its ``base_lr``."""
+    for group in opt.param_groups:
+        group["lr"] = group["base_lr"] * min(1.0, (step + 1) / max(1, warmup))
+
+
+def _log_scalars(writer, step: int, scalars: dict) -> None:
+    for k, v in scalars.items():
+        writer.add_scalar(k, float(v), step)
+
+
 def _open_log(a: Args, out: Path, step: int, changed: dict | None):
     from torch.utils.tensorboard import SummaryWriter
 
@@ -360,11 +383,10 @@ def _train(a: Args) -> Path:
     _seed(a.seed + d.rank)  # each process draws different batches
 
     process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
-    core = WorldCore(a.map, TaskConfig())
+    cores = [WorldCore(a.map, TaskConfig()), *(WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps))]
+    core, maps = cores[0], map_fingerprints(cores)  # the maps the run trains on: checkpoints keep them, a resume checks them
     config = _model_config(a, kind, core)
-    extra = [WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps)]
-    maps = map_fingerprints([core, *extra])  # which maps the run trains on: checkpoints keep it, a resume checks it
-    sampler = TransitionSampler([core, *extra], seed=a.seed + 1000 * d.rank)
+    sampler = TransitionSampler(cores, seed=a.seed + 1000 * d.rank)
     model, opt, ema = _build(a, config, device)
     sampling = _sampling(a, process)
     plugins = make_plugins(a, model, core, device, seed=a.seed + 2000 + d.rank)
@@ -376,10 +398,7 @@ def _train(a: Args) -> Path:
     if a.resume:
         step, elapsed, changed = _resume(a, ckpt, out, maps, d)
     elif a.pretrained:
-        loaded, skipped = init_from_pretrained(model, a.pretrained)
-        ema.module.load_state_dict(model.state_dict())
-        if d.main:
-            print(f"initialised {len(loaded)} tensors from {a.pretrained}; {len(skipped)} did not match: {skipped[:8]}")
+        _start_from(a.pretrained, model, ema, d.main)
 
     net = torch.nn.parallel.DistributedDataParallel(model) if d.world > 1 else model
     for p in plugins if d.world > 1 else ():
@@ -389,15 +408,11 @@ def _train(a: Args) -> Path:
     writer = _open_log(a, out, step, changed) if d.main else None
     if d.main:
         print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, "
-              f"{config.conditioning}) on {device}, world size {d.world}, batch {a.batch_size}/process, {1 + len(extra)} map(s) -> {out}")
+              f"{config.conditioning}) on {device}, world size {d.world}, batch {a.batch_size}/process, {len(cores)} map(s) -> {out}")
     eval_batch = ev.sample_transitions(core, 8, seed=12345)
 
     sigterm_as_interrupt()
-    # A checkpoint falls due after an update, but is written only once the next step's loss has
-    # come out finite: an update can explode the weights without a non-finite value anywhere, and
-    # the checkpoint a failure names as the last good one must not hold them. A new run writes
-    # its step-0 state, so that checkpoint always exists.
-    if d.main and a.resume:
+    if d.main and a.resume:  # a new run writes its step-0 state, so that a last good checkpoint always exists
         ckpt.step = step
     elif d.main:
         ckpt(step, elapsed)
@@ -410,8 +425,7 @@ def _train(a: Args) -> Path:
             t0 = time.perf_counter()
             rng_before = _rng_state(sampler) if ckpt_due else None  # the state this step's batch is drawn from
             x_1, cond, action, drop, t = _batch(a, sampler, plugins, rows, process, bool(config.place_rows), device)
-            for group in opt.param_groups:
-                group["lr"] = group["base_lr"] * min(1.0, (step + 1) / max(1, a.warmup))
+            _warm_up(opt, step, a.warmup)
             logs: dict = {}  # the plug-ins' scalars, read at log steps only
             with amp():
                 loss, x1_hat = process.loss(net, x_1, cond, drop, t=t, return_x1=True)
@@ -422,10 +436,9 @@ def _train(a: Args) -> Path:
                     logs.update(more)
             why = diverged(d.max_loss(total))
             if why:
-                bar.close()
                 raise FloatingPointError(f"{why} at step {step}; stopping. The last good checkpoint is {ckpt.path} (step "
                                          f"{ckpt.step}). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
-            if ckpt_due and d.main:
+            if ckpt_due and d.main:  # due after the last update, written now that its loss came out finite
                 ckpt(step, elapsed, rng_before)
             ckpt_due = False
             opt.zero_grad(set_to_none=True)
@@ -443,10 +456,8 @@ def _train(a: Args) -> Path:
             if d.main and (step % a.log_every == 0 or step == 1):
                 sps = n_log / max(time.perf_counter() - t_log, 1e-9)
                 bar.set_postfix(loss=f"{loss.item():.4f}", samples_s=f"{sps:.0f}")
-                scalars = {"losses/train": loss.item(), "charts/learning_rate": opt.param_groups[0]["lr"], "charts/samples_per_s": sps,
-                           "charts/grad_norm": gnorm, "charts/elapsed_s": elapsed, **logs}
-                for k, v in scalars.items():
-                    writer.add_scalar(k, float(v), step)
+                _log_scalars(writer, step, {"losses/train": loss, "charts/learning_rate": opt.param_groups[0]["lr"], "charts/samples_per_s": sps,
+                                            "charts/grad_norm": gnorm, "charts/elapsed_s": elapsed, **logs})
                 t_log, n_log = time.perf_counter(), 0
             if d.main and a.eval_every and step % a.eval_every == 0:
                 _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
