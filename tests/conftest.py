@@ -14,7 +14,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from world_models.training.trainer import Args, train  # noqa: E402
+from world_models.training.trainer import Args, GuidanceArgs, SampleArgs, train  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -45,7 +45,7 @@ def tiny_world_model(tmp_path_factory) -> str:
     """A 2-step tiny WorldDiT checkpoint (flow matching, CFG, 2 sampler steps), trained once per worker."""
     out = tmp_path_factory.mktemp("tiny_wm")
     return str(train(Args(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
-                          progress=False, cfg=True, sample_steps=2)))
+                          progress=False, cfg=GuidanceArgs(on=True), sample=SampleArgs(steps=2))))
 
 
 @pytest.fixture(scope="session")

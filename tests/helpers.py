@@ -8,19 +8,19 @@ import numpy as np
 import torch
 from PIL import Image
 
-from world_models.training.trainer import Args
+from world_models.training.trainer import AdvArgs, Args, GuidanceArgs
 
 #: the repository root
 ROOT = Path(__file__).resolve().parent.parent
 
 #: adversarial fine-tuning settings small enough for a test run
-ADV = dict(adv_weight=0.5, adv_batch=4, adv_band=16)
+ADV = AdvArgs(weight=0.5, batch=4, band=16)
 
 
 def tiny_train_args(tmp_path: Path, **kw) -> Args:
     """``world_models.training`` settings of a 4-step tiny flow-matching run with CFG, checkpointing every 2 steps."""
     base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=4, batch_size=4, eval_every=0,
-                progress=False, bf16=False, cfg=True, ckpt_every=2)
+                progress=False, bf16=False, cfg=GuidanceArgs(on=True), ckpt_every=2)
     base.update(kw)
     return Args(**base)
 

@@ -25,7 +25,7 @@ from agents.training import main as agent_main
 from agents.training import train as atrain
 from world_models.inference import resolve_device
 from world_models.io.checkpoint import CheckpointError, load_checkpoint, safe_load, save_checkpoint
-from world_models.training.trainer import Args, train
+from world_models.training.trainer import Args, GuidanceArgs, train
 from worldgen_core.world_map import load_map
 from worldgen_env.dream import DreamWorldMapEnv, DreamWorldMapVectorEnv
 from worldgen_env.envs import WorldMapEnv, WorldMapVectorEnv
@@ -318,16 +318,16 @@ def test_vector_counts_are_checked(tiny_world_model):
     assert WorldMapVectorEnv(num_envs=4.0, view_size=64.0).num_envs == 4  # integral floats are fine
 
 
-@pytest.mark.parametrize("change", [dict(cfg=False), dict(seed=1), dict(t_sampling="logit_normal"), dict(map="OTHER")])
+@pytest.mark.parametrize("change", [dict(cfg=GuidanceArgs()), dict(seed=1), dict(t_sampling="logit_normal"), dict(map="OTHER")])
 def test_resume_refuses_settings_that_would_mix_runs(tmp_path, change):
     if change.get("map") == "OTHER":
         Image.new("RGB", (160, 160), (1, 2, 3)).save(tmp_path / "other.png")
         change = dict(map=str(tmp_path / "other.png"))
-    train(_wargs(tmp_path, steps=2, cfg=True))
+    train(_wargs(tmp_path, steps=2, cfg=GuidanceArgs(on=True)))
     before = (tmp_path / "run" / "last.pt").read_bytes()
     (name, _), = change.items()
     with pytest.raises(SystemExit, match=f"--{name.replace('_', '-')} .*the run has"):
-        train(_wargs(tmp_path, steps=4, resume=True, **{"cfg": True, **change}))
+        train(_wargs(tmp_path, steps=4, resume=True, **{"cfg": GuidanceArgs(on=True), **change}))
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
 
 

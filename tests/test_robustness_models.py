@@ -29,7 +29,7 @@ from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_ch
 from world_models.soup import soup
 from world_models.training import recipe
 from world_models.training.recipe import Args as RArgs
-from world_models.training.trainer import train
+from world_models.training.trainer import PlaceArgs, train
 from worldgen_core import files
 from worldgen_core.citygen import main as city_main
 from worldgen_core.mapgen import main as mapgen_main
@@ -95,10 +95,10 @@ def test_generators_do_not_write_into_the_package_data(tmp_path, monkeypatch):
 def test_resume_refuses_a_changed_map(tmp_path, place):
     m = tmp_path / "m.png"
     stripe_map(m, (40, 160, 90))
-    train(tiny_train_args(tmp_path, map=str(m), steps=1, place_field=place))
+    train(tiny_train_args(tmp_path, map=str(m), steps=1, place=PlaceArgs(field=place)))
     stripe_map(m, (200, 120, 30), size=(200, 160) if not place else (264, 160))  # same path: new pixels (and, with a field, a new size)
     with pytest.raises(SystemExit, match=r"the map '.*m.png' is not the one the run in .* was trained on \(its pixels or size changed"):
-        train(tiny_train_args(tmp_path, map=str(m), steps=2, place_field=place, resume=True))
+        train(tiny_train_args(tmp_path, map=str(m), steps=2, place=PlaceArgs(field=place), resume=True))
     assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 1
 
 
@@ -186,7 +186,7 @@ def test_non_finite_prediction_fails_at_the_step(run_ckpt):
 # ---- 14. a place field on another map warns; EXIF orientation is applied -------------------------
 def test_place_field_model_on_another_map_warns_once(tmp_path):
     mine = stripe_map(tmp_path / "mine.png", (40, 160, 90))
-    path = train(tiny_train_args(tmp_path, map=mine, steps=1, place_field=True))
+    path = train(tiny_train_args(tmp_path, map=mine, steps=1, place=PlaceArgs(field=True)))
     wm = load_world_model(path, device="cpu")
     assert wm.knows(WorldCore(mine))
     other = WorldCore(stripe_map(tmp_path / "other.png", (200, 120, 30)))

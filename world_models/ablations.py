@@ -39,13 +39,13 @@ from worldgen_core.world import WorldCore
 #: name -> (world_models.training flags, sampler steps to evaluate). "seed" is the original research's WorldDiT.
 ROWS: dict[str, tuple[list[str], list[int | None]]] = {
     "diffusion": (["--experiment", "diffusion", "--preset", "seed"], [None]),
-    "world_base": (["--experiment", "world", "--preset", "seed", "--film", "False"], [None]),
+    "world_base": (["--experiment", "world", "--preset", "seed", "--arch.film", "False"], [None]),
     "world_filmcond": (["--experiment", "world", "--preset", "seed"], [None]),
     "world_filmcond_pre": (["--experiment", "world", "--preset", "seed", "--pretrained", "{out}/diffusion/last.pt"], [None]),
-    "world_clsfg": (["--experiment", "world", "--preset", "seed", "--cfg"], [None]),
+    "world_clsfg": (["--experiment", "world", "--preset", "seed", "--cfg.on"], [None]),
     "world_flow_base": (["--experiment", "world_flow", "--preset", "seed"], [None]),
-    "world_flow_clsfg": (["--experiment", "world_flow", "--preset", "seed", "--cfg"], [None]),
-    "ours_spatial_flow_cfg": (["--experiment", "world_flow", "--preset", "small", "--cfg", "--cfg-scale", "1.0", "--t-sampling", "logit_normal"], [10, 1]),
+    "world_flow_clsfg": (["--experiment", "world_flow", "--preset", "seed", "--cfg.on"], [None]),
+    "ours_spatial_flow_cfg": (["--experiment", "world_flow", "--preset", "small", "--cfg.on", "--cfg.scale", "1.0", "--t-sampling", "logit_normal"], [10, 1]),
 }
 
 

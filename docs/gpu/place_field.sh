@@ -17,7 +17,7 @@ recipe() {  # name, [--from CHECKPOINT], extra training flags
   local name=$1 pre=${FROM:-v1.pt}; shift
   if [ "${1:-}" = "--from" ]; then pre=$2; shift 2; fi
   local fb=$(python3 -c "print(round($B * (1 - $ADV)))") ab=$(python3 -c "print(round($B * $ADV))")
-  local T="python3 -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0"
+  local T="python3 -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0"
   $T --pretrained "$pre" --lr 1e-4 --cond-noise 0.05 --time-budget "$fb" "$@" --out "$R/$name/flow" > "$R/$name.log" 2>&1 &&
   python3 -m world_models.io.export "$R/$name/flow/last.pt" "$R/$name/flow.pt" >> "$R/$name.log" 2>&1 &&
   $T --pretrained "$R/$name/flow.pt" --lr 1e-4 --adv-weight 1.0 --time-budget "$ab" "$@" --out "$R/$name/adversarial" >> "$R/$name.log" 2>&1 &&

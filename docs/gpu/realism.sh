@@ -28,7 +28,7 @@ if [ -n "$AGENTS" ]; then
 fi
 
 # A: the adversarial stage from worlddit-worldmap v2, one run per variant
-T="python3 -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --batch-size 256 --device $DEV --no-progress --threads 2 --eval-every 0"
+T="python3 -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --batch-size 256 --device $DEV --no-progress --threads 2 --eval-every 0"
 P=""
 for v in $VARIANTS; do
   name=${v%%:*}; flags=${v#*:}

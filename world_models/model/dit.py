@@ -158,14 +158,14 @@ class DiT(nn.Module):
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.config = c = config
-        self.n_tokens = (c.img_size // c.patch) ** 2
-        in_ch = c.channels * (2 if c.kind == "world" and c.conditioning == "spatial" else 1)
-        self.patch_embed = PatchEmbed(in_ch, c.dim, c.patch, c.stem)
-        self.pos_embed = nn.Parameter(torch.randn(1, self.n_tokens, c.dim) * 0.02)
-        self.t_embed = TimestepEmbedding(c.dim)
-        self.blocks = nn.ModuleList(BLOCKS[c.cond](c.dim, c.heads, c.dim, c.mlp_ratio, c.norm) for _ in range(c.depth))
-        self.final = FinalLayer(c.dim, c.dim, c.patch * c.patch * c.channels, c.norm)
+        self.config = config
+        self.n_tokens = (config.img_size // config.patch) ** 2
+        in_ch = config.channels * (2 if config.kind == "world" and config.conditioning == "spatial" else 1)
+        self.patch_embed = PatchEmbed(in_ch, config.dim, config.patch, config.stem)
+        self.pos_embed = nn.Parameter(torch.randn(1, self.n_tokens, config.dim) * 0.02)
+        self.t_embed = TimestepEmbedding(config.dim)
+        self.blocks = nn.ModuleList(BLOCKS[config.cond](config.dim, config.heads, config.dim, config.mlp_ratio, config.norm) for _ in range(config.depth))
+        self.final = FinalLayer(config.dim, config.dim, config.patch * config.patch * config.channels, config.norm)
         self.apply(self._init)
 
     @staticmethod
@@ -177,23 +177,28 @@ class DiT(nn.Module):
                 nn.init.zeros_(m.bias)
 
     def _check(self, x_t: torch.Tensor, t: torch.Tensor) -> None:
-        c = self.config
-        assert x_t.shape[1:] == (c.channels, c.img_size, c.img_size), f"x_t must be (B, {c.channels}, {c.img_size}, {c.img_size}), got {tuple(x_t.shape)}"
+        config = self.config
+        want = (config.channels, config.img_size, config.img_size)
+        assert x_t.shape[1:] == want, f"x_t must be (B, {', '.join(map(str, want))}), got {tuple(x_t.shape)}"
         assert t.shape == (x_t.shape[0],), f"t must be (B,) = ({x_t.shape[0]},), got {tuple(t.shape)}"
 
     def condition(self, t: torch.Tensor, view=None, action=None, drop=None) -> tuple[torch.Tensor, dict]:
         """The conditioning vector (B, D) and extra per-sample inputs; overridden by WorldDiT."""
         return self.t_embed(t), {}
 
+    def last_layer(self) -> nn.Parameter:
+        """The output layer's weight: where an adversary's adaptive weight compares the gradients of two losses."""
+        return self.final.linear.weight
+
     def backbone(self, x_in: torch.Tensor, c: torch.Tensor, extra_tokens: torch.Tensor | None = None) -> torch.Tensor:
-        cfg = self.config
+        config = self.config
         h = self.patch_embed(x_in) + self.pos_embed  # (B, N, D)
         if extra_tokens is not None:
             h = h + extra_tokens
         for blk in self.blocks:
             h = blk(h, c)
         out = self.final(h, c)  # (B, N, p*p*C)
-        return unpatchify(out, cfg.patch, cfg.channels, cfg.img_size, cfg.img_size)
+        return unpatchify(out, config.patch, config.channels, config.img_size, config.img_size)
 
     def forward(self, x_t, t, view=None, action=None, drop=None, aux_target=None, place=None):
         self._check(x_t, t)
@@ -213,25 +218,24 @@ class WorldDiT(DiT):
         if config.kind != "world":
             raise ValueError(f"WorldDiT needs kind='world', got {config.kind!r}")
         super().__init__(config)
-        c = config
-        self.null_action = c.n_actions
-        self.action_embed = nn.Embedding(c.n_actions + 1, c.dim)
+        self.null_action = config.n_actions
+        self.action_embed = nn.Embedding(config.n_actions + 1, config.dim)
         nn.init.normal_(self.action_embed.weight, std=0.02)
-        if c.conditioning == "global":
-            self.view_encoder = VisionEncoder(c.channels, c.dim)
-            self.cond_proj = nn.Linear(3 * c.dim, c.dim)
+        if config.conditioning == "global":
+            self.view_encoder = VisionEncoder(config.channels, config.dim)
+            self.cond_proj = nn.Linear(3 * config.dim, config.dim)
         else:
-            self.cond_proj = nn.Linear(2 * c.dim, c.dim)
-        self.copy = DynamicFilterCopy(c.n_actions + 1, c.copy_kernel, pad=c.copy_pad) if c.copy_kernel else None
-        if c.place_rows:
+            self.cond_proj = nn.Linear(2 * config.dim, config.dim)
+        self.copy = DynamicFilterCopy(config.n_actions + 1, config.copy_kernel, pad=config.copy_pad) if config.copy_kernel else None
+        if config.place_rows:
             # a zero field (a pretrained model's output is unchanged at the start) read through a random
             # projection, so the field's gradients flow from the first step (a zero projection would
             # leave the field without any until the projection had grown)
-            self.place_field = nn.Parameter(torch.zeros(c.place_rows, c.place_cols, c.place_dim))  # (R, C, P)
-            self.place_proj = nn.Linear(c.place_dim, c.dim, bias=False)
+            self.place_field = nn.Parameter(torch.zeros(config.place_rows, config.place_cols, config.place_dim))  # (R, C, P)
+            self.place_proj = nn.Linear(config.place_dim, config.dim, bias=False)
             nn.init.xavier_uniform_(self.place_proj.weight)
-        if c.place_decoder:  # zero: a model given a decoder starts as it was
-            self.place_out = nn.Linear(c.place_dim, c.patch * c.patch * c.channels)
+        if config.place_decoder:  # zero: a model given a decoder starts as it was
+            self.place_out = nn.Linear(config.place_dim, config.patch * config.patch * config.channels)
             nn.init.zeros_(self.place_out.weight)
             nn.init.zeros_(self.place_out.bias)
 
@@ -252,22 +256,22 @@ class WorldDiT(DiT):
         (:meth:`place_vectors`), reached by ``action`` (B,): each vector decoded to its patch, kept
         where the copy filter reads beyond the view (the revealed strip), zero elsewhere and for
         rows in ``drop``. -> (B, C, H, W)."""
-        c = self.config
-        img = unpatchify(self.place_out(vec.to(self.place_out.weight.dtype)), c.patch, c.channels, c.img_size, c.img_size)
-        img = img * self.copy.beyond(action, c.img_size, c.img_size).to(img.dtype)  # (B, C, H, W)
+        config = self.config
+        img = unpatchify(self.place_out(vec.to(self.place_out.weight.dtype)), config.patch, config.channels, config.img_size, config.img_size)
+        img = img * self.copy.beyond(action, config.img_size, config.img_size).to(img.dtype)  # (B, C, H, W)
         if drop is not None:
             img = img * (~drop).to(img.dtype)[:, None, None, None]
         return img
 
     def place_vectors(self, place: torch.Tensor) -> torch.Tensor:
         """The field's raw vectors for the tokens of views at cells ``place`` (B, 2) -> (B, N, P)."""
-        c = self.config
-        g = c.img_size // c.patch
+        config = self.config
+        g = config.img_size // config.patch
         B = place.shape[0]
         assert place.shape == (B, 2), f"place must be (B, 2) cells, got {tuple(place.shape)}"
-        lim = torch.tensor([c.place_rows - g, c.place_cols - g], device=place.device)
+        lim = torch.tensor([config.place_rows - g, config.place_cols - g], device=place.device)
         if ((place < 0) | (place > lim)).any():
-            raise ValueError(f"place cells must lie in [0, {c.place_rows - g}] x [0, {c.place_cols - g}] (the map the place field "
+            raise ValueError(f"place cells must lie in [0, {config.place_rows - g}] x [0, {config.place_cols - g}] (the map the place field "
                              f"was trained on), got {place.min(0).values.tolist()}..{place.max(0).values.tolist()}")
         k = torch.arange(g, device=place.device)
         rows = (place[:, 0, None] + k)[:, :, None].expand(B, g, g)  # (B, g, g): each token's cell, row-major as the patches
@@ -275,18 +279,19 @@ class WorldDiT(DiT):
         return self.place_field[rows, cols].reshape(B, g * g, -1)  # (B, N, P)
 
     def condition(self, t, view=None, action=None, drop=None):
-        c = self.config
+        config = self.config
         B = t.shape[0]
         if view is None or action is None:
             raise ValueError("WorldDiT needs view= (B, C, H, W) and action= (B,) to predict the next view")
-        assert view.shape == (B, c.channels, c.img_size, c.img_size), f"view must be ({B}, {c.channels}, {c.img_size}, {c.img_size}), got {tuple(view.shape)}"
+        want = (B, config.channels, config.img_size, config.img_size)
+        assert view.shape == want, f"view must be {want}, got {tuple(view.shape)}"
         assert action.shape == (B,), f"action must be ({B},), got {tuple(action.shape)}"
         if drop is not None:
             action = torch.where(drop, torch.full_like(action, self.null_action), action)
             view = view * (~drop).to(view.dtype)[:, None, None, None]
         a = self.action_embed(action)  # (B, D)
         parts = [self.t_embed(t), a]
-        if c.conditioning == "global":
+        if config.conditioning == "global":
             parts.append(self.view_encoder(view))
         return self.cond_proj(torch.cat(parts, -1)), {"view": view, "action": action}
 

@@ -23,15 +23,18 @@ Euler sample, so the flow loss and the adversarial term share one forward (and o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
+from world_models.training.plugins import TrainerPlugin
 from world_models.training.realism import chroma_residual, high_pass
 from worldgen_core import dynamics as dyn
 
-__all__ = ["revealed_band", "BandDiscriminator", "Adversary", "AdversarialPlugin"]
+__all__ = ["revealed_band", "BandDiscriminator", "Adversary", "AdvArgs", "AdversarialPlugin"]
 
 
 def revealed_band(x: torch.Tensor, action: torch.Tensor, width: int) -> torch.Tensor:
@@ -140,36 +143,71 @@ class Adversary:
         self.steps = int(st.get("steps", 0))
 
 
-class AdversarialPlugin:
-    """The adversary as a trainer plug-in (:class:`world_models.training.TrainerPlugin`).
+@dataclass
+class AdvArgs:
+    """Adversarial fine-tuning of the one-step sampler (world_models.training.adversarial; flow only)."""
+
+    weight: float = 0.0
+    """size of the adversarial term relative to the flow loss, adaptive as in VQGAN (0: off)"""
+    batch: int = 32
+    """extra samples per step drawn at t = 0, whose one-step samples the discriminator judges (0 with --rollout.batch:
+    the discriminator judges the dreams' rows only)"""
+    band: int = 24
+    """width (px) of the revealed band the discriminator sees"""
+    lr: float = 2e-4
+    """the discriminator's learning rate"""
+    spectral: bool = True
+    """spectral norm on the discriminator's convs"""
+    highpass: bool = True
+    """the discriminator also sees the bands' high-pass residual (x - its 3x3 blur, x8), so that speckle, streaks and
+    grain weigh as much as layout for its 1-Lipschitz convs"""
+    chroma: bool = False
+    """the discriminator also sees the high-pass residual of the chromaticity (rgb / its mean, x32), where a generator's
+    per-channel errors show and brightness grain does not; on RGB and its high-pass it cannot see them"""
+
+    def check(self, a) -> None:
+        """``a``: the trainer's settings (the adversary sharpens the flow's one-step sampler; the dreams may share it)."""
+        if self.weight < 0 or (self.weight > 0 and a.experiment != "world_flow"):
+            raise SystemExit(f"error: --adv.weight must be >= 0, and > 0 only with --experiment world_flow (its one-step "
+                             f"sampler is what it sharpens); got {self.weight} with {a.experiment!r}")
+        if self.chroma and not self.weight > 0:
+            raise SystemExit(f"error: --adv.chroma needs --adv.weight > 0 (it is an input of the discriminator); got {self.weight}")
+        if self.weight > 0 and (self.batch < (0 if a.rollout.batch else 1) or not 8 <= self.band <= 64):
+            raise SystemExit(f"error: --adv.batch must be >= 1 (>= 0 with --rollout.batch) and --adv.band in [8, 64], got {self.batch} and {self.band}")
+
+    def make(self, device, channels: int, band: int | None = None) -> Adversary:
+        """The adversary these settings describe (``band``: instead of ``self.band``, e.g. whole views)."""
+        return Adversary(device, band or self.band, self.weight, self.lr, channels, spectral=self.spectral, highpass=self.highpass,
+                         chroma=self.chroma)
+
+
+class AdversarialPlugin(TrainerPlugin):
+    """The adversary as a trainer plug-in (:class:`world_models.training.plugins.TrainerPlugin`).
 
     It adds ``rows`` samples to each batch, drawn at ``t = 0`` with their condition kept (their
     clean-view estimate is the one-step sample), adds the adaptive-weight generator term to the
-    loss, steps the discriminator after each optimiser step, and keeps its state in the
-    checkpoint under ``name``.
+    loss (``last``: the model's output-layer weight, ``model.last_layer()``, where the adaptive
+    weight compares the gradients), steps the discriminator after each optimiser step, and keeps
+    its state in the checkpoint under ``name``.
     """
 
     name = "adversary"
+    keeps_state = True
 
-    def __init__(self, adversary: Adversary, rows: int):
-        self.adversary, self.rows = adversary, rows
+    def __init__(self, adversary: Adversary, rows: int, last: torch.Tensor):
+        self.adversary, self.rows, self.last = adversary, rows, last
         self._fake: torch.Tensor | None = None
-
-    def fill(self, batch: dict, rows: slice) -> None:
-        """Its rows keep the sampler's transitions (real views)."""
 
     def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None:
         """Set this plug-in's rows of the batch: pure noise (``t = 0``), condition never dropped."""
-        t[rows] = 0.0
-        if drop is not None:
-            drop[rows] = False
+        pure_noise(t, drop, rows)
 
-    def loss(self, loss: torch.Tensor, x1_hat: torch.Tensor, action: torch.Tensor, rows: slice, last: torch.Tensor) -> tuple[torch.Tensor, dict]:
-        """The flow ``loss`` plus ``lambda * adv``; ``last``: the model's output-layer weight (for lambda)."""
+    def loss(self, loss, x1_hat, x_1, action, rows) -> tuple[torch.Tensor, dict]:
+        """``lambda * adv`` for the flow ``loss`` (lambda: the adaptive weight at ``last``)."""
         adv = self.adversary
         self._fake = adv.bands(x1_hat[rows], action[rows])  # (rows, C, band, W)
         adv_loss = adv.generator_loss(self._fake)
-        lam = adv.adaptive_weight(loss, adv_loss, last)
+        lam = adv.adaptive_weight(loss, adv_loss, self.last)
         return lam * adv_loss, {"losses/adv_generator": adv_loss.detach(), "charts/adv_lambda": lam}
 
     def after_step(self, x_1: torch.Tensor, action: torch.Tensor, rows: slice) -> dict[str, float]:
@@ -186,3 +224,10 @@ class AdversarialPlugin:
 
     def load_state_dict(self, st: dict) -> None:
         self.adversary.load_state_dict(st)
+
+
+def pure_noise(t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None:
+    """Rows ``rows`` train at ``t = 0`` (their clean-view estimate is the one-step sample), their condition kept."""
+    t[rows] = 0.0
+    if drop is not None:
+        drop[rows] = False

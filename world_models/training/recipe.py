@@ -72,7 +72,7 @@ class Args:
     place_field: bool = True
     """learn a place field over --map: the model learns what is where on your map, and dreams it wherever the known
     motion puts the view (world_models.model.dit.ModelConfig.place_rows); off with --extra-maps, a field is of one map"""
-    place_dim: int = training.Args.place_dim
+    place_dim: int = training.PlaceArgs.dim
     """with --place-field: numbers per 8-px cell"""
     place_decoder: bool = True
     """with --place-field: also decode each cell's numbers straight to the revealed strip's pixels (on the default map,
@@ -134,15 +134,16 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
     budget = a.time_budget * (a.adv_share if stage == "adversarial" else 1 - a.adv_share)
     batch = a.batch_size or (256 if gpu else 32)
     place = a.place_field and one_map(a)
-    common = dict(experiment="world_flow", preset=a.preset, cfg=True, t_sampling="logit_normal", map=a.map, extra_maps=tuple(a.extra_maps),
-                  batch_size=batch, time_budget=budget, seed=a.seed, device=a.device,
+    common = dict(experiment="world_flow", preset=a.preset, cfg=training.GuidanceArgs(on=True), t_sampling="logit_normal", map=a.map,
+                  extra_maps=tuple(a.extra_maps), batch_size=batch, time_budget=budget, seed=a.seed, device=a.device,
                   eval_every=a.eval_every, threads=a.threads, progress=a.progress, out=str(out / stage), pretrained=start,
-                  place_field=place, place_dim=a.place_dim, place_decoder=place and a.place_decoder,
+                  place=training.PlaceArgs(field=place, dim=a.place_dim, decoder=place and a.place_decoder),
                   resume=(out / stage / "last.pt").exists())
     if stage == "flow":
-        return training.Args(**common, cond_noise=0.05, lr=a.lr or (1e-4 if start else 3e-4))
-    dreams = dict(rollout_batch=batch, rollout_horizon=16, rollout_frames=True) if one_map(a) else {}
-    return training.Args(**common, lr=1e-4, colour_weight=30.0, adv_weight=1.0, adv_batch=batch, adv_highpass=True, **dreams)
+        return training.Args(**common, cond=training.CondNoiseArgs(noise=0.05), lr=a.lr or (1e-4 if start else 3e-4))
+    dreams = training.RolloutArgs(batch=batch, horizon=16, frames=True) if one_map(a) else training.RolloutArgs()
+    return training.Args(**common, lr=1e-4, colour=training.ColourArgs(weight=30.0), adv=training.AdvArgs(weight=1.0, batch=batch, highpass=True),
+                         rollout=dreams)
 
 
 def run(a: Args) -> Path:

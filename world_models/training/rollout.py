@@ -32,34 +32,66 @@ run continues the same dreams.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
 from world_models.data import moves_that_happen, to_tensor, to_uint8
-from world_models.training.adversarial import Adversary
+from world_models.training.adversarial import Adversary, pure_noise
+from world_models.training.plugins import TrainerPlugin
 from worldgen_core.simulator import TileMemory
 from worldgen_core.world import WorldCore
 
-__all__ = ["RolloutPlugin"]
+__all__ = ["RolloutArgs", "RolloutPlugin"]
 
 
-class RolloutPlugin:
+@dataclass
+class RolloutArgs:
+    """Training on the model's own rollouts (world_models.training.rollout; flow only)."""
+
+    batch: int = 0
+    """this many dreams run beside training, each a row of every batch: its dreamed view as the condition, the true map
+    (and its remembered tiles) as the target, at t = 0; the dream advances by the row's one-step sample. With
+    --adv.weight the discriminator judges these rows too (0: off)"""
+    horizon: int = 16
+    """moves per dream before it restarts from a real view (staggered: every depth in every batch)"""
+    frames: bool = False
+    """with --adv.weight: a discriminator of its own judges the whole dreamed frames (memory and the new strip) against
+    the true frames at their cells, instead of the shared one judging revealed bands"""
+
+    def check(self, a) -> None:
+        """``a``: the trainer's settings (the dreams advance by the flow's one-step sample, on one map)."""
+        if self.frames and not (self.batch > 0 and a.adv.weight > 0):
+            raise SystemExit(f"error: --rollout.frames is a discriminator on the dreams' frames: it needs --rollout.batch > 0 and "
+                             f"--adv.weight > 0, got {self.batch} and {a.adv.weight}")
+        if self.batch < 0 or (self.batch and (a.experiment != "world_flow" or a.extra_maps or self.horizon < 1)):
+            raise SystemExit(f"error: --rollout.batch must be >= 0, and > 0 only with --experiment world_flow (its one-step sample "
+                             f"advances the dreams), one map (no --extra-maps) and --rollout.horizon >= 1; got {self.batch} with "
+                             f"{a.experiment!r}, {len(a.extra_maps)} extra map(s), horizon {self.horizon}")
+
+
+class RolloutPlugin(TrainerPlugin):
     """``rows`` dreams on ``core``'s map, each ``1 .. horizon`` moves long, as rows of every batch
-    (a :class:`world_models.training.TrainerPlugin`; see the module). ``adversary``: also judge
-    their one-step samples (``owns_adversary``: step it and keep its state in the checkpoint;
-    False when another plug-in already does); ``frames``: judge whole dreamed frames against true
+    (a :class:`world_models.training.plugins.TrainerPlugin`; see the module). ``adversary``: also
+    judge their one-step samples (``owns_adversary``: step it and keep its state in the checkpoint;
+    False when another plug-in already does; ``last``: the model's output-layer weight, where its
+    adaptive weight compares the gradients); ``frames``: judge whole dreamed frames against true
     ones instead of bands against the targets' bands (the adversary's ``band`` should be the view size)."""
 
     name = "rollout"
+    keeps_state = True
 
     def __init__(self, core: WorldCore, rows: int, horizon: int, seed: int = 0, adversary: Adversary | None = None,
-                 owns_adversary: bool = True, frames: bool = False):
+                 owns_adversary: bool = True, frames: bool = False, last: torch.Tensor | None = None):
         if rows < 1 or horizon < 1:
             raise ValueError(f"rows and horizon must be >= 1, got {rows} and {horizon}")
         self.core, self.rows, self.horizon = core, int(rows), int(horizon)
-        self.adversary, self.owns_adversary, self.frames = adversary, owns_adversary, bool(frames)
+        self.adversary, self.owns_adversary, self.frames, self.last = adversary, owns_adversary, bool(frames), last
         if self.frames and (adversary is None or adversary.band != core.task.view_size):
             raise ValueError(f"frames=True judges whole views: it needs an Adversary with band={core.task.view_size}")
+        if adversary is not None and last is None:
+            raise ValueError("an adversary weighs its term at the model's output layer: pass last=model.last_layer()")
         self.rng = np.random.default_rng(seed)
         g = core.task.view_size // core.task.stride
         self.memory = TileMemory(core.task.stride, cells=g + self.horizon)  # a dream spans at most g + horizon cells: no wrap
@@ -99,11 +131,9 @@ class RolloutPlugin:
 
     def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None:
         """Pure noise (``t = 0``: the clean-view estimate is the one-step sample), condition kept."""
-        t[rows] = 0.0
-        if drop is not None:
-            drop[rows] = False
+        pure_noise(t, drop, rows)
 
-    def loss(self, loss: torch.Tensor, x1_hat: torch.Tensor, action: torch.Tensor, rows: slice, last: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    def loss(self, loss, x1_hat, x_1, action, rows) -> tuple[torch.Tensor, dict]:
         """Keeps the one-step samples (the dreams' next views); with an adversary, its generator term."""
         self._x1_hat = x1_hat[rows].detach()
         if self.adversary is None:
@@ -115,7 +145,7 @@ class RolloutPlugin:
             fake = torch.where(known, to_tensor(self._target, fake.device).to(fake.dtype), fake)
         self._fake = adv.bands(fake, action[rows])  # (R, C, band, W)
         adv_loss = adv.generator_loss(self._fake)
-        lam = adv.adaptive_weight(loss, adv_loss, last)
+        lam = adv.adaptive_weight(loss, adv_loss, self.last)
         return lam * adv_loss, {"losses/rollout_adv_generator": adv_loss.detach(), "charts/rollout_adv_lambda": lam}
 
     def after_step(self, x_1: torch.Tensor, action: torch.Tensor, rows: slice) -> dict[str, float]:

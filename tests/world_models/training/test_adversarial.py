@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from helpers import tiny_train_args as _world_args
 from world_models import FlowMatching, build_model, preset
 from world_models.io.checkpoint import load_checkpoint
 from world_models.training.adversarial import Adversary, revealed_band
-from world_models.training.trainer import train
+from world_models.training.trainer import ColourArgs, train
 from worldgen_core.dynamics import revealed_masks
 
 
@@ -112,25 +113,25 @@ def test_chroma_input_lets_the_discriminator_see_colour_noise_the_high_pass_miss
 
 
 def _args(tmp_path, **kw):
-    return _world_args(tmp_path, **{**ADV, **kw})
+    return _world_args(tmp_path, **{"adv": ADV, **kw})
 
 
 def test_adversarial_options_are_validated(tmp_path):
     with pytest.raises(SystemExit, match="world_flow"):
         train(_args(tmp_path, experiment="world"))
-    with pytest.raises(SystemExit, match="--adv-band"):
-        train(_args(tmp_path, adv_band=4))
-    with pytest.raises(SystemExit, match="--colour-weight"):
-        train(_args(tmp_path, colour_weight=-1.0))
-    with pytest.raises(SystemExit, match="--adv-chroma needs"):
-        train(_args(tmp_path, adv_weight=0.0, adv_chroma=True))
+    with pytest.raises(SystemExit, match="--adv.band"):
+        train(_args(tmp_path, adv=replace(ADV, band=4)))
+    with pytest.raises(SystemExit, match="--colour.weight"):
+        train(_args(tmp_path, colour=ColourArgs(weight=-1.0)))
+    with pytest.raises(SystemExit, match="--adv.chroma needs"):
+        train(_args(tmp_path, adv=replace(ADV, weight=0.0, chroma=True)))
 
 
 def test_torchrun_ddp_adversarial_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547",
                         "-m", "world_models.training", "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
-                        "--adv-weight", "0.5", "--adv-batch", "2", "--out", str(tmp_path / "ddp"), "--no-progress"],
+                        "--adv.weight", "0.5", "--adv.batch", "2", "--out", str(tmp_path / "ddp"), "--no-progress"],
                        capture_output=True, text=True, timeout=180, env=env)
     assert r.returncode == 0, r.stderr[-2000:]
     ck = load_checkpoint(tmp_path / "ddp" / "last.pt")
@@ -138,6 +139,6 @@ def test_torchrun_ddp_adversarial_smoke(tmp_path):
 
 
 def test_chroma_discriminator_and_colour_loss_train(tmp_path):
-    ck = load_checkpoint(train(_args(tmp_path, steps=2, adv_chroma=True, adv_highpass=False, colour_weight=2.0)))
+    ck = load_checkpoint(train(_args(tmp_path, steps=2, adv=replace(ADV, chroma=True, highpass=False), colour=ColourArgs(weight=2.0))))
     assert ck["adversary"]["disc"]["net.0.parametrizations.weight.original"].shape[1] == 6  # RGB and its chroma residual
     assert ck["train_args"]["colour_weight"] == 2.0 and ck["train_args"]["adv_chroma"]

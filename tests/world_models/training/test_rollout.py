@@ -1,5 +1,7 @@
 """world_models.training.rollout: the dreams' rows (dreamed context, true target), how they advance, exact resume."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,7 @@ from world_models.data import TransitionSampler, to_tensor
 from world_models.io.checkpoint import load_checkpoint
 from world_models.training.adversarial import Adversary, revealed_band
 from world_models.training.rollout import RolloutPlugin
-from world_models.training.trainer import train
+from world_models.training.trainer import RolloutArgs, train
 from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
@@ -25,7 +27,7 @@ def _step(plugin: RolloutPlugin, core: WorldCore, drawn: np.ndarray | None = Non
     sample = to_tensor(drawn) if drawn is not None else -x_1[rows]  # a "model" whose sample is the target inverted
     t = torch.rand(R + 2)
     plugin.prepare(t, None, rows)
-    plugin.loss(torch.zeros(()), torch.cat([sample, x_1[R:]]), torch.as_tensor(batch["action"]), rows, torch.zeros(1))
+    plugin.loss(torch.zeros(()), torch.cat([sample, x_1[R:]]), x_1, torch.as_tensor(batch["action"]), rows)
     plugin.after_step(x_1, torch.as_tensor(batch["action"]), rows)
     return batch, before, t
 
@@ -95,8 +97,8 @@ def test_state_dict_continues_the_same_dreams():
     assert np.array_equal(a.views, b.views)
 
 
-@pytest.mark.parametrize("extra", [dict(rollout_batch=3, rollout_horizon=4), dict(ADV, adv_batch=0, rollout_batch=3),
-                                   dict(ADV, rollout_batch=3)], ids=["rollouts", "judged", "judged+adversary"])
+@pytest.mark.parametrize("extra", [dict(rollout=RolloutArgs(batch=3, horizon=4)), dict(adv=replace(ADV, batch=0), rollout=RolloutArgs(batch=3)),
+                                   dict(adv=ADV, rollout=RolloutArgs(batch=3))], ids=["rollouts", "judged", "judged+adversary"])
 def test_training_with_rollouts_resumes_exactly(tmp_path, extra):
     straight = train(tiny_train_args(tmp_path, out=str(tmp_path / "a"), steps=4, **extra))
     train(tiny_train_args(tmp_path, out=str(tmp_path / "b"), steps=2, **extra))
@@ -106,22 +108,22 @@ def test_training_with_rollouts_resumes_exactly(tmp_path, extra):
         assert torch.equal(a["model"][k], b["model"][k]), k
     for k in ("views", "pos", "tiles"):
         assert torch.equal(a["rollout"][k], b["rollout"][k]), k
-    if extra.get("adv_weight"):
-        adv = a["rollout"]["adversary"] if extra["adv_batch"] == 0 else a["adversary"]
-        assert "disc" in adv and ("adversary" in a["rollout"]) == (extra["adv_batch"] == 0)
+    if "adv" in extra:
+        adv = a["rollout"]["adversary"] if extra["adv"].batch == 0 else a["adversary"]
+        assert "disc" in adv and ("adversary" in a["rollout"]) == (extra["adv"].batch == 0)
 
 
 def test_rollout_options_are_validated(tmp_path):
-    for bad in (dict(rollout_batch=-1), dict(rollout_batch=2, experiment="world"), dict(rollout_batch=2, rollout_horizon=0),
-                dict(adv_weight=0.5, adv_batch=0)):
+    for bad in (dict(rollout=RolloutArgs(batch=-1)), dict(rollout=RolloutArgs(batch=2), experiment="world"),
+                dict(rollout=RolloutArgs(batch=2, horizon=0)), dict(adv=replace(ADV, batch=0))):
         with pytest.raises(SystemExit, match="rollout|adv-batch"):
             train(tiny_train_args(tmp_path, **bad))
 
 
 def _spied(core: WorldCore, band: int, seed: int, frames: bool) -> tuple[RolloutPlugin, dict]:
     """4 dreams judged by an adversary whose discriminator steps record their real and fake inputs in the dict."""
-    adv = Adversary("cpu", band=band)
-    p = RolloutPlugin(core, rows=4, horizon=8, seed=seed, adversary=adv, frames=frames)
+    adv, last = Adversary("cpu", band=band), torch.nn.Parameter(torch.ones(1))
+    p = RolloutPlugin(core, rows=4, horizon=8, seed=seed, adversary=adv, frames=frames, last=last)
     seen = {}
     step = adv.discriminator_step
     adv.discriminator_step = lambda real, fake: seen.update(real=real, fake=fake) or step(real, fake)
@@ -133,9 +135,8 @@ def _judge_once(p: RolloutPlugin, core: WorldCore, draw) -> tuple[dict, torch.Te
     batch = TransitionSampler(core, seed=0).sample(4)
     p.fill(batch, slice(0, 4))
     x_1, action = to_tensor(batch["next"]), torch.as_tensor(batch["action"])
-    w = torch.nn.Parameter(torch.ones(1))
-    sample = draw(batch, x_1) * w
-    p.loss(sample.pow(2).mean(), sample, action, slice(0, 4), w)
+    sample = draw(batch, x_1) * p.last
+    p.loss(sample.pow(2).mean(), sample, x_1, action, slice(0, 4))
     p.after_step(x_1, action, slice(0, 4))
     return batch, x_1, action
 
@@ -177,7 +178,7 @@ def test_frame_adversary_judges_what_the_dream_shows_against_the_true_frame():
 
 
 def test_training_with_a_frame_discriminator_saves_its_own(tmp_path):
-    ck = load_checkpoint(train(tiny_train_args(tmp_path, steps=2, **dict(ADV, adv_batch=2), rollout_batch=2, rollout_frames=True)))
+    ck = load_checkpoint(train(tiny_train_args(tmp_path, steps=2, adv=replace(ADV, batch=2), rollout=RolloutArgs(batch=2, frames=True))))
     assert "disc" in ck["rollout"]["adversary"] and "disc" in ck["adversary"]
-    with pytest.raises(SystemExit, match="rollout-frames"):
-        train(tiny_train_args(tmp_path, out=str(tmp_path / "x"), rollout_frames=True))
+    with pytest.raises(SystemExit, match="--rollout.frames"):
+        train(tiny_train_args(tmp_path, out=str(tmp_path / "x"), rollout=RolloutArgs(frames=True)))

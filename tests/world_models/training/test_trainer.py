@@ -12,7 +12,7 @@ from world_models import FlowMatching, build_model, preset
 from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.inference import load_world_model
 from world_models.io.checkpoint import load_checkpoint, save_checkpoint
-from world_models.training.trainer import init_from_pretrained, train
+from world_models.training.trainer import GuidanceArgs, PlaceArgs, init_from_pretrained, train
 from worldgen_core.metrics import psnr
 from worldgen_core.world import WorldCore
 
@@ -39,7 +39,7 @@ def test_tiny_model_overfits_a_handful_of_transitions():
 
 
 #: adversarial fine-tuning of a tiny run (tests/test_adversarial.py uses it too)
-@pytest.mark.parametrize("extra", [{}, ADV], ids=["plain", "adversarial"])
+@pytest.mark.parametrize("extra", [{}, dict(adv=ADV)], ids=["plain", "adversarial"])
 def test_checkpoint_resume_is_exact(tmp_path, extra):
     straight = train(tiny_train_args(tmp_path, out=str(tmp_path / "a"), steps=4, **extra))
     train(tiny_train_args(tmp_path, out=str(tmp_path / "b"), steps=2, **extra))
@@ -59,7 +59,7 @@ def test_checkpoint_resume_is_exact(tmp_path, extra):
 
 
 def test_pretrained_dit_initialises_world_model(tmp_path):
-    dit = train(tiny_train_args(tmp_path, experiment="diffusion", out=str(tmp_path / "dit"), steps=1, cfg=False))
+    dit = train(tiny_train_args(tmp_path, experiment="diffusion", out=str(tmp_path / "dit"), steps=1, cfg=GuidanceArgs()))
     world = build_model(preset("tiny"))
     loaded, skipped = init_from_pretrained(world, str(dit))
     assert any("blocks.0" in k for k in loaded) and "patch_embed.proj.weight" in loaded
@@ -87,7 +87,7 @@ def test_pretrained_place_field_widens_and_gains_a_decoder(tmp_path):
 @pytest.mark.parametrize("experiment", ["world_flow", "diffusion", "world"])
 def test_cli_smoke(tmp_path, experiment):
     out = tmp_path / experiment
-    r = subprocess.run([sys.executable, "-m", "world_models.training", "--experiment", experiment, "--cfg", "--preset", "tiny",
+    r = subprocess.run([sys.executable, "-m", "world_models.training", "--experiment", experiment, "--cfg.on", "--preset", "tiny",
                         "--steps", "3", "--out", str(out), "--eval-every", "3", "--no-progress"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     wm = load_world_model(out / "last.pt")
@@ -140,7 +140,7 @@ def test_place_field_learns_what_the_view_cannot_show(tmp_path):
     left out stay at chance, so the gain is the field's."""
     import numpy as np
 
-    from world_models.training.trainer import Args
+    from world_models.training.trainer import Args, PlaceArgs
     from worldgen_core import dynamics as dyn
 
     rng = np.random.default_rng(0)
@@ -149,8 +149,8 @@ def test_place_field_learns_what_the_view_cannot_show(tmp_path):
 
     Image.fromarray(world).save(tmp_path / "noise.png")
     core = WorldCore(str(tmp_path / "noise.png"))
-    path = train(Args(experiment="world_flow", preset="tiny", map=str(tmp_path / "noise.png"), place_field=True, place_dim=32,
-                      place_lr=3e-2, lr=2e-3, warmup=10, t_sampling="logit_normal", steps=200, batch_size=16, eval_every=0,
+    path = train(Args(experiment="world_flow", preset="tiny", map=str(tmp_path / "noise.png"), place=PlaceArgs(field=True, dim=32, lr=3e-2),
+                      lr=2e-3, warmup=10, t_sampling="logit_normal", steps=200, batch_size=16, eval_every=0,
                       progress=False, bf16=False, out=str(tmp_path / "run")))
     ck = load_checkpoint(path)
     assert ck["place_map"] == core.fingerprint and ck["config"]["place_rows"] == core.place_grid[0] == 12
@@ -169,6 +169,6 @@ def test_place_field_rejects_many_maps(tmp_path):
     from helpers import stripe_map
 
     with pytest.raises(SystemExit, match="learns one map by place"):
-        train(tiny_train_args(tmp_path, place_field=True, extra_maps=(stripe_map(tmp_path / "m.png", (10, 200, 30)),)))
-    with pytest.raises(SystemExit, match="--place-decoder decodes the place field's vectors: it needs --place-field"):
-        train(tiny_train_args(tmp_path, place_decoder=True))
+        train(tiny_train_args(tmp_path, place=PlaceArgs(field=True), extra_maps=(stripe_map(tmp_path / "m.png", (10, 200, 30)),)))
+    with pytest.raises(SystemExit, match="--place.decoder decodes the place field's vectors: it needs --place.field"):
+        train(tiny_train_args(tmp_path, place=PlaceArgs(decoder=True)))

@@ -6,10 +6,10 @@
 # Usage (repository root, V4 = a worlddit-worldmap v4 checkpoint): V4=v4.pt bash docs/results/scripts/worlddit-worldmap-v5/finetune.sh
 set -u
 mkdir -p runs/v5
-R="python -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --pretrained ${V4:-v4.pt} --place-field \
-  --place-lr 1e-2 --lr 1e-4 --adv-weight 1.0 --adv-highpass --adv-batch 32 --rollout-batch 32 --rollout-horizon 16 \
-  --rollout-frames --threads 1 --time-budget ${BUDGET:-3600} --ckpt-seconds 120 --eval-every 0 --no-progress --colour-weight 30 \
-  --copy-pad mean --place-decoder"
+R="python -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --pretrained ${V4:-v4.pt} --place.field \
+  --place.lr 1e-2 --lr 1e-4 --adv.weight 1.0 --adv.highpass --adv.batch 32 --rollout.batch 32 --rollout.horizon 16 \
+  --rollout.frames --threads 1 --time-budget ${BUDGET:-3600} --ckpt-seconds 120 --eval-every 0 --no-progress --colour.weight 30 \
+  --arch.copy-pad mean --place.decoder"
 START=$(date +%s)
 $R --seed 1 --out runs/v5/dec > runs/v5/dec.log 2>&1 &
 P1=$!

@@ -4,10 +4,10 @@
 # Usage (repository root): V4=v4.pt bash docs/results/scripts/worlddit-worldmap-v5/finetune_field_rate.sh
 set -u
 mkdir -p runs/v5
-R="python -m world_models.training --experiment world_flow --cfg --t-sampling logit_normal --pretrained ${V4:-v4.pt} --place-field \
-  --place-lr 3e-2 --lr 1e-4 --adv-weight 1.0 --adv-highpass --adv-batch 32 --rollout-batch 32 --rollout-horizon 16 \
-  --rollout-frames --threads 1 --time-budget 3000 --ckpt-seconds 120 --eval-every 0 --no-progress --colour-weight 30 \
-  --copy-pad mean --place-decoder --place-dim 128"
+R="python -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --pretrained ${V4:-v4.pt} --place.field \
+  --place.lr 3e-2 --lr 1e-4 --adv.weight 1.0 --adv.highpass --adv.batch 32 --rollout.batch 32 --rollout.horizon 16 \
+  --rollout.frames --threads 1 --time-budget 3000 --ckpt-seconds 120 --eval-every 0 --no-progress --colour.weight 30 \
+  --arch.copy-pad mean --place.decoder --place.dim 128"
 START=$(date +%s)
 $R --seed 1 --out runs/v5/dec128f > runs/v5/dec128f.log 2>&1 &
 P=$!
