@@ -130,8 +130,9 @@ def _refuse_unless_free(out: Path) -> None:
                      "pass a new --out")
 
 
-def check_resume_args(saved: dict, now: dict, may_change: set[str], where: str) -> dict:
+def check_resume_args(saved: dict, now: dict, may_change: set[str], where: str, flags: dict[str, str] | None = None) -> dict:
     """Compare a run's saved settings with the resumed call's; refuse changes outside ``may_change``.
+    ``flags``: a setting's command-line flag where it is not :func:`flag` of its name.
 
     Returns ``{name: [saved, now]}`` for the settings that did change (all in ``may_change``).
     Settings absent from ``saved`` (older runs) are not compared.
@@ -142,7 +143,7 @@ def check_resume_args(saved: dict, now: dict, may_change: set[str], where: str) 
     changed = {k: [saved[k], v] for k, v in now.items() if k in saved and plain(saved[k]) != plain(v)}
     bad = {k: c for k, c in changed.items() if k not in may_change}
     if bad:
-        said = ", ".join(f"{flag(k)} {c[1]!r} (the run has {c[0]!r})" for k, c in sorted(bad.items()))
+        said = ", ".join(f"{(flags or {}).get(k) or flag(k)} {c[1]!r} (the run has {c[0]!r})" for k, c in sorted(bad.items()))
         raise SystemExit(f"error: --resume with settings that differ from the run in {where}: {said}. Mixing them would "
                          f"make one run of two; resume with the run's settings, or start a new run with a new --out")
     return changed

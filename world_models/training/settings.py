@@ -191,13 +191,26 @@ _BARE = {"arch"}
 _RECORDED_AS = {("cfg", "on"): "cfg", ("sample", "sampler"): "sampler"}
 
 
+def _recorded(a: Args):
+    """(recorded name, command-line flag, value) of every setting."""
+    for k, v in dataclasses.asdict(a).items():
+        if isinstance(v, dict):
+            for f, x in v.items():
+                yield (f if k in _BARE else _RECORDED_AS.get((k, f), f"{k}_{f}")), f"--{k}.{f}".replace("_", "-"), x
+        else:
+            yield k, "--" + k.replace("_", "-"), v
+
+
 def flat_args(a: Args) -> dict:
     """The settings as runs record them (args.json, a checkpoint's ``train_args``) and ``--resume``
     compares them: one flat dict, ``adv.weight`` as ``adv_weight``, ``cfg.on`` as ``cfg``."""
-    flat = {}
-    for k, v in dataclasses.asdict(a).items():
-        if isinstance(v, dict):
-            flat.update({f if k in _BARE else _RECORDED_AS.get((k, f), f"{k}_{f}"): x for f, x in v.items()})
-        else:
-            flat[k] = v
-    return flat
+    return {name: v for name, _, v in _recorded(a)}
+
+
+def recorded_flags(a: Args) -> dict[str, str]:
+    """Recorded name -> the flag that sets it (``adv_band`` -> ``--adv.band``), for messages.
+
+    >>> recorded_flags(Args())["adv_band"], recorded_flags(Args())["cfg"], recorded_flags(Args())["copy_pad"]
+    ('--adv.band', '--cfg.on', '--arch.copy-pad')
+    """
+    return {name: flag for name, flag, _ in _recorded(a)}

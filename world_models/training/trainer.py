@@ -34,7 +34,7 @@ from world_models.model.dit import ModelConfig, build_model, preset
 from world_models.training.adversarial import AdvArgs, AdversarialPlugin
 from world_models.training.plugins import ColourArgs, ColourPlugin, CondNoiseArgs, CondNoisePlugin, TrainerPlugin
 from world_models.training.rollout import RolloutArgs, RolloutPlugin
-from world_models.training.settings import EXPERIMENTS, RESUME_MAY_CHANGE, ArchArgs, Args, GuidanceArgs, PlaceArgs, SampleArgs, flat_args
+from world_models.training.settings import EXPERIMENTS, RESUME_MAY_CHANGE, ArchArgs, Args, GuidanceArgs, PlaceArgs, SampleArgs, flat_args, recorded_flags
 from worldgen_core import dynamics, metrics, simulator
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
@@ -298,7 +298,7 @@ def _resume(a: Args, ckpt: Checkpointer, out: Path, maps: list[str], d: _Dist) -
     if ck["config"] != ckpt.fixed["config"] or ck["process"] != ckpt.fixed["process"]:
         raise SystemExit(f"error: {ckpt.path} was trained with another model/process ({ck['process']}, {ck['config']}); "
                          "resume with the same --experiment/--preset/--arch.* overrides, or use a new --out")
-    changed = check_resume_args(ck.get("train_args") or {}, ckpt.fixed["train_args"], RESUME_MAY_CHANGE, str(out))
+    changed = check_resume_args(ck.get("train_args") or {}, ckpt.fixed["train_args"], RESUME_MAY_CHANGE, str(out), recorded_flags(a))
     load_state(ckpt.model, ck["model"], str(ckpt.path))
     load_state(ckpt.ema.module, ck["ema"], str(ckpt.path))
     ckpt.ema.n_averaged.fill_(ck["ema_n"])

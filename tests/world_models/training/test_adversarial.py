@@ -142,3 +142,9 @@ def test_chroma_discriminator_and_colour_loss_train(tmp_path):
     ck = load_checkpoint(train(_args(tmp_path, steps=2, adv=replace(ADV, chroma=True, highpass=False), colour=ColourArgs(weight=2.0))))
     assert ck["adversary"]["disc"]["net.0.parametrizations.weight.original"].shape[1] == 6  # RGB and its chroma residual
     assert ck["train_args"]["colour_weight"] == 2.0 and ck["train_args"]["adv_chroma"]
+
+
+def test_resume_with_another_group_setting_names_its_flag(tmp_path):
+    train(_args(tmp_path, steps=1))
+    with pytest.raises(SystemExit, match=r"--adv\.band 24 \(the run has 16\)"):
+        train(_args(tmp_path, steps=2, resume=True, adv=replace(ADV, band=24)))
