@@ -1,5 +1,5 @@
-"""Frames of a benchmark ``loop.gif`` at given steps, chosen panels side by side, zoomed 2x: one PNG (the v5 page's
-loop figure).
+"""Frames of a benchmark ``loop.gif`` at given steps, chosen panels side by side, zoomed 2x: one PNG (the results
+pages' loop figures).
 
     python experiments/loop_frames/loop_steps.py runs/v5/bench_seed0/loop.gif loop_steps.png --panels 0 1 2 --steps 16 32 48 64
 
