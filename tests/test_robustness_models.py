@@ -1,4 +1,4 @@
-"""The world models' and map generators' side of the robustness table: run folders, exports, soups,
+"""The world models' and map generators' side of the robustness table: run folders, exports,
 non-finite weights, map changes, the generators' outputs and their command lines.
 
 ``docs/ROBUSTNESS.md`` lists the cases with what happened before and after; each row
@@ -26,7 +26,6 @@ from test_robustness import _cli, _one_line_error
 from world_models.inference import load_world_model
 from world_models.io import checkpoint as ckmod
 from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from world_models.soup import soup
 from world_models.training import recipe
 from world_models.training.recipe import Args as RArgs
 from world_models.training.trainer import PlaceArgs, train
@@ -143,24 +142,6 @@ def test_a_killed_runs_lock_dies_with_it(tmp_path):
     release_run_dir(out)
 
 
-# ---- 7. a soup is the average of what loaders load ----------------------------------------------
-def test_soup_of_training_checkpoints_averages_their_ema_weights(tmp_path):
-    a = train(tiny_train_args(tmp_path / "a", steps=2, seed=0))
-    b = train(tiny_train_args(tmp_path / "b", steps=2, seed=1))
-    ea, eb = load_checkpoint(a)["ema"], load_checkpoint(b)["ema"]
-    wm = load_world_model(soup([a, b], tmp_path / "soup.pt", weights=[1, 3]), device="cpu")
-    for k, v in wm.model.state_dict().items():
-        if v.is_floating_point():
-            torch.testing.assert_close(v, (ea[k].double() * 0.25 + eb[k].double() * 0.75).to(v.dtype), msg=k)
-    assert "ema" not in load_checkpoint(tmp_path / "soup.pt") and "optimizer" not in load_checkpoint(tmp_path / "soup.pt")
-
-
-@pytest.mark.parametrize("bad", ["nan", "inf"])
-def test_soup_refuses_non_finite_weights(run_ckpt, tmp_path, bad):
-    line = _one_line_error(_cli("-m world_models.soup", tmp_path / "s.pt", run_ckpt, run_ckpt, "--weights", bad, "1"))
-    assert "one non-negative number per checkpoint (finite)" in line and not (tmp_path / "s.pt").exists()
-
-
 # ---- 8. non-finite weights and outputs are errors -----------------------------------------------
 def test_non_finite_weights_fail_at_load(run_ckpt, tmp_path):
     ck = load_checkpoint(run_ckpt)
@@ -218,8 +199,6 @@ def test_exif_rotated_jpeg_map_loads_as_shown(tmp_path):
     ("worldgen_core.mapgen", ["-o", "{tmp}", "--width", "160", "--height", "128"], "is a folder"),
     ("worldgen_core.citygen", ["--seed", "-1", "-o", "{tmp}/c.png"], "--seed must be >= 0"),
     ("worldgen_core.citygen", ["-o", "{tmp}/notes.txt/c.png", "--width", "160", "--height", "128"], "is a file, not a folder"),
-    ("world_models.soup", ["{tmp}", "{ckpt}", "{ckpt}"], "is a folder"),
-    ("world_models.soup", ["{tmp}/s.pt", "{tmp}/nope.pt", "{ckpt}"], "does not exist"),
     ("world_models.speed", ["--presets", "tiny", "--repeats", "0", "--seconds", "0.1"], "--repeats and --batch must be >= 1"),
     ("world_models.speed", ["--presets", "huge"], "--presets must name presets"),
 ])

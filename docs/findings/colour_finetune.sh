@@ -2,7 +2,7 @@
 # A 40-minute CPU fine-tune of worlddit-worldmap v3 with chroma-aware discriminators (real-context bands and whole
 # dreamed frames), last.pt copied at 13, 26 and 38 minutes (docs/findings.md, colour). Not shipped.
 #   colour_finetune.sh ch                      # `ch`: both discriminators also see the chroma residual
-#   colour_finetune.sh cw --colour-weight 10   # `cw`: and a loss on the colour part of the one-step error
+#   colour_finetune.sh cw --colour.weight 10   # `cw`: and a loss on the colour part of the one-step error
 # Usage (repository root, V3 = a worlddit-worldmap v3 checkpoint): V3=v3.pt bash docs/findings/colour_finetune.sh NAME [flags]
 set -u
 NAME=$1; shift

@@ -11,7 +11,7 @@ R="python -m world_models.training --experiment world_flow --cfg.on --t-sampling
 START=$(date +%s)
 $R --adv.batch 32 --seed 1 --out runs/more/more > runs/more/more.log 2>&1 &
 P1=$!
-$R --adv-batch 64 --seed 2 --out runs/more/a64 > runs/more/a64.log 2>&1 &
+$R --adv.batch 64 --seed 2 --out runs/more/a64 > runs/more/a64.log 2>&1 &
 P2=$!
 while [ $(( $(date +%s) - START )) -lt $((35 * 60)) ]; do sleep 10; done
 for n in more a64; do cp runs/more/$n/last.pt runs/more/${n}_35min.pt; done

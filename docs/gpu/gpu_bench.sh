@@ -16,5 +16,5 @@ echo "== [$(( $(date +%s) - t0 )) s] dream env, compiled model"; timeout 150 pyt
 echo "== [$(( $(date +%s) - t0 )) s] world-model training"; python3 -m world_models.speed --presets small seed --steps 1 --no-cfg --device cuda --batch 256 --seconds 1 --repeats 3 2>&1 | tee "$OUT/models.txt"
 echo "== [$(( $(date +%s) - t0 )) s] PPO in the dream"; timeout 200 python3 train_agent.py --env DreamWorldMap-v0 --timesteps 30000 --eval-every 10000 --device cuda --out "$OUT/ppo" --no-progress 2>&1 | tail -3
 cp "$OUT/ppo/report.md" "$OUT/ppo_report.md" 2>/dev/null; rm -rf "$OUT/ppo"
-echo "== [$(( $(date +%s) - t0 )) s] tests on CUDA"; timeout 120 python3 -m pytest -q -x -p no:cacheprovider tests/test_dream.py tests/test_simulator.py 2>&1 | tail -3
+echo "== [$(( $(date +%s) - t0 )) s] tests on CUDA"; timeout 120 python3 -m pytest -q -x -p no:cacheprovider tests/worldgen_env/test_dream.py tests/worldgen_core/test_simulator.py 2>&1 | tail -3
 echo "== [$(( $(date +%s) - t0 )) s] done"

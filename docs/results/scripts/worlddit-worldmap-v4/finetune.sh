@@ -1,6 +1,6 @@
 #!/bin/bash
 # worlddit-worldmap v4: worlddit-worldmap v3 fine-tuned for 40 minutes on 2 CPU cores with the copy filter's mean fill
-# (--copy-pad mean), a loss on the colour error (--colour-weight 30), the real-context adversary with the high-pass view
+# (--arch.copy-pad mean), a loss on the colour error (--colour.weight 30), the real-context adversary with the high-pass view
 # and rollout rows judged as whole frames. Snapshots at 13 and 25 minutes.
 # Usage (repository root, V3 = a worlddit-worldmap v3 checkpoint): V3=v3.pt bash docs/results/scripts/worlddit-worldmap-v4/finetune.sh [NAME] [extra flags]
 set -u

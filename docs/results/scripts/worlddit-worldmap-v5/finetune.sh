@@ -1,5 +1,5 @@
 #!/bin/bash
-# worlddit-worldmap v5: worlddit-worldmap v4 given a place decoder (--place-decoder: each cell's field vector decoded
+# worlddit-worldmap v5: worlddit-worldmap v4 given a place decoder (--place.decoder: each cell's field vector decoded
 # straight to the revealed strip's pixels) and fine-tuned with v4's own recipe, two variants side by side at one torch
 # thread each: `dec` = the 64-number field as it is, `dec128` = the field widened to 128 numbers (the new ones start at
 # zero). Snapshots every 20 minutes. `dec128` after 60 minutes, exported, is worlddit-worldmap v5.
@@ -13,7 +13,7 @@ R="python -m world_models.training --experiment world_flow --cfg.on --t-sampling
 START=$(date +%s)
 $R --seed 1 --out runs/v5/dec > runs/v5/dec.log 2>&1 &
 P1=$!
-$R --place-dim 128 --seed 2 --out runs/v5/dec128 > runs/v5/dec128.log 2>&1 &
+$R --place.dim 128 --seed 2 --out runs/v5/dec128 > runs/v5/dec128.log 2>&1 &
 P2=$!
 for m in 20 40; do
   while [ $(( $(date +%s) - START )) -lt $((m * 60)) ]; do sleep 10; done

@@ -1,7 +1,7 @@
 """Model soup (Wortsman et al., ICML 2022): the weighted average of world models fine-tuned from one
 checkpoint, written as one slim checkpoint.
 
-``python -m world_models.soup OUT.pt A.pt B.pt C.pt [--weights 1 1 2] [--force]``
+``python experiments/soup/soup.py OUT.pt A.pt B.pt C.pt [--weights 1 1 2] [--force]``
 
 Fine-tunes of one model stay in one basin of the loss, so their average is a model too, and often
 a better one than each: adversarial fine-tuning oscillates, and averaging runs that stopped at

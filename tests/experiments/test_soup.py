@@ -1,13 +1,18 @@
+"""experiments/soup/soup.py: the weighted average of fine-tunes of one model (worlddit-worldmap v3 was one)."""
+
 import numpy as np
 import pytest
 import torch
+from experiment_loader import load_experiment, one_error_line
 from helpers import tiny_train_args
 
 from world_models.inference import load_world_model
 from world_models.io.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from world_models.io.export import export
-from world_models.soup import main, soup
 from world_models.training.trainer import train
+
+soup_mod = load_experiment("soup/soup.py")
+main, soup = soup_mod.main, soup_mod.soup
 
 
 @pytest.fixture(scope="module")
@@ -54,3 +59,25 @@ def test_soup_refuses_what_it_cannot_average(two_models, tmp_path, capsys):
     assert (tmp_path / "taken.pt").read_bytes() == b"mine"  # nothing a user made is lost
     main([str(tmp_path / "taken.pt"), *map(str, two_models), "--force"])
     assert "soup" in load_checkpoint(tmp_path / "taken.pt")
+
+
+def test_soup_of_training_checkpoints_averages_their_ema_weights(tmp_path):
+    a = train(tiny_train_args(tmp_path / "a", steps=2, seed=0))
+    b = train(tiny_train_args(tmp_path / "b", steps=2, seed=1))
+    ea, eb = load_checkpoint(a)["ema"], load_checkpoint(b)["ema"]
+    wm = load_world_model(soup([a, b], tmp_path / "soup.pt", weights=[1, 3]), device="cpu")
+    for k, v in wm.model.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, (ea[k].double() * 0.25 + eb[k].double() * 0.75).to(v.dtype), msg=k)
+    assert "ema" not in load_checkpoint(tmp_path / "soup.pt") and "optimizer" not in load_checkpoint(tmp_path / "soup.pt")
+
+
+@pytest.mark.parametrize("args, says", [
+    (["{tmp}/s.pt", "{a}", "{a}", "--weights", "nan", "1"], "one non-negative number per checkpoint (finite)"),
+    (["{tmp}/s.pt", "{a}", "{a}", "--weights", "inf", "1"], "one non-negative number per checkpoint (finite)"),
+    (["{tmp}", "{a}", "{a}"], "is a folder"),
+    (["{tmp}/s.pt", "{tmp}/nope.pt", "{a}"], "does not exist"),
+])
+def test_soup_answers_mistakes_with_one_error_line(two_models, tmp_path, capsys, args, says):
+    line = one_error_line(capsys, main, [x.format(tmp=tmp_path, a=two_models[0]) for x in args])
+    assert says in line and not (tmp_path / "s.pt").exists()
