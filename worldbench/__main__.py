@@ -151,7 +151,8 @@ def run(a: CliArgs) -> dict:
     if not results:
         raise ValueError(f"every model failed ({why}); nothing was written")
     entries = [e for e in entries if e.name in results]
-    meta = {"models": {e.name: e.spec for e in entries}, "failed": failed, "map": a.map or "data/world_map.png",
+    meta = {"models": {e.name: e.spec for e in entries}, "sha256": {e.name: e.digest for e in entries if e.digest},
+            "failed": failed, "map": a.map or "data/world_map.png",
             "map_fingerprint": core.fingerprint, "config": config_dict(config),
             "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
             "description": (f"Map `{a.map or 'data/world_map.png'}`, seed {config.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "

@@ -50,6 +50,15 @@ def leaderboard_md(results: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+def models_md(meta: dict) -> str:
+    """Which model each row is (its spec, and a checkpoint's sha256) and which map: no number is
+    attributed to the wrong model or map."""
+    sha = meta.get("sha256", {})
+    lines = [f"Map `{meta['map']}` (fingerprint `{meta['map_fingerprint']}`).", "", "| row | model | sha256 |", "|---|---|---|"]
+    lines += [f"| {name} | `{spec}` | {('`' + sha[name][:16] + '`') if name in sha else '-'} |" for name, spec in meta["models"].items()]
+    return "\n".join(lines)
+
+
 def transfer_md(transfer: dict[str, dict]) -> str:
     """Agent transfer: real-env success of PPO trained in each simulator (per task), and its ratio to
     PPO trained in the real env."""
@@ -193,7 +202,7 @@ def write_report(out: Path, results: dict, curves: dict, arts: dict, meta: dict)
     files = {"lines": plot_lines(curves, out / "psnr_curves.png"), "c2st": plot_c2st(results, out / "c2st.png"),
              "strips": strips_png(arts, out / "strips.png"), "gif": loop_gif(arts, out / "loop.gif")}
     (out / "leaderboard.json").write_text(json.dumps({"meta": meta, "results": results, "curves": curves}, indent=2))
-    md = (f"# World-model benchmark\n\n{meta['description']}\n\n{leaderboard_md(results)}\n\n"
+    md = (f"# World-model benchmark\n\n{meta['description']}\n\n{leaderboard_md(results)}\n\n## Models\n\n{models_md(meta)}\n\n"
           + (f"## Agent transfer: PPO trained in the simulator, evaluated in the real env\n\n{meta['transfer_description']}\n\n"
              f"{transfer_md(meta['transfer'])}\n\n" if meta.get("transfer") else "")
           + f"## Loop closure: PSNR (dB) against the true view, per k\n\n{loop_table_md(curves)}\n\n"

@@ -181,9 +181,10 @@ class _Dreamer:
             self.remember_goal = can if remember_goal is None else bool(remember_goal)
             self.sim = model
             return
-        if checkpoint is None and default_checkpoint(map_path) == UNIVERSAL_WORLD_MODEL:
+        path = checkpoint or default_checkpoint(map_path)
+        if checkpoint is None and path == UNIVERSAL_WORLD_MODEL:
             warn_zero_shot(core)
-        self.model = load_dream_model(str(checkpoint or default_checkpoint(map_path)), str(device), str(dtype), bool(compile))
+        self.model = load_dream_model(str(path), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
             raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")
         self.sampling = self.model.resolve(sampler=sampler, steps=steps, cfg_scale=cfg_scale)  # checked here, once

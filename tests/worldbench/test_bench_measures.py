@@ -12,6 +12,7 @@ from worldbench import c2st, runners
 from worldbench.bench import QUICK, evaluate_entry
 from worldbench.models import parse_spec
 from worldgen_core import dynamics as dyn
+from worldgen_core.files import file_sha256
 from worldgen_core.metrics import new_bands
 from worldgen_core.world import WorldCore
 
@@ -94,7 +95,11 @@ def test_quick_command_writes_the_leaderboard(tmp_path, tiny_world_model):
         assert (out / f).stat().st_size > 0, f
     data = json.loads((out / "leaderboard.json").read_text())
     assert set(data["results"]) == {"copy", "shift", "tiny"} and data["results"]["tiny"]["mflop_per_frame"] > 0
-    assert "| tiny |" in (out / "leaderboard.md").read_text()
+    md = (out / "leaderboard.md").read_text()
+    assert "| tiny |" in md
+
+    # the report names the weights each row measured
+    assert f"| tiny | `{tiny_world_model}` | `{file_sha256(tiny_world_model)[:16]}` |" in md and "| shift | `shift` | - |" in md
     bad = subprocess.run([sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "banana"], capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
 
