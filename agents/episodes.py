@@ -3,14 +3,15 @@
 ``python -m agents.episodes --policy random|PATH --episodes N --map M --task near|far --seed S --out DATASET_DIR``
 
 Each episode is run in ``WorldMap-v0`` (``--task near``) or ``WorldMapFar-v0`` (``--task far``) on the map
-(:func:`run_episode`) and written with :func:`minari.create_dataset_from_buffers`: the dataset holds every observation (the
-view and the goal view), action, reward, termination, truncation and ``info`` (``agent_pos``, ``goal_pos``,
-``distance``, ``is_success``) of every step, and the reset seed of every episode. ``--out`` is the
-dataset's folder in Minari's local layout: its name is the dataset id (``NAME-vN``), its parent folder the
-datasets root, so ``MINARI_DATASETS_PATH=PARENT`` makes ``minari.load_dataset(NAME-vN)`` find it. The
-dataset's metadata (``metadata.json``) holds, under ``"worldgen"``, the map's path and fingerprint, the
-task, the policy (and its file's sha256), the seed and the number of episodes, so a dataset names the map
-it shows; :mod:`world_models.episodes` reads it back without Gymnasium or Minari.
+(:func:`run_episode`) and written with :func:`minari.create_dataset_from_buffers`: the dataset holds every
+observation (the view and the goal view), action, reward, termination, truncation and ``info``
+(``agent_pos``, ``goal_pos``, ``distance``, ``is_success``) of every step, and the reset seed of every
+episode. ``--out`` is the dataset's folder in Minari's local layout: its name is the dataset id
+(``NAME-vN``), its parent folder the datasets root, so ``MINARI_DATASETS_PATH=PARENT`` makes
+``minari.load_dataset(NAME-vN)`` find it. The dataset's metadata (``metadata.json``) holds, under
+``"worldgen"``, the map's path and fingerprint, the task, the policy (and its file's sha256), the seed and
+the number of episodes, so a dataset names the map it shows; :mod:`world_models.episodes` reads it back
+without Gymnasium or Minari.
 
 The same seed gives the same dataset: episode ``i`` is reset with a seed drawn from ``--seed`` and ``i``
 (:func:`episode_seeds`) and the random policy draws its moves from ``--seed``.
@@ -197,8 +198,9 @@ def run(a: CliArgs) -> dict:
     a.check()
     policy, about = load_policy(a.policy, a.seed)
     meta = record(policy, a.out, a.episodes, a.map, a.task, a.seed, about, a.jpeg, a.author)
-    print(f"{a.episodes} episodes ({meta['steps']} steps) of {meta['policy']} in {meta['env_id']} on {meta['map_path']} "
-          f"(fingerprint {meta['map_fingerprint']}), seed {a.seed}: {a.out} ({meta['size_mb']:.1f} MB)")
+    print(f"{a.episodes} episodes ({meta['steps']} steps) of {meta['policy']} in {meta['env_id']} on "
+          f"{meta['map_path']} (fingerprint {meta['map_fingerprint']}), seed {a.seed}: {a.out} "
+          f"({meta['size_mb']:.1f} MB)")
     return meta
 
 
