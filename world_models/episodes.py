@@ -4,7 +4,7 @@ Read with h5py and json alone (no Gymnasium, no Minari), following Minari's on-d
 ``hdf5`` data format, Minari 0.5):
 
 * a dataset's folder ``DATASET_DIR`` (in Minari's local datasets folder, ``MINARI_DATASETS_PATH/<dataset id>``)
-  holds ``data/metadata.json`` and ``data/main_data.hdf5``;
+  holds ``DATASET_DIR/data/metadata.json`` and ``DATASET_DIR/data/main_data.hdf5``;
 * ``metadata.json``: ``total_episodes``, ``total_steps``, ``data_format`` (``"hdf5"``), ``jpeg_encoding``
   (image observations stored as JPEG bytes; absent: true), ``env_spec`` (the Gymnasium spec as JSON),
   the serialised spaces, ``dataset_id``, ``description``, ... and free keys: ``agents.episodes`` adds
@@ -45,8 +45,8 @@ def dataset_files(path: str | Path) -> tuple[Path, Path]:
         raise FileNotFoundError(f"dataset {str(path)!r} does not exist; pass a Minari dataset's folder "
                                 "(python -m agents.episodes --out writes one)")
     if not (meta.is_file() and h5.is_file()):
-        raise ValueError(f"{str(path)!r} is not a Minari dataset in the hdf5 format (no data/metadata.json and "
-                         "data/main_data.hdf5); pass a dataset's folder")
+        raise ValueError(f"{str(path)!r} is not a Minari dataset in the hdf5 format (no metadata.json and "
+                         "main_data.hdf5 in its data folder); pass a dataset's folder")
     return meta, h5
 
 
