@@ -1,4 +1,5 @@
-"""Train a dream-ready world model for a map in one command: ``python train_world.py --map my_map.png --time-budget 2700``.
+"""Train a dream-ready world model for a map in one command: ``python train_world.py --map my_map.png --time-budget
+2700``.
 
 Runs the whole recipe (:mod:`world_models.training.recipe`: flow matching, then adversarial sharpening of
 the one-step sampler, then export to ``OUT/world_model.pt``) inside one time budget; ``--resume``

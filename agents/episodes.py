@@ -64,8 +64,10 @@ def load_policy(policy: str, seed: int) -> tuple[Policy, dict]:
     try:
         model = PPO.load(path, device="cpu")
     except Exception as e:  # a zip of something else, a truncated file, ...
-        raise ValueError(f"--policy {policy!r} is not an SB3 PPO model.zip ({type(e).__name__}: {e}); "
-                         "pass the model.zip of a train_agent.py run, or 'random'") from e
+        raise ValueError(
+            f"--policy {policy!r} is not an SB3 PPO model.zip ({type(e).__name__}: {e}); "
+            "pass the model.zip of a train_agent.py run, or 'random'"
+        ) from e
     return sb3_policy(model), {"policy": str(path), "policy_sha256": file_sha256(path)}
 
 
@@ -76,11 +78,14 @@ def new_dataset_id(out: Path) -> str:
 
     m = DATASET_ID_RE.fullmatch(out.name)
     if m is None or m.group("version") is None or m.group("namespace"):
-        raise ValueError(f"--out {str(out)!r}: the folder's name is the Minari dataset id, NAME-vVERSION "
-                         f"(letters, digits, - and _; e.g. {str(out.parent / 'far-random-v0')!r})")
+        raise ValueError(
+            f"--out {str(out)!r}: the folder's name is the Minari dataset id, NAME-vVERSION "
+            f"(letters, digits, - and _; e.g. {str(out.parent / 'far-random-v0')!r})"
+        )
     if out.exists() or out.is_symlink():
-        raise ValueError(f"--out {str(out)!r} exists; nothing was written. Pass a new folder (a dataset is never "
-                         "overwritten)")
+        raise ValueError(
+            f"--out {str(out)!r} exists; nothing was written. Pass a new folder (a dataset is never overwritten)"
+        )
     output_dir("--out", out.parent)
     return out.name
 
@@ -115,14 +120,29 @@ def run_episode(env: gym.Env, policy: Policy, seed: int):
             lst.append(v)
         done = term or trunc
     stack = lambda dicts: {k: np.stack([np.asarray(d[k]) for d in dicts]) for k in dicts[0]}  # noqa: E731
-    return EpisodeBuffer(seed=seed, observations=stack(observations), actions=np.asarray(actions, np.int64),
-                         rewards=list(map(float, rewards)), terminations=list(map(bool, terms)),
-                         truncations=list(map(bool, truncs)), infos=stack(infos))
+    return EpisodeBuffer(
+        seed=seed,
+        observations=stack(observations),
+        actions=np.asarray(actions, np.int64),
+        rewards=list(map(float, rewards)),
+        terminations=list(map(bool, terms)),
+        truncations=list(map(bool, truncs)),
+        infos=stack(infos),
+    )
 
 
-def record(policy: Policy, out: str | Path, episodes: int, map_path: str | None = None, task: str = "near",
-           seed: int = 0, about: dict | None = None, jpeg: bool = False, author: str | None = None,
-           chunk: int = 16) -> dict:
+def record(
+    policy: Policy,
+    out: str | Path,
+    episodes: int,
+    map_path: str | None = None,
+    task: str = "near",
+    seed: int = 0,
+    about: dict | None = None,
+    jpeg: bool = False,
+    author: str | None = None,
+    chunk: int = 16,
+) -> dict:
     """Run ``episodes`` episodes of ``policy`` (batched observations -> actions) and write them to the Minari
     dataset ``out`` (a new folder named ``NAME-vN``); returns the dataset's ``"worldgen"`` metadata with its
     ``steps`` and ``size_mb``. ``jpeg``: Minari's JPEG encoding of the views (smaller, lossy); off, they are
@@ -134,21 +154,43 @@ def record(policy: Policy, out: str | Path, episodes: int, map_path: str | None 
     dataset_id = new_dataset_id(out)
     env = gym.make(ENV_OF_TASK[task], map_path=map_path)
     core = env.unwrapped.core
-    meta = {"map_path": core.map_name, "map_fingerprint": core.fingerprint, "task": task, "env_id": ENV_OF_TASK[task],
-            "view_size": core.task.view_size, "stride": core.task.stride, "task_kwargs": dict(TASKS[task]),
-            **(about or {"policy": "custom"}), "seed": seed, "episodes": episodes, "worldgen_version": __version__}
-    description = (f"{episodes} episodes of {meta['policy']} in {ENV_OF_TASK[task]} on map {core.map_name} "
-                   f"(fingerprint {core.fingerprint}), seed {seed}")
-    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp, _datasets_root(Path(tmp)), \
-            warnings.catch_warnings():
+    meta = {
+        "map_path": core.map_name,
+        "map_fingerprint": core.fingerprint,
+        "task": task,
+        "env_id": ENV_OF_TASK[task],
+        "view_size": core.task.view_size,
+        "stride": core.task.stride,
+        "task_kwargs": dict(TASKS[task]),
+        **(about or {"policy": "custom"}),
+        "seed": seed,
+        "episodes": episodes,
+        "worldgen_version": __version__,
+    }
+    description = (
+        f"{episodes} episodes of {meta['policy']} in {ENV_OF_TASK[task]} on map {core.map_name} "
+        f"(fingerprint {core.fingerprint}), seed {seed}"
+    )
+    with (
+        tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as tmp,
+        _datasets_root(Path(tmp)),
+        warnings.catch_warnings(),
+    ):
         # Minari's advice to name an e-mail, a code link, ...: the metadata says what the data is
         warnings.filterwarnings("ignore", category=UserWarning, module=r"minari(\.|$)")
         ds, seeds = None, episode_seeds(seed, episodes)
         for start in range(0, episodes, chunk):
-            buffers = [run_episode(env, policy, s) for s in seeds[start:start + chunk]]
+            buffers = [run_episode(env, policy, s) for s in seeds[start : start + chunk]]
             if ds is None:
-                ds = minari.create_dataset_from_buffers(dataset_id, buffers, env, algorithm_name=meta["policy"],
-                                                        author=author, description=description, jpeg_encoding=jpeg)
+                ds = minari.create_dataset_from_buffers(
+                    dataset_id,
+                    buffers,
+                    env,
+                    algorithm_name=meta["policy"],
+                    author=author,
+                    description=description,
+                    jpeg_encoding=jpeg,
+                )
             else:
                 ds.storage.update_episodes(buffers)
         ds.storage.update_metadata({"worldgen": meta})
@@ -198,9 +240,11 @@ def run(a: CliArgs) -> dict:
     a.check()
     policy, about = load_policy(a.policy, a.seed)
     meta = record(policy, a.out, a.episodes, a.map, a.task, a.seed, about, a.jpeg, a.author)
-    print(f"{a.episodes} episodes ({meta['steps']} steps) of {meta['policy']} in {meta['env_id']} on "
-          f"{meta['map_path']} (fingerprint {meta['map_fingerprint']}), seed {a.seed}: {a.out} "
-          f"({meta['size_mb']:.1f} MB)")
+    print(
+        f"{a.episodes} episodes ({meta['steps']} steps) of {meta['policy']} in {meta['env_id']} on "
+        f"{meta['map_path']} (fingerprint {meta['map_fingerprint']}), seed {a.seed}: {a.out} "
+        f"({meta['size_mb']:.1f} MB)"
+    )
     return meta
 
 

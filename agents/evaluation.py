@@ -49,7 +49,12 @@ def evaluate_real(policy: Policy, n_episodes: int = 200, n_envs: int = 50, seed:
             ret[i], length[i] = 0.0, 0
     results = results[:n_episodes]
     s, r, n = (np.array(x, dtype=float) for x in zip(*results))
-    return {"success_rate": float(s.mean()), "mean_return": float(r.mean()), "mean_length": float(n.mean()), "episodes": len(results)}
+    return {
+        "success_rate": float(s.mean()),
+        "mean_return": float(r.mean()),
+        "mean_length": float(n.mean()),
+        "episodes": len(results),
+    }
 
 
 def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int = 20_000, **env_kwargs) -> Path:
@@ -66,8 +71,12 @@ def record_gif(policy: Policy, path: str | Path, n_episodes: int = 3, seed: int 
     return path
 
 
-def plot_curves(curves: dict[str, list[list[tuple[int, float]]]], random_rate: float | None, path: str | Path,
-                ylabel: str = "success rate in WorldMap-v0") -> Path:
+def plot_curves(
+    curves: dict[str, list[list[tuple[int, float]]]],
+    random_rate: float | None,
+    path: str | Path,
+    ylabel: str = "success rate in WorldMap-v0",
+) -> Path:
     """Success rate against training steps: one colour per name, one line per run (``random_rate``:
     a dashed line for the random policy, None for none)."""
     import matplotlib
@@ -79,7 +88,9 @@ def plot_curves(curves: dict[str, list[list[tuple[int, float]]]], random_rate: f
     for (name, runs), col in zip(curves.items(), ("tab:blue", "tab:red", "tab:green", "tab:purple")):
         for i, run in enumerate(r for r in runs if r):
             s, v = zip(*run)
-            ax.plot(s, v, color=col, alpha=0.8, marker="o" if len(s) < 30 else None, ms=3, label=name if i == 0 else None)
+            ax.plot(
+                s, v, color=col, alpha=0.8, marker="o" if len(s) < 30 else None, ms=3, label=name if i == 0 else None
+            )
     if random_rate is not None:
         ax.axhline(random_rate, color="gray", ls="--", label="random")
     ax.set(xlabel="training env steps", ylabel=ylabel, ylim=(0, 1.02))

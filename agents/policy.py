@@ -13,9 +13,12 @@ __all__ = ["EXTRACTORS", "CorrelationCNN", "PlaceCNN", "SiameseCNN", "StackedCNN
 
 def _cnn(in_ch: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(in_ch, 32, 8, stride=4), nn.ReLU(),  # 64 -> 15
-        nn.Conv2d(32, 64, 4, stride=2), nn.ReLU(),  # 15 -> 6
-        nn.Conv2d(64, 64, 3, stride=1), nn.ReLU(),  # 6 -> 4
+        nn.Conv2d(in_ch, 32, 8, stride=4),
+        nn.ReLU(),  # 64 -> 15
+        nn.Conv2d(32, 64, 4, stride=2),
+        nn.ReLU(),  # 15 -> 6
+        nn.Conv2d(64, 64, 3, stride=1),
+        nn.ReLU(),  # 6 -> 4
         nn.Flatten(),
     )
 
@@ -70,15 +73,23 @@ class CorrelationCNN(BaseFeaturesExtractor):
     With it the softmax starts sharp (entropy 0.2-0.8) and PPO learns in both.
     """
 
-    def __init__(self, observation_space: gym.spaces.Dict, features_dim: int = 256, cell: int = 8, radius: int = 7, channels: int = 32,
-                 temperature: float = 20.0):
+    def __init__(
+        self,
+        observation_space: gym.spaces.Dict,
+        features_dim: int = 256,
+        cell: int = 8,
+        radius: int = 7,
+        channels: int = 32,
+        temperature: float = 20.0,
+    ):
         super().__init__(observation_space, features_dim)
         c, h, w = observation_space["image"].shape  # SB3 hands image spaces over channel-first
         if h % cell or w % cell:
             raise ValueError(f"view size {h}x{w} must be a multiple of the cell size {cell}")
         self.radius = radius
         self.encoder = nn.Sequential(  # (B, 3, H, W) -> (B, channels, H / cell, W / cell)
-            nn.Conv2d(c, channels, cell, stride=cell), nn.ReLU(),
+            nn.Conv2d(c, channels, cell, stride=cell),
+            nn.ReLU(),
             nn.Conv2d(channels, channels, 1),
         )
         gh, gw = h // cell, w // cell
@@ -90,7 +101,9 @@ class CorrelationCNN(BaseFeaturesExtractor):
         dy, dx = qy.reshape(-1, 1) - qy.reshape(1, -1), qx.reshape(-1, 1) - qx.reshape(1, -1)  # (hw, hw)
         near = ((dy.abs() <= radius) & (dx.abs() <= radius)).flatten()  # (hw * hw,)
         self.register_buffer("pair_near", near, persistent=False)
-        self.register_buffer("pair_bin", ((dy + radius) * (2 * radius + 1) + dx + radius).flatten()[near], persistent=False)
+        self.register_buffer(
+            "pair_bin", ((dy + radius) * (2 * radius + 1) + dx + radius).flatten()[near], persistent=False
+        )
         self.log_temperature = nn.Parameter(torch.tensor(float(np.log(temperature))))
         self.register_buffer("d", d.float() / radius, persistent=False)  # displacements, scaled to [-1, 1]
         self.head = nn.Sequential(nn.Linear((2 * radius + 1) ** 2 + 3, features_dim), nn.ReLU())
@@ -112,7 +125,9 @@ class CorrelationCNN(BaseFeaturesExtractor):
         b, n = len(f_i), len(self.d)
         # every cell pair's similarity in one batched matmul, summed per displacement: 7x faster to
         # train on CPU than a grouped convolution (its backward), the same numbers
-        pairs = torch.bmm(f_i.flatten(2).transpose(1, 2), f_g.flatten(2)).flatten(1)  # (B, hw * hw): image cell q . goal cell p
+        pairs = torch.bmm(f_i.flatten(2).transpose(1, 2), f_g.flatten(2)).flatten(
+            1
+        )  # (B, hw * hw): image cell q . goal cell p
         corr = pairs.new_zeros(b, n * n).index_add_(1, self.pair_bin, pairs[:, self.pair_near])  # (B, (2R+1)^2)
         return corr.view(b, n, n) / self.overlap  # (B, 2R+1, 2R+1)
 

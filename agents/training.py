@@ -48,7 +48,8 @@ class Args:
     env: str = "DreamWorldMap-v0"
     """WorldMap-v0 (real) | DreamWorldMap-v0 (the world model's dream)"""
     task: str = "near"
-    """near (goal 3-7 moves, in view at the start) | far (goal 8-12 moves, never in view at the start; 64-step episodes)"""
+    """near (goal 3-7 moves, in view at the start) | far (goal 8-12 moves, never in view at the start; 64-step
+    episodes)"""
     map: str | None = None
     """world-map image for training, evaluation and the GIF (default: data/world_map.png)"""
     goal_distance: tuple[int, int] | None = None
@@ -56,10 +57,12 @@ class Args:
     max_episode_steps: int | None = None
     """override the task's episode length"""
     out: str = "runs/agent"
-    """run folder: tensorboard logs (tb/), checkpoint.pt, model.zip, report.md/json, eval.gif; must not hold another run"""
+    """run folder: tensorboard logs (tb/), checkpoint.pt, model.zip, report.md/json, eval.gif; must not hold another
+    run"""
     timesteps: int = 30_000
     """environment steps of training (in all, counting the steps done before a --resume); the near task's real-env
-    success passes 0.97 by 10k steps in the dream (4 seeds, docs/agents.md): 30k keeps a 3x margin; the far task needs 100k+"""
+    success passes 0.97 by 10k steps in the dream (4 seeds, docs/agents.md): 30k keeps a 3x margin; the far task needs
+    100k+"""
     n_envs: int = 16
     seed: int = 0
     world_model: str | None = None
@@ -74,7 +77,8 @@ class Args:
     dream_dtype: str = "auto"
     """autocast dtype of the dream: auto (bfloat16 on a GPU or a CPU with AMX, else float32) | bfloat16 | float32"""
     extractor: str = "correlation"
-    """correlation (cost volume over move displacements) | place (+ a per-view place embedding: the far task) | stacked (6-channel CNN) | siamese"""
+    """correlation (cost volume over move displacements) | place (+ a per-view place embedding: the far task) | stacked
+    (6-channel CNN) | siamese"""
     shaping: float = 0.1
     """potential-based shaping of the training reward (does not change the optimal policy)"""
     learning_rate: float = 3e-4
@@ -124,30 +128,50 @@ def _validate(a: Args) -> None:
     if a.env not in ENVS:
         raise SystemExit(f"error: --env must be one of {ENVS}, got {a.env!r}")
     if a.env != "DreamWorldMap-v0":
-        given = [flag(f.name) for f in dataclasses.fields(Args) if f.name in DREAM_FIELDS and getattr(a, f.name) != f.default]
+        given = [
+            flag(f.name) for f in dataclasses.fields(Args) if f.name in DREAM_FIELDS and getattr(a, f.name) != f.default
+        ]
         if given:
-            raise SystemExit(f"error: {', '.join(given)} {'is a setting' if len(given) == 1 else 'are settings'} of the dream; "
-                             f"use {'it' if len(given) == 1 else 'them'} with --env DreamWorldMap-v0, not {a.env} (which would ignore "
-                             f"{'it' if len(given) == 1 else 'them'})")
+            raise SystemExit(
+                f"error: {', '.join(given)} {'is a setting' if len(given) == 1 else 'are settings'} of the dream; "
+                f"use {'it' if len(given) == 1 else 'them'} with --env DreamWorldMap-v0, not {a.env} (which would "
+                "ignore "
+                f"{'it' if len(given) == 1 else 'them'})"
+            )
     if a.extractor not in EXTRACTORS:
         raise SystemExit(f"error: --extractor must be one of {sorted(EXTRACTORS)}, got {a.extractor!r}")
     for name in ("timesteps", "n_envs", "n_steps", "batch_size", "n_epochs", "eval_episodes"):
         if getattr(a, name) < 1:
             raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 1, got {getattr(a, name)}")
     if a.batch_size < 2:
-        raise SystemExit(f"error: --batch-size must be >= 2 (PPO normalises advantages over each minibatch), got {a.batch_size}")
+        raise SystemExit(
+            f"error: --batch-size must be >= 2 (PPO normalises advantages over each minibatch), got {a.batch_size}"
+        )
     if a.n_steps * a.n_envs < 2:
-        raise SystemExit(f"error: --n-steps x --n-envs must be >= 2 (PPO normalises advantages over a rollout), got {a.n_steps} x {a.n_envs}")
+        raise SystemExit(
+            f"error: --n-steps x --n-envs must be >= 2 (PPO normalises advantages over a rollout), got {a.n_steps} x "
+            f"{a.n_envs}"
+        )
     for name in ("eval_every", "ckpt_every"):
         if getattr(a, name) < 0:
-            raise SystemExit(f"error: --{name.replace('_', '-')} must be >= 0 (0: only at the end), got {getattr(a, name)}")
-    checks = {"learning_rate": a.learning_rate > 0, "gamma": 0 < a.gamma <= 1, "gae_lambda": 0 <= a.gae_lambda <= 1,
-              "ent_coef": a.ent_coef >= 0, "clip_range": a.clip_range > 0, "shaping": math.isfinite(a.shaping)}
+            raise SystemExit(
+                f"error: --{name.replace('_', '-')} must be >= 0 (0: only at the end), got {getattr(a, name)}"
+            )
+    checks = {
+        "learning_rate": a.learning_rate > 0,
+        "gamma": 0 < a.gamma <= 1,
+        "gae_lambda": 0 <= a.gae_lambda <= 1,
+        "ent_coef": a.ent_coef >= 0,
+        "clip_range": a.clip_range > 0,
+        "shaping": math.isfinite(a.shaping),
+    }
     for name, ok in checks.items():
         v = getattr(a, name)
         if not (ok and math.isfinite(v)):
-            raise SystemExit(f"error: --{name.replace('_', '-')} {v!r} is out of range (learning-rate > 0, gamma in (0, 1], "
-                             "gae-lambda in [0, 1], ent-coef >= 0, clip-range > 0, all finite)")
+            raise SystemExit(
+                f"error: --{name.replace('_', '-')} {v!r} is out of range (learning-rate > 0, gamma in (0, 1], "
+                "gae-lambda in [0, 1], ent-coef >= 0, clip-range > 0, all finite)"
+            )
 
 
 def world_model_of(a: Args, simulator_id: dict | None = None) -> dict | None:
@@ -159,7 +183,10 @@ def world_model_of(a: Args, simulator_id: dict | None = None) -> dict | None:
         return dict(simulator_id)
     path = Path(a.world_model) if a.world_model is not None else default_checkpoint(a.map)
     if not path.is_file():
-        raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist; pass --world-model PATH to a train_world.py checkpoint")
+        raise FileNotFoundError(
+            f"world-model checkpoint {str(path)!r} does not exist; pass --world-model PATH to a train_world.py "
+            "checkpoint"
+        )
     return {"checkpoint": str(path), "sha256": file_sha256(path)}
 
 
@@ -173,7 +200,11 @@ def run_identity(a: Args, simulator_id: dict | None = None) -> dict:
 
 
 def _identity_diff(saved: dict, now: dict) -> str:
-    return ", ".join(f"{k} {now.get(k)!r} (the run has {saved.get(k)!r})" for k in sorted(set(saved) | set(now)) if saved.get(k) != now.get(k))
+    return ", ".join(
+        f"{k} {now.get(k)!r} (the run has {saved.get(k)!r})"
+        for k in sorted(set(saved) | set(now))
+        if saved.get(k) != now.get(k)
+    )
 
 
 def reusable(a: Args, simulator_id: dict | None = None) -> dict | bool | None:
@@ -187,17 +218,26 @@ def reusable(a: Args, simulator_id: dict | None = None) -> dict | bool | None:
     ident, saved_path = run_identity(a, simulator_id), out / IDENTITY_FILE
     saved = json.loads(saved_path.read_text()) if saved_path.is_file() else None
     if saved != ident:
-        why = _identity_diff(saved, ident) if saved is not None else f"it has no {IDENTITY_FILE}, so which model and map it ran is unknown"
-        raise ValueError(f"{out} holds a run of something else: {why}; it was neither reused nor changed. "
-                         "Pass a new --out (or remove that folder)")
+        why = (
+            _identity_diff(saved, ident)
+            if saved is not None
+            else f"it has no {IDENTITY_FILE}, so which model and map it ran is unknown"
+        )
+        raise ValueError(
+            f"{out} holds a run of something else: {why}; it was neither reused nor changed. "
+            "Pass a new --out (or remove that folder)"
+        )
     if (out / "report.json").is_file():
         rep = json.loads((out / "report.json").read_text())
         asked = rep.get("timesteps_asked", rep.get("timesteps"))  # (PPO rounds the steps up to whole rollouts)
         if not rep.get("interrupted") and asked == a.timesteps and rep["ppo_real_eval"]["episodes"] == a.eval_episodes:
             return rep
         if asked != a.timesteps and rep.get("timesteps", 0) > a.timesteps:
-            raise ValueError(f"{out} holds a run of {rep['timesteps']} env steps, more than the {a.timesteps} asked; it was neither reused "
-                             f"nor changed. Ask for {asked} steps, or pass a new --out")
+            raise ValueError(
+                f"{out} holds a run of {rep['timesteps']} env steps, more than the {a.timesteps} asked; it was neither "
+                "reused "
+                f"nor changed. Ask for {asked} steps, or pass a new --out"
+            )
     return False
 
 
@@ -219,12 +259,18 @@ def _load_agent_checkpoint(path: Path) -> dict:
     except CheckpointError as e:
         raise SystemExit(f"error: {e}") from e
     if isinstance(ck, dict) and "config" in ck and "model" in ck:
-        raise SystemExit(f"error: {path} is a world-model checkpoint (train_world.py), not an agent's; --resume continues a "
-                         "train_agent.py run from its own checkpoint.pt")
+        raise SystemExit(
+            f"error: {path} is a world-model checkpoint (train_world.py), not an agent's; --resume continues a "
+            "train_agent.py run from its own checkpoint.pt"
+        )
     missing = [k for k in CHECKPOINT_KEYS if not isinstance(ck, dict) or k not in ck]
     if missing or not isinstance(ck["args"], dict):
-        what = f"a {type(ck).__name__}" if not isinstance(ck, dict) else f"a dict without {missing or ['args as a dict']}"
-        raise SystemExit(f"error: {path} is not a train_agent.py checkpoint ({what}); --resume needs the checkpoint.pt a run wrote")
+        what = (
+            f"a {type(ck).__name__}" if not isinstance(ck, dict) else f"a dict without {missing or ['args as a dict']}"
+        )
+        raise SystemExit(
+            f"error: {path} is not a train_agent.py checkpoint ({what}); --resume needs the checkpoint.pt a run wrote"
+        )
     return ck
 
 
@@ -232,7 +278,16 @@ class RealEvalCallback(BaseCallback):
     """Every ``every`` env steps: success rate etc. in the REAL env, logged to tensorboard; every
     ``ckpt_every`` env steps (between rollouts, after an update): ``save()``."""
 
-    def __init__(self, every: int, episodes: int, curve: list, ckpt_every: int = 0, save=None, start: int = 0, env_kwargs: dict | None = None):
+    def __init__(
+        self,
+        every: int,
+        episodes: int,
+        curve: list,
+        ckpt_every: int = 0,
+        save=None,
+        start: int = 0,
+        env_kwargs: dict | None = None,
+    ):
         super().__init__()
         self.every, self.episodes, self.curve, self.env_kwargs = every, episodes, curve, env_kwargs or {}
         self.ckpt_every, self.save, self.start = ckpt_every, save, start
@@ -277,17 +332,25 @@ def train(a: Args, simulator: Callable[[], Simulator] | None = None, simulator_i
 def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dict | None) -> dict:
     _validate(a)
     if simulator is not None and (a.env != "DreamWorldMap-v0" or a.world_model is not None):
-        raise ValueError("simulator= replaces the dream's checkpoint: use it with --env DreamWorldMap-v0 and no --world-model")
+        raise ValueError(
+            "simulator= replaces the dream's checkpoint: use it with --env DreamWorldMap-v0 and no --world-model"
+        )
     task_kw = task_kwargs(a)
     try:  # the map and the task, checked before anything is written
-        WorldCore(task_kw["map_path"], TaskConfig(**{k: v for k, v in task_kw.items() if k in ("goal_distance", "goal_out_of_view")}))
+        WorldCore(
+            task_kw["map_path"],
+            TaskConfig(**{k: v for k, v in task_kw.items() if k in ("goal_distance", "goal_out_of_view")}),
+        )
     except ValueError as e:
         raise SystemExit(f"error: {e}") from e
     out = claim_run_dir(a.out, a.resume)
     ck, changed = None, None
     if a.resume:
         if not (out / "checkpoint.pt").exists():
-            raise SystemExit(f"error: --resume but {out / 'checkpoint.pt'} does not exist; start the run without --resume (and a new --out)")
+            raise SystemExit(
+                f"error: --resume but {out / 'checkpoint.pt'} does not exist; start the run without --resume (and a "
+                "new --out)"
+            )
         ck = _load_agent_checkpoint(out / "checkpoint.pt")
         changed = check_resume_args(ck["args"], dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
         if ck["num_timesteps"] >= a.timesteps:
@@ -296,8 +359,10 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
     if a.resume and (out / IDENTITY_FILE).is_file():
         saved = json.loads((out / IDENTITY_FILE).read_text())
         if saved != ident:  # the same flags, but another map image or world-model file behind them
-            raise SystemExit(f"error: --resume of a run in {out} whose map or world model changed: {_identity_diff(saved, ident)}; "
-                             "resume with the run's own, or start a new run with a new --out")
+            raise SystemExit(
+                f"error: --resume of a run in {out} whose map or world model changed: {_identity_diff(saved, ident)}; "
+                "resume with the run's own, or start a new run with a new --out"
+            )
     record_args(out, dataclasses.asdict(a), changed, ck["num_timesteps"] if ck else None)
     atomic_write(out / IDENTITY_FILE, lambda f: f.write(json.dumps(ident, indent=2).encode()))
     torch.manual_seed(a.seed)
@@ -310,10 +375,23 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
         else:
             kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
     env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
-    model = PPO("MultiInputPolicy", env, learning_rate=a.learning_rate, n_steps=a.n_steps, batch_size=min(a.batch_size, a.n_steps * a.n_envs),
-                n_epochs=a.n_epochs, gamma=a.gamma, gae_lambda=a.gae_lambda, ent_coef=a.ent_coef, clip_range=a.clip_range,
-                policy_kwargs=dict(features_extractor_class=EXTRACTORS[a.extractor]), tensorboard_log=str(out / "tb"),
-                seed=a.seed, device=a.device, verbose=0)
+    model = PPO(
+        "MultiInputPolicy",
+        env,
+        learning_rate=a.learning_rate,
+        n_steps=a.n_steps,
+        batch_size=min(a.batch_size, a.n_steps * a.n_envs),
+        n_epochs=a.n_epochs,
+        gamma=a.gamma,
+        gae_lambda=a.gae_lambda,
+        ent_coef=a.ent_coef,
+        clip_range=a.clip_range,
+        policy_kwargs=dict(features_extractor_class=EXTRACTORS[a.extractor]),
+        tensorboard_log=str(out / "tb"),
+        seed=a.seed,
+        device=a.device,
+        verbose=0,
+    )
     curve: list = []
     wall_before = 0.0
     if ck is not None:
@@ -323,8 +401,11 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
         except (RuntimeError, KeyError, ValueError, TypeError) as e:
             env.close()
             first = str(e).strip().splitlines()
-            raise SystemExit(f"error: {out / 'checkpoint.pt'} does not fit this run's policy ({first[-1].strip() if first else type(e).__name__}); "
-                             "it was written by another version or extractor, or altered") from e
+            raise SystemExit(
+                f"error: {out / 'checkpoint.pt'} does not fit this run's policy "
+                f"({first[-1].strip() if first else type(e).__name__}); "
+                "it was written by another version or extractor, or altered"
+            ) from e
         model.num_timesteps = int(ck["num_timesteps"])
         curve = [tuple(p) for p in ck["curve"]]
         wall_before = float(ck["train_wall_s"])
@@ -338,30 +419,53 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
     def save_checkpoint() -> None:
         if not finite():
             return  # never replace the last good checkpoint with a non-finite policy
-        atomic_save(out / "checkpoint.pt", {"policy": model.policy.state_dict(), "optimizer": model.policy.optimizer.state_dict(),
-                                            "num_timesteps": int(model.num_timesteps), "curve": [list(p) for p in curve],
-                                            "train_wall_s": wall(), "args": dataclasses.asdict(a)})
+        atomic_save(
+            out / "checkpoint.pt",
+            {
+                "policy": model.policy.state_dict(),
+                "optimizer": model.policy.optimizer.state_dict(),
+                "num_timesteps": int(model.num_timesteps),
+                "curve": [list(p) for p in curve],
+                "train_wall_s": wall(),
+                "args": dataclasses.asdict(a),
+            },
+        )
 
     if ck is None:
         save_checkpoint()  # a run killed before its first checkpoint still resumes (from step 0)
-    callback = RealEvalCallback(a.eval_every, a.eval_episodes, curve, a.ckpt_every, save_checkpoint, start=model.num_timesteps, env_kwargs=task_kw)
+    callback = RealEvalCallback(
+        a.eval_every,
+        a.eval_episodes,
+        curve,
+        a.ckpt_every,
+        save_checkpoint,
+        start=model.num_timesteps,
+        env_kwargs=task_kw,
+    )
     sigterm_as_interrupt()
     interrupted = False
     try:
         remaining = a.timesteps - model.num_timesteps
         if remaining > 0:
-            model.learn(remaining, callback=callback, progress_bar=a.progress, tb_log_name="ppo", reset_num_timesteps=ck is None)
+            model.learn(
+                remaining, callback=callback, progress_bar=a.progress, tb_log_name="ppo", reset_num_timesteps=ck is None
+            )
     except ValueError:
         if finite():
             raise
         env.close()
-        raise FloatingPointError(f"the policy became non-finite (NaN) at about {model.num_timesteps} env steps (training diverged); "
-                                 f"stopping. The last good checkpoint is {out / 'checkpoint.pt'}; try a lower --learning-rate or "
-                                 "--clip-range, then --resume") from None
+        raise FloatingPointError(
+            f"the policy became non-finite (NaN) at about {model.num_timesteps} env steps (training diverged); "
+            f"stopping. The last good checkpoint is {out / 'checkpoint.pt'}; try a lower --learning-rate or "
+            "--clip-range, then --resume"
+        ) from None
     except KeyboardInterrupt:
         interrupted = True
-        print(f"\ninterrupted at {model.num_timesteps} env steps: saving the checkpoint, model and report "
-              f"(continue with --resume --out {out})", file=sys.stderr)
+        print(
+            f"\ninterrupted at {model.num_timesteps} env steps: saving the checkpoint, model and report "
+            f"(continue with --resume --out {out})",
+            file=sys.stderr,
+        )
     save_checkpoint()
     atomic_write(out / "model.zip", model.save)  # SB3's model.zip, never half-written
     env.close()
@@ -377,19 +481,45 @@ def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupte
     final = evaluate_real(sb3_policy(model), n_episodes=a.eval_episodes, **task_kw)
     rand = evaluate_real(random_policy(a.seed), n_episodes=a.eval_episodes, **task_kw)
     gif = record_gif(sb3_policy(model), out / "eval.gif", **task_kw)
-    plot = plot_curves({f"PPO ({a.env})": [curve + [(steps, final["success_rate"])]]}, rand["success_rate"], out / "curve.png")
+    plot = plot_curves(
+        {f"PPO ({a.env})": [curve + [(steps, final["success_rate"])]]}, rand["success_rate"], out / "curve.png"
+    )
     sps = steps / max(wall, 1e-9)
     map_name = a.map or "data/world_map.png"
-    task_desc = (f"task {a.task!r}: goal {task_kw['goal_distance'][0]}-{task_kw['goal_distance'][1]} moves"
-                 f"{', out of view at the start' if task_kw['goal_out_of_view'] else ''}, {task_kw['max_episode_steps']}-step episodes")
+    task_desc = (
+        f"task {a.task!r}: goal {task_kw['goal_distance'][0]}-{task_kw['goal_distance'][1]} moves"
+        f"{', out of view at the start' if task_kw['goal_out_of_view'] else ''}, {task_kw['max_episode_steps']}-step "
+        "episodes"
+    )
     wm = ident["world_model"]
-    dreamer = "" if wm is None else (f"world model `{wm['checkpoint']}` (sha256 {wm['sha256'][:16]}...)" if "checkpoint" in wm
-                                      else f"simulator `{wm.get('spec', wm)}`")
-    report = {"env": a.env, "world_model": wm, "map": map_name, "map_fingerprint": ident["map_fingerprint"], "task": a.task,
-              "task_kwargs": {k: v for k, v in task_kw.items() if k != "map_path"},
-              "timesteps": steps, "timesteps_asked": a.timesteps, "interrupted": interrupted, "seed": a.seed,
-              "train_wall_s": wall, "train_env_steps_per_s": sps, "ppo_real_eval": final, "random_real_eval": rand,
-              "curve": curve, "gif": str(gif), "plot": str(plot)}
+    dreamer = (
+        ""
+        if wm is None
+        else (
+            f"world model `{wm['checkpoint']}` (sha256 {wm['sha256'][:16]}...)"
+            if "checkpoint" in wm
+            else f"simulator `{wm.get('spec', wm)}`"
+        )
+    )
+    report = {
+        "env": a.env,
+        "world_model": wm,
+        "map": map_name,
+        "map_fingerprint": ident["map_fingerprint"],
+        "task": a.task,
+        "task_kwargs": {k: v for k, v in task_kw.items() if k != "map_path"},
+        "timesteps": steps,
+        "timesteps_asked": a.timesteps,
+        "interrupted": interrupted,
+        "seed": a.seed,
+        "train_wall_s": wall,
+        "train_env_steps_per_s": sps,
+        "ppo_real_eval": final,
+        "random_real_eval": rand,
+        "curve": curve,
+        "gif": str(gif),
+        "plot": str(plot),
+    }
     (out / "report.json").write_text(json.dumps(report, indent=2))
     note = f" (interrupted: {steps} of {a.timesteps} steps; continue with --resume)" if interrupted else ""
     (out / "report.md").write_text(
@@ -397,12 +527,17 @@ def _report(a: Args, out: Path, model: PPO, curve: list, wall: float, interrupte
         f"Map `{map_name}`, {task_desc}.{f' Dreamed by {dreamer}.' if dreamer else ''}\n\n"
         f"{steps} env steps{note} in {wall:.0f} s ({sps:.0f} env steps/s), seed {a.seed}.\n\n"
         "| policy | success rate | mean return | mean length | episodes |\n|---|---|---|---|---|\n"
-        + "".join(f"| {n} | {r['success_rate']:.3f} | {r['mean_return']:.3f} | {r['mean_length']:.1f} | {r['episodes']} |\n"
-                  for n, r in (("random", rand), (f"PPO ({a.env})", final)))
-        + "\n![success rate in the real env against training steps](curve.png)\n\n![evaluation episodes](eval.gif)\n")
-    print(f"PPO ({a.env}{', ' + dreamer.replace('`', '') if dreamer else ''}, {task_desc}, map {map_name}){note}:"
-          f" real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
-          f"{sps:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}")
+        + "".join(
+            f"| {n} | {r['success_rate']:.3f} | {r['mean_return']:.3f} | {r['mean_length']:.1f} | {r['episodes']} |\n"
+            for n, r in (("random", rand), (f"PPO ({a.env})", final))
+        )
+        + "\n![success rate in the real env against training steps](curve.png)\n\n![evaluation episodes](eval.gif)\n"
+    )
+    print(
+        f"PPO ({a.env}{', ' + dreamer.replace('`', '') if dreamer else ''}, {task_desc}, map {map_name}){note}:"
+        f" real-env success {final['success_rate']:.3f} vs random {rand['success_rate']:.3f}; "
+        f"{sps:.0f} env steps/s; report {out / 'report.md'}, GIF {gif}, curve {plot}, tensorboard {out / 'tb'}"
+    )
     return report
 
 

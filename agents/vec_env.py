@@ -25,7 +25,10 @@ class SB3VecEnv(VecEnv):
 
     def __init__(self, venv: gym.vector.VectorEnv):
         if venv.metadata.get("autoreset_mode") != AutoresetMode.SAME_STEP:
-            raise ValueError(f"SB3VecEnv needs a vector env made with autoreset_mode='same_step', got {venv.metadata.get('autoreset_mode')}")
+            raise ValueError(
+                "SB3VecEnv needs a vector env made with autoreset_mode='same_step', got "
+                f"{venv.metadata.get('autoreset_mode')}"
+            )
         self.venv = venv
         super().__init__(venv.num_envs, venv.single_observation_space, venv.single_action_space)
         self._actions = None

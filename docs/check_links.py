@@ -1,5 +1,7 @@
-"""python docs/check_links.py: every relative markdown link (and image) under docs/ must point to an existing file, and a #fragment to a heading
+"""python docs/check_links.py: every relative markdown link (and image) under docs/ must point to an existing file, and
+a #fragment to a heading
 of the target page (GitHub's anchor rules). Run from the repository root; exit status 1 on any broken link."""
+
 import re
 import sys
 from pathlib import Path

@@ -44,8 +44,21 @@ def popen():
 def tiny_world_model(tmp_path_factory) -> str:
     """A 2-step tiny WorldDiT checkpoint (flow matching, CFG, 2 sampler steps), trained once per worker."""
     out = tmp_path_factory.mktemp("tiny_wm")
-    return str(train(Args(experiment="world_flow", preset="tiny", out=str(out), steps=2, batch_size=4, eval_every=0,
-                          progress=False, cfg=GuidanceArgs(on=True), sample=SampleArgs(steps=2))))
+    return str(
+        train(
+            Args(
+                experiment="world_flow",
+                preset="tiny",
+                out=str(out),
+                steps=2,
+                batch_size=4,
+                eval_every=0,
+                progress=False,
+                cfg=GuidanceArgs(on=True),
+                sample=SampleArgs(steps=2),
+            )
+        )
+    )
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,18 @@ ADV = AdvArgs(weight=0.5, batch=4, band=16)
 
 def tiny_train_args(tmp_path: Path, **kw) -> Args:
     """``world_models.training`` settings of a 4-step tiny flow-matching run with CFG, checkpointing every 2 steps."""
-    base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=4, batch_size=4, eval_every=0,
-                progress=False, bf16=False, cfg=GuidanceArgs(on=True), ckpt_every=2)
+    base = dict(
+        experiment="world_flow",
+        preset="tiny",
+        out=str(tmp_path / "run"),
+        steps=4,
+        batch_size=4,
+        eval_every=0,
+        progress=False,
+        bf16=False,
+        cfg=GuidanceArgs(on=True),
+        ckpt_every=2,
+    )
     base.update(kw)
     return Args(**base)
 

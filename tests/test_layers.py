@@ -63,11 +63,15 @@ def test_imports_follow_the_layers(package):
         rel = path.relative_to(ROOT)
         for name, line, at_top in _imports(path):
             if name in PROJECT and name != package:
-                ok = name in allowed or (package == "worldgen_env" and name == "world_models" and path.name in ENV_MODULES_USING_MODELS)
+                ok = name in allowed or (
+                    package == "worldgen_env" and name == "world_models" and path.name in ENV_MODULES_USING_MODELS
+                )
                 if not ok:
                     bad.append(f"{rel}:{line} imports {name}")
                 elif not at_top:
-                    bad.append(f"{rel}:{line} imports {name} inside a function (project imports belong at module level)")
+                    bad.append(
+                        f"{rel}:{line} imports {name} inside a function (project imports belong at module level)"
+                    )
             if name in banned:
                 bad.append(f"{rel}:{line} imports {name}, which the {package} layer must not depend on")
     assert not bad, "imports that cross the layers:\n" + "\n".join(bad)
@@ -75,20 +79,26 @@ def test_imports_follow_the_layers(package):
 
 def test_no_lazy_module_getattr():
     """No module-level ``__getattr__`` (a lazy import that hides a cycle)."""
-    lazy = [str(p.relative_to(ROOT)) for pkg in PROJECT for p in _modules(pkg)
-            if any(isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in ast.parse(p.read_text()).body)]
+    lazy = [
+        str(p.relative_to(ROOT))
+        for pkg in PROJECT
+        for p in _modules(pkg)
+        if any(isinstance(n, ast.FunctionDef) and n.name == "__getattr__" for n in ast.parse(p.read_text()).body)
+    ]
     assert not lazy, f"module __getattr__ in {lazy}"
 
 
-@pytest.mark.parametrize("package, must_not_load", [
-    ("worldgen_core", ["torch", "gymnasium", "worldgen_env", "world_models"]),
-    ("world_models", ["gymnasium", "worldgen_env", "stable_baselines3"]),
-    ("worldgen_env", ["stable_baselines3", "agents", "worldbench"]),
-])
+@pytest.mark.parametrize(
+    "package, must_not_load",
+    [
+        ("worldgen_core", ["torch", "gymnasium", "worldgen_env", "world_models"]),
+        ("world_models", ["gymnasium", "worldgen_env", "stable_baselines3"]),
+        ("worldgen_env", ["stable_baselines3", "agents", "worldbench"]),
+    ],
+)
 def test_a_lower_layer_imports_alone(package, must_not_load):
     """In a fresh interpreter: the package imports (no cycle) and pulls in nothing from above it."""
-    code = (f"import sys, {package}; "
-            f"print(','.join(m for m in {must_not_load!r} if m in sys.modules))")
+    code = f"import sys, {package}; print(','.join(m for m in {must_not_load!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"importing {package} loaded {out.stdout.strip()}"

@@ -35,14 +35,35 @@ NO_GPU = not torch.cuda.is_available()
 
 
 def _wargs(tmp_path, **kw):
-    base = dict(experiment="world_flow", preset="tiny", out=str(tmp_path / "run"), steps=3, batch_size=4, eval_every=0,
-                progress=False, bf16=False, ckpt_every=1)
+    base = dict(
+        experiment="world_flow",
+        preset="tiny",
+        out=str(tmp_path / "run"),
+        steps=3,
+        batch_size=4,
+        eval_every=0,
+        progress=False,
+        bf16=False,
+        ckpt_every=1,
+    )
     return Args(**{**base, **kw})
 
 
 def _aargs(out, **kw):
-    base = dict(env="WorldMap-v0", out=str(out), timesteps=64, n_envs=2, n_steps=16, batch_size=16, n_epochs=1,
-                eval_every=0, eval_episodes=4, ckpt_every=32, progress=False, seed=0)
+    base = dict(
+        env="WorldMap-v0",
+        out=str(out),
+        timesteps=64,
+        n_envs=2,
+        n_steps=16,
+        batch_size=16,
+        n_epochs=1,
+        eval_every=0,
+        eval_episodes=4,
+        ckpt_every=32,
+        progress=False,
+        seed=0,
+    )
     return AArgs(**{**base, **kw})
 
 
@@ -52,8 +73,13 @@ STAGE = "-m world_models.training"  # one training stage (train_world.py runs th
 def _cli(script, *args, timeout=120):
     """Run a CLI: a script in the repository root, or ``-m module``."""
     cmd = ["-m", script[3:]] if script.startswith("-m ") else [str(ROOT / script)]
-    return subprocess.run([sys.executable, *cmd, *map(str, args)], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return subprocess.run(
+        [sys.executable, *cmd, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 def _one_line_error(r) -> str:
@@ -102,10 +128,16 @@ def _poison_from(monkeypatch, first_bad_call):
     monkeypatch.setattr(tr, "make_process", poisoned)
 
 
-@pytest.mark.parametrize("first_bad_call, ckpt_every, good_step", [(4, 2, 2), (2, 1000, 0)], ids=["after-a-checkpoint", "before-any-checkpoint"])
+@pytest.mark.parametrize(
+    "first_bad_call, ckpt_every, good_step",
+    [(4, 2, 2), (2, 1000, 0)],
+    ids=["after-a-checkpoint", "before-any-checkpoint"],
+)
 def test_nan_loss_names_a_checkpoint_that_exists(tmp_path, monkeypatch, first_bad_call, ckpt_every, good_step):
     _poison_from(monkeypatch, first_bad_call)
-    with pytest.raises(FloatingPointError, match=rf"loss became nan at step {first_bad_call - 1}.*\(step {good_step}\)"):
+    with pytest.raises(
+        FloatingPointError, match=rf"loss became nan at step {first_bad_call - 1}.*\(step {good_step}\)"
+    ):
         train(_wargs(tmp_path, steps=10, ckpt_every=ckpt_every))
     ck = load_checkpoint(tmp_path / "run" / "last.pt")
     assert ck["step"] == good_step and all(torch.isfinite(v).all() for v in ck["model"].values())
@@ -113,14 +145,47 @@ def test_nan_loss_names_a_checkpoint_that_exists(tmp_path, monkeypatch, first_ba
 
 def test_exploding_lr_keeps_a_resumable_checkpoint(tmp_path):
     out = tmp_path / "boom"
-    r = _cli(STAGE, "--preset", "tiny", "--lr", "1e9", "--ckpt-every", "1", "--steps", "100", "--batch-size", "4",
-             "--eval-every", "0", "--no-progress", "--out", out)
+    r = _cli(
+        STAGE,
+        "--preset",
+        "tiny",
+        "--lr",
+        "1e9",
+        "--ckpt-every",
+        "1",
+        "--steps",
+        "100",
+        "--batch-size",
+        "4",
+        "--eval-every",
+        "0",
+        "--no-progress",
+        "--out",
+        out,
+    )
     line = _one_line_error(r)
     assert "diverged" in line or "loss became" in line
     good = load_checkpoint(out / "last.pt")
     assert all(torch.isfinite(v).all() and v.abs().max() < 100 for v in good["model"].values() if v.is_floating_point())
-    r = _cli(STAGE, "--preset", "tiny", "--lr", "3e-4", "--ckpt-every", "1", "--steps", str(good["step"] + 3),
-             "--batch-size", "4", "--eval-every", "0", "--no-progress", "--out", out, "--resume")
+    r = _cli(
+        STAGE,
+        "--preset",
+        "tiny",
+        "--lr",
+        "3e-4",
+        "--ckpt-every",
+        "1",
+        "--steps",
+        str(good["step"] + 3),
+        "--batch-size",
+        "4",
+        "--eval-every",
+        "0",
+        "--no-progress",
+        "--out",
+        out,
+        "--resume",
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert load_checkpoint(out / "last.pt")["step"] == good["step"] + 3
     assert '"lr": [1000000000.0, 0.0003]' in (out / "resumes.jsonl").read_text()
@@ -128,10 +193,38 @@ def test_exploding_lr_keeps_a_resumable_checkpoint(tmp_path):
 
 # ---- 3. SIGINT / SIGTERM in train_agent.py save the model and the report; kill -9 resumes ----------
 def _start_agent(popen, out, *extra):
-    return popen([sys.executable, str(ROOT / "train_agent.py"), "--env", "WorldMap-v0", "--timesteps", "1000000",
-                             "--n-envs", "2", "--n-steps", "16", "--batch-size", "16", "--n-epochs", "1", "--eval-every", "0",
-                             "--eval-episodes", "4", "--ckpt-every", "64", "--no-progress", "--out", str(out), *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return popen(
+        [
+            sys.executable,
+            str(ROOT / "train_agent.py"),
+            "--env",
+            "WorldMap-v0",
+            "--timesteps",
+            "1000000",
+            "--n-envs",
+            "2",
+            "--n-steps",
+            "16",
+            "--batch-size",
+            "16",
+            "--n-epochs",
+            "1",
+            "--eval-every",
+            "0",
+            "--eval-episodes",
+            "4",
+            "--ckpt-every",
+            "64",
+            "--no-progress",
+            "--out",
+            str(out),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
 
 
 def _wait_for_checkpoint_past(out, steps, proc, timeout=90):
@@ -211,7 +304,9 @@ def test_random_bytes_checkpoint_in_every_entry_point(tmp_path):
     run.mkdir()
     shutil.copy(f, run / "last.pt")
     assert "corrupted" in _one_line_error(_cli(STAGE, "--preset", "tiny", "--steps", "2", "--out", run, "--resume"))
-    assert "corrupted" in _one_line_error(_cli("train_agent.py", "--world-model", f, "--timesteps", "32", "--out", tmp_path / "ag"))
+    assert "corrupted" in _one_line_error(
+        _cli("train_agent.py", "--world-model", f, "--timesteps", "32", "--out", tmp_path / "ag")
+    )
 
 
 # ---- 5. huge maps, missing GPUs, zero-sized PPO settings -------------------------------------------
@@ -219,8 +314,12 @@ def _png_header_only(path, width, height):
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b""))
+    path.write_bytes(
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(b""))
+        + chunk(b"IEND", b"")
+    )
 
 
 def test_decompression_bomb_map_is_a_clear_error(tmp_path):
@@ -228,7 +327,9 @@ def test_decompression_bomb_map_is_a_clear_error(tmp_path):
     _png_header_only(bomb, 20000, 20000)
     with pytest.raises(ValueError, match="huge.png.*too large to load safely.*downscale"):
         WorldMapEnv(map_path=bomb)
-    assert "too large" in _one_line_error(_cli(STAGE, "--preset", "tiny", "--steps", "1", "--map", bomb, "--out", tmp_path / "r"))
+    assert "too large" in _one_line_error(
+        _cli(STAGE, "--preset", "tiny", "--steps", "1", "--map", bomb, "--out", tmp_path / "r")
+    )
 
 
 @pytest.mark.skipif(not NO_GPU, reason="checks the error on a machine without a GPU")
@@ -244,7 +345,9 @@ def test_cuda_without_a_gpu_is_a_clear_error(tmp_path, tiny_world_model):
     assert "torch sees none" in line
 
 
-@pytest.mark.parametrize("flag", ["--n-steps", "--batch-size", "--eval-episodes", "--n-epochs", "--timesteps", "--n-envs"])
+@pytest.mark.parametrize(
+    "flag", ["--n-steps", "--batch-size", "--eval-episodes", "--n-epochs", "--timesteps", "--n-envs"]
+)
 def test_agent_cli_rejects_zero_sizes(tmp_path, flag, capsys):
     with pytest.raises(SystemExit, match=f"{flag} must be >= 1"):
         agent_main(["--env", "WorldMap-v0", flag, "0", "--out", str(tmp_path / "a"), "--no-progress"])
@@ -287,21 +390,31 @@ def test_16bit_greyscale_map_is_scaled(tmp_path):
 
 
 # ---- 9. values that were accepted without a word ------------------------------------------------
-@pytest.mark.parametrize("kw, match", [
-    (dict(steps=0), "steps must be an int >= 1"), (dict(steps=2.5), "steps must be an int"),
-    (dict(cfg_scale=float("nan")), "cfg_scale must be a finite number"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(steps=0), "steps must be an int >= 1"),
+        (dict(steps=2.5), "steps must be an int"),
+        (dict(cfg_scale=float("nan")), "cfg_scale must be a finite number"),
+    ],
+)
 def test_dream_sampler_settings_are_checked(tiny_world_model, kw, match):
     with pytest.raises(ValueError, match=match):
         DreamWorldMapEnv(checkpoint=tiny_world_model, **kw)
 
 
-@pytest.mark.parametrize("kw, match", [
-    (dict(view_size=64.7), "view_size must be a whole number"), (dict(stride=0), "stride must be >= 1"),
-    (dict(step_penalty=float("nan")), "step_penalty must be a finite number"), (dict(shaping=float("inf")), "shaping must be a finite"),
-    (dict(goal_distance=(3,)), r"goal_distance must be a \(min, max\) pair"), (dict(goal_distance=5), r"\(5, 5\) for exactly 5"),
-    (dict(goal_distance=(2.5, 4)), "goal_distance min must be a whole number"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(view_size=64.7), "view_size must be a whole number"),
+        (dict(stride=0), "stride must be >= 1"),
+        (dict(step_penalty=float("nan")), "step_penalty must be a finite number"),
+        (dict(shaping=float("inf")), "shaping must be a finite"),
+        (dict(goal_distance=(3,)), r"goal_distance must be a \(min, max\) pair"),
+        (dict(goal_distance=5), r"\(5, 5\) for exactly 5"),
+        (dict(goal_distance=(2.5, 4)), "goal_distance min must be a whole number"),
+    ],
+)
 def test_env_task_values_are_checked(kw, match):
     with pytest.raises(ValueError, match=match):
         WorldMapEnv(**kw)
@@ -318,14 +431,16 @@ def test_vector_counts_are_checked(tiny_world_model):
     assert WorldMapVectorEnv(num_envs=4.0, view_size=64.0).num_envs == 4  # integral floats are fine
 
 
-@pytest.mark.parametrize("change", [dict(cfg=GuidanceArgs()), dict(seed=1), dict(t_sampling="logit_normal"), dict(map="OTHER")])
+@pytest.mark.parametrize(
+    "change", [dict(cfg=GuidanceArgs()), dict(seed=1), dict(t_sampling="logit_normal"), dict(map="OTHER")]
+)
 def test_resume_refuses_settings_that_would_mix_runs(tmp_path, change):
     if change.get("map") == "OTHER":
         Image.new("RGB", (160, 160), (1, 2, 3)).save(tmp_path / "other.png")
         change = dict(map=str(tmp_path / "other.png"))
     train(_wargs(tmp_path, steps=2, cfg=GuidanceArgs(on=True)))
     before = (tmp_path / "run" / "last.pt").read_bytes()
-    (name, _), = change.items()
+    ((name, _),) = change.items()
     with pytest.raises(SystemExit, match=f"--{name.replace('_', '-')}(\\.on)? .*the run has"):  # cfg: --cfg.on
         train(_wargs(tmp_path, steps=4, resume=True, **{"cfg": GuidanceArgs(on=True), **change}))
     assert (tmp_path / "run" / "last.pt").read_bytes() == before
@@ -396,4 +511,7 @@ def test_robustness_table_names_existing_tests():
         names |= set(re.findall(r"^def (test_\w+)", f.read_text(), re.M))
     for r in rows + rows2:
         cited = re.findall(r"`(test_\w+)`", r)
-        assert (cited or "has since been removed" in r) and set(cited) <= names, (r, set(cited) - names)  # a removed tool's row has none
+        assert (cited or "has since been removed" in r) and set(cited) <= names, (
+            r,
+            set(cited) - names,
+        )  # a removed tool's row has none

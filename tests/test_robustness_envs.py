@@ -34,8 +34,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _aargs(out, **kw):
-    base = dict(env="WorldMap-v0", out=str(out), timesteps=64, n_envs=2, n_steps=16, batch_size=16, n_epochs=1,
-                eval_every=0, eval_episodes=4, ckpt_every=32, progress=False, seed=0)
+    base = dict(
+        env="WorldMap-v0",
+        out=str(out),
+        timesteps=64,
+        n_envs=2,
+        n_steps=16,
+        batch_size=16,
+        n_epochs=1,
+        eval_every=0,
+        eval_episodes=4,
+        ckpt_every=32,
+        progress=False,
+        seed=0,
+    )
     return AArgs(**{**base, **kw})
 
 
@@ -105,7 +117,9 @@ def test_a_replaced_checkpoint_file_is_not_reused(tmp_path, ckpt):
     out = Path(args.out)
     out.mkdir()
     (out / "identity.json").write_text(json.dumps(run_identity(args)))
-    (out / "report.json").write_text(json.dumps({"timesteps": 64, "timesteps_asked": 64, "ppo_real_eval": {"episodes": 4}}))
+    (out / "report.json").write_text(
+        json.dumps({"timesteps": 64, "timesteps_asked": 64, "ppo_real_eval": {"episodes": 4}})
+    )
     assert reusable(args)["timesteps"] == 64
     wm.write_bytes(wm.read_bytes() + b"\0")  # other weights, the same path
     with pytest.raises(ValueError, match="holds a run of something else: world_model .*sha256"):
@@ -113,11 +127,17 @@ def test_a_replaced_checkpoint_file_is_not_reused(tmp_path, ckpt):
 
 
 # ---- 9. simulator outputs are checked, never cast; a simulator gets copies ----------------------
-@pytest.mark.parametrize("dtype, scale", [(np.float32, 1 / 255), (np.float64, np.nan), (np.int64, 1)], ids=["float", "nan", "int64"])
+@pytest.mark.parametrize(
+    "dtype, scale", [(np.float32, 1 / 255), (np.float64, np.nan), (np.int64, 1)], ids=["float", "nan", "int64"]
+)
 def test_dream_refuses_views_that_are_not_uint8(dtype, scale):
     env = DreamWorldMapEnv(model=FloatSim(dtype, scale))
     env.reset(seed=0)
-    with pytest.raises(ValueError, match=rf"simulator 'FloatSim': step\(\) returned {np.dtype(dtype).name} views .*uint8 views of shape \(1, 64, 64, 3\)"):
+    with pytest.raises(
+        ValueError,
+        match=rf"simulator 'FloatSim': step\(\) returned {np.dtype(dtype).name} views .*uint8 views of shape \(1, 64, "
+        r"64, 3\)",
+    ):
         env.step(3)
 
 
@@ -127,7 +147,9 @@ def test_worldbench_gives_copies_and_checks_views():
     core = WorldCore()
     starts, acts = runners.line_loops(core, 4, 2, 0)
     true, fake = runners.run_episodes(WritesFirstViews, core, starts, acts)
-    assert np.array_equal(true[:, 0], core.views(starts)) and np.array_equal(true[:, -1], true[:, 0])  # the loop still closes
+    assert np.array_equal(true[:, 0], core.views(starts)) and np.array_equal(
+        true[:, -1], true[:, 0]
+    )  # the loop still closes
     with pytest.raises(ValueError, match="simulator 'FloatSim': step.. returned float32"):
         runners.run_episodes(FloatSim, core, starts, acts)
 
@@ -137,7 +159,9 @@ def test_vector_env_honours_and_checks_reset_options():
     envs = gym.make_vec("WorldMap-v0", num_envs=2)
     obs, info = envs.reset(seed=0, options={"start": (0, 0), "goal": (0, 24)})
     assert info["agent_pos"].tolist() == [[0, 0], [0, 0]] and info["goal_pos"].tolist() == [[0, 24], [0, 24]]
-    assert info["distance"].tolist() == [3, 3] and np.array_equal(obs["image"][0], WorldMapEnv().core.views(np.zeros((1, 2), int))[0])
+    assert info["distance"].tolist() == [3, 3] and np.array_equal(
+        obs["image"][0], WorldMapEnv().core.views(np.zeros((1, 2), int))[0]
+    )
     with pytest.raises(ValueError, match=r"unknown reset options \['bogus'\]"):
         envs.reset(options={"bogus": 1})
     with pytest.raises(ValueError, match="reset option 'start' must be"):
@@ -145,14 +169,24 @@ def test_vector_env_honours_and_checks_reset_options():
 
 
 # ---- 11. the real env refuses every dream setting ------------------------------------------------
-DREAM_VALUES = {"world_model": "x.pt", "dream_steps": 7, "dream_cfg_scale": 1.5, "dream_remember_goal": True, "dream_dtype": "float32"}
+DREAM_VALUES = {
+    "world_model": "x.pt",
+    "dream_steps": 7,
+    "dream_cfg_scale": 1.5,
+    "dream_remember_goal": True,
+    "dream_dtype": "float32",
+}
 
 
-@pytest.mark.parametrize("name", sorted({f.name for f in dataclasses.fields(AArgs) if f.name.startswith("dream_")} | {"world_model"}))
+@pytest.mark.parametrize(
+    "name", sorted({f.name for f in dataclasses.fields(AArgs) if f.name.startswith("dream_")} | {"world_model"})
+)
 def test_real_env_refuses_every_dream_flag(tmp_path, name):
     """Every dream setting of the dataclass, a new one too (DREAM_VALUES must then give it a value)."""
     flag = "--" + name.replace("_", "-")
-    with pytest.raises(SystemExit, match=f"error: {flag} is a setting of the dream; use it with --env DreamWorldMap-v0"):
+    with pytest.raises(
+        SystemExit, match=f"error: {flag} is a setting of the dream; use it with --env DreamWorldMap-v0"
+    ):
         atrain(_aargs(tmp_path / "r", **{name: DREAM_VALUES[name]}))
     assert not (tmp_path / "r").exists()
 
@@ -160,7 +194,9 @@ def test_real_env_refuses_every_dream_flag(tmp_path, name):
 # ---- 12. a simulator's own memory, and one simulator per env -------------------------------------
 @pytest.mark.parametrize("kw", [dict(memory=False), dict(memory=True), dict(memory_cells=16)], ids=str)
 def test_dream_with_a_simulator_refuses_memory_settings(kw):
-    with pytest.raises(ValueError, match=rf"got model= and \['{next(iter(kw))}'\]; a simulator given as model= has its own memory"):
+    with pytest.raises(
+        ValueError, match=rf"got model= and \['{next(iter(kw))}'\]; a simulator given as model= has its own memory"
+    ):
         DreamWorldMapEnv(model=PredictorSimulator(lambda v, a: v), **kw)
 
 
@@ -168,7 +204,9 @@ def test_one_simulator_is_not_shared_by_sub_envs():
     sim = PredictorSimulator(lambda v, a: v)
     with pytest.raises(ValueError, match="already dreams for another env.*vectorization_mode='vector_entry_point'"):
         gym.make_vec("DreamWorldMap-v0", num_envs=2, vectorization_mode="sync", model=sim)
-    envs = gym.make_vec("DreamWorldMap-v0", num_envs=2, model=PredictorSimulator(lambda v, a: v))  # one simulator, N sub-envs
+    envs = gym.make_vec(
+        "DreamWorldMap-v0", num_envs=2, model=PredictorSimulator(lambda v, a: v)
+    )  # one simulator, N sub-envs
     assert envs.reset(seed=0)[0]["image"].shape == (2, 64, 64, 3)
     env = DreamWorldMapEnv(model=sim)
     env.close()  # frees it
@@ -189,13 +227,22 @@ def test_envs_pickle_and_deep_copy_cheaply():
         assert np.array_equal(o_a["image"], o_b["image"]) and r_a == r_b
     vec = gym.make_vec("WorldMap-v0", num_envs=2)
     vec.reset(seed=0)
-    assert len(pickle.dumps(vec)) < 20e6 and copy.deepcopy(vec).step(np.array([3, 1]))[0]["image"].shape == (2, 64, 64, 3)
+    assert len(pickle.dumps(vec)) < 20e6 and copy.deepcopy(vec).step(np.array([3, 1]))[0]["image"].shape == (
+        2,
+        64,
+        64,
+        3,
+    )
 
 
 # ---- 14. start == goal, a fractional resync, the report names its world model ---------------------
-@pytest.mark.parametrize("make", [lambda: gym.make("WorldMap-v0"), lambda: gym.make_vec("WorldMap-v0", num_envs=2)], ids=["single", "vector"])
+@pytest.mark.parametrize(
+    "make", [lambda: gym.make("WorldMap-v0"), lambda: gym.make_vec("WorldMap-v0", num_envs=2)], ids=["single", "vector"]
+)
 def test_reset_refuses_start_equal_to_goal(make):
-    with pytest.raises(ValueError, match=r"reset options put the start \(8, 16\) and the goal \(8, 16\) at the same place"):
+    with pytest.raises(
+        ValueError, match=r"reset options put the start \(8, 16\) and the goal \(8, 16\) at the same place"
+    ):
         make().reset(seed=0, options={"start": (8, 16), "goal": (8, 16)})
 
 
@@ -229,7 +276,11 @@ def _cli_cases(tmp_path):
         ("worldgen_env.rollout_gif", ["--map", str(tmp_path / "missing.png")], "--map .* does not exist"),
         ("worldgen_env.play", ["--seed", "-1"], "--seed must be >= 0"),
         ("worldgen_env.play", ["--fps", "0"], "--fps must be >= 1"),
-        ("worldgen_env.play", ["--checkpoint", str(a_file)], "--checkpoint is the world model of the dream; add --dream"),
+        (
+            "worldgen_env.play",
+            ["--checkpoint", str(a_file)],
+            "--checkpoint is the world model of the dream; add --dream",
+        ),
         ("worldgen_env.speed", ["--repeats", "0"], "--repeats must be >= 1"),
         ("worldgen_env.speed", ["--seconds", "-1"], "--seconds must be > 0"),
         ("worldgen_env.speed", ["--sizes", "0"], "--sizes must be >= 1"),
@@ -265,8 +316,14 @@ def test_unwritable_output_folder_is_one_error_line(tmp_path, capsys):
 
 
 def test_tool_command_line_in_a_fresh_process(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "worldgen_env.rollout_gif", "--steps", "0"], capture_output=True, text=True, timeout=120,
-                       cwd=ROOT, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    r = subprocess.run(
+        [sys.executable, "-m", "worldgen_env.rollout_gif", "--steps", "0"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert r.returncode == 2 and r.stderr.strip() == "error: --steps must be >= 1, got 0", r.stderr[-2000:]
 
 
@@ -290,7 +347,9 @@ def flaky_factory(core):
 def test_worldbench_checks_models_before_any_work(tmp_path, capsys):
     from worldbench.__main__ import main
 
-    line = _one_error(capsys, main, ["--quick", "copy", "test_robustness_envs:broken_factory", "--out", str(tmp_path / "b")])
+    line = _one_error(
+        capsys, main, ["--quick", "copy", "test_robustness_envs:broken_factory", "--out", str(tmp_path / "b")]
+    )
     assert "the weights server is down" in line
     assert not (tmp_path / "b" / "leaderboard.json").exists()
 
@@ -299,8 +358,12 @@ def test_worldbench_failing_model_loses_only_its_row(tmp_path, capsys, monkeypat
     from worldbench import __main__ as wb
     from worldbench.bench import QUICK
 
-    monkeypatch.setattr(wb, "QUICK", dataclasses.replace(QUICK, c2st_steps=5, c2st_repeats=1, speed_seconds=0.05, n_walks=8))
-    line = _one_error(capsys, wb.main, ["--quick", "copy", "bad=test_robustness_envs:flaky_factory", "--out", str(tmp_path / "b")])
+    monkeypatch.setattr(
+        wb, "QUICK", dataclasses.replace(QUICK, c2st_steps=5, c2st_repeats=1, speed_seconds=0.05, n_walks=8)
+    )
+    line = _one_error(
+        capsys, wb.main, ["--quick", "copy", "bad=test_robustness_envs:flaky_factory", "--out", str(tmp_path / "b")]
+    )
     assert "1 of 2 models failed ('bad': RuntimeError: the GPU fell over)" in line
     data = json.loads((tmp_path / "b" / "leaderboard.json").read_text())
     assert set(data["results"]) == {"copy"} and data["meta"]["failed"] == {"bad": "RuntimeError: the GPU fell over"}
@@ -319,18 +382,29 @@ def _world_checkpoint(ckpt):
     return torch.load(ckpt, weights_only=True)
 
 
-@pytest.mark.parametrize("kind, want", [
-    ("list", r"is not a train_agent.py checkpoint \(a list\)"),
-    ("no-args", r"is not a train_agent.py checkpoint \(a dict without \['optimizer', 'num_timesteps', 'curve', 'train_wall_s', 'args'\]\)"),
-    ("world-model", "is a world-model checkpoint .train_world.py., not an agent's"),
-    ("shapes", "does not fit this run's policy .*size mismatch"),
-])
+@pytest.mark.parametrize(
+    "kind, want",
+    [
+        ("list", r"is not a train_agent.py checkpoint \(a list\)"),
+        (
+            "no-args",
+            r"is not a train_agent.py checkpoint \(a dict without \['optimizer', 'num_timesteps', 'curve', "
+            r"'train_wall_s', 'args'\]\)",
+        ),
+        ("world-model", "is a world-model checkpoint .train_world.py., not an agent's"),
+        ("shapes", "does not fit this run's policy .*size mismatch"),
+    ],
+)
 def test_resume_with_the_wrong_file_is_one_error(tmp_path, agent_run, ckpt, kind, want):
     run = tmp_path / "run"
     shutil.copytree(agent_run, run)
     ck = torch.load(run / "checkpoint.pt", weights_only=True)
-    obj = {"list": [1, 2, 3], "no-args": {"policy": ck["policy"]}, "world-model": _world_checkpoint(ckpt),
-           "shapes": {**ck, "policy": {k: (v[:1] if v.ndim else v) for k, v in ck["policy"].items()}}}[kind]
+    obj = {
+        "list": [1, 2, 3],
+        "no-args": {"policy": ck["policy"]},
+        "world-model": _world_checkpoint(ckpt),
+        "shapes": {**ck, "policy": {k: (v[:1] if v.ndim else v) for k, v in ck["policy"].items()}},
+    }[kind]
     torch.save(obj, run / "checkpoint.pt")
     with pytest.raises(SystemExit, match="error: .*" + want) as ex:
         atrain(_aargs(run, timesteps=128, resume=True))
@@ -338,7 +412,9 @@ def test_resume_with_the_wrong_file_is_one_error(tmp_path, agent_run, ckpt, kind
 
 
 def test_batch_size_one_is_refused(tmp_path):
-    with pytest.raises(SystemExit, match=r"error: --batch-size must be >= 2 \(PPO normalises advantages over each minibatch\), got 1"):
+    with pytest.raises(
+        SystemExit, match=r"error: --batch-size must be >= 2 \(PPO normalises advantages over each minibatch\), got 1"
+    ):
         atrain(_aargs(tmp_path / "b1", batch_size=1))
 
 
@@ -384,9 +460,14 @@ def test_transfer_refuses_names_that_share_a_run_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(agents.training, "train", lambda *a, **k: pytest.fail("nothing may be trained"))
     core = WorldCore()
-    with pytest.raises(ValueError, match=r"two models would share a run folder \(\['a b', 'a_b'\] -> \['a_b', 'a_b'\]\)"):
-        tr.transfer([parse_spec("a b=copy", core), parse_spec("a_b=shift", core)], tmp_path,
-                    tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2))
+    with pytest.raises(
+        ValueError, match=r"two models would share a run folder \(\['a b', 'a_b'\] -> \['a_b', 'a_b'\]\)"
+    ):
+        tr.transfer(
+            [parse_spec("a b=copy", core), parse_spec("a_b=shift", core)],
+            tmp_path,
+            tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2),
+        )
 
 
 @pytest.mark.parametrize("kw", [dict(device="cpu"), dict(dtype="float32"), dict(compile=True)], ids=str)
@@ -399,8 +480,12 @@ def test_resume_refuses_a_replaced_map_file(tmp_path):
     world = tmp_path / "map.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 240, 3), dtype=np.uint8)).save(world)
     atrain(_aargs(tmp_path / "run", map=str(world)))
-    Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 240, 3), dtype=np.uint8)).save(world)  # same name, other map
-    with pytest.raises(SystemExit, match="error: --resume of a run in .* whose map or world model changed: map_fingerprint"):
+    Image.fromarray(np.random.default_rng(1).integers(0, 256, (200, 240, 3), dtype=np.uint8)).save(
+        world
+    )  # same name, other map
+    with pytest.raises(
+        SystemExit, match="error: --resume of a run in .* whose map or world model changed: map_fingerprint"
+    ):
         atrain(_aargs(tmp_path / "run", map=str(world), timesteps=128, resume=True))
 
 

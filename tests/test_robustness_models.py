@@ -39,7 +39,17 @@ from worldgen_core.world_map import load_map
 
 def _rargs(out, **kw):
     """A recipe run small enough for a test: tiny model, from scratch, a 2 s budget."""
-    base = dict(time_budget=2, preset="tiny", pretrained=None, batch_size=4, out=str(out), eval_every=0, progress=False, device="cpu", threads=1)
+    base = dict(
+        time_budget=2,
+        preset="tiny",
+        pretrained=None,
+        batch_size=4,
+        out=str(out),
+        eval_every=0,
+        progress=False,
+        device="cpu",
+        threads=1,
+    )
     return RArgs(**{**base, **kw})
 
 
@@ -56,11 +66,15 @@ def _body(ck: dict) -> dict:
 # ---- 1. a run folder is new, empty or this run's -------------------------------------------------
 @pytest.mark.parametrize("name", ["world_model.pt", "flow.pt", "notes.txt"])
 def test_new_run_never_writes_into_a_folder_with_a_users_files(tmp_path, name):
-    for i, start in enumerate((lambda out: train(tiny_train_args(tmp_path, out=str(out), steps=1)), lambda out: recipe.run(_rargs(out)))):
+    for i, start in enumerate(
+        (lambda out: train(tiny_train_args(tmp_path, out=str(out), steps=1)), lambda out: recipe.run(_rargs(out)))
+    ):
         out = tmp_path / f"d{i}"
         out.mkdir()
         (out / name).write_bytes(b"the user's file")
-        with pytest.raises(SystemExit, match=rf"holds files that are not this run's \({re.escape(name)}\); nothing was changed"):
+        with pytest.raises(
+            SystemExit, match=rf"holds files that are not this run's \({re.escape(name)}\); nothing was changed"
+        ):
             start(out)
         assert [f.name for f in out.iterdir()] == [name] and (out / name).read_bytes() == b"the user's file"
 
@@ -95,8 +109,12 @@ def test_resume_refuses_a_changed_map(tmp_path, place):
     m = tmp_path / "m.png"
     stripe_map(m, (40, 160, 90))
     train(tiny_train_args(tmp_path, map=str(m), steps=1, place=PlaceArgs(field=place)))
-    stripe_map(m, (200, 120, 30), size=(200, 160) if not place else (264, 160))  # same path: new pixels (and, with a field, a new size)
-    with pytest.raises(SystemExit, match=r"the map '.*m.png' is not the one the run in .* was trained on \(its pixels or size changed"):
+    stripe_map(
+        m, (200, 120, 30), size=(200, 160) if not place else (264, 160)
+    )  # same path: new pixels (and, with a field, a new size)
+    with pytest.raises(
+        SystemExit, match=r"the map '.*m.png' is not the one the run in .* was trained on \(its pixels or size changed"
+    ):
         train(tiny_train_args(tmp_path, map=str(m), steps=2, place=PlaceArgs(field=place), resume=True))
     assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 1
 
@@ -117,8 +135,22 @@ def test_a_second_run_into_a_live_runs_folder_is_refused(tmp_path, run_ckpt):
     out = run_ckpt.parent
     claim_run_dir(out, resume=True)  # this process is the live run
     try:
-        r = _cli("-m world_models.training", "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0", "--no-progress",
-                 "--no-bf16", "--out", out, "--resume")
+        r = _cli(
+            "-m world_models.training",
+            "--preset",
+            "tiny",
+            "--steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--eval-every",
+            "0",
+            "--no-progress",
+            "--no-bf16",
+            "--out",
+            out,
+            "--resume",
+        )
         line = _one_line_error(r)
         assert f"is in use by another run (process {os.getpid()})" in line and load_checkpoint(run_ckpt)["step"] == 2
     finally:
@@ -129,8 +161,13 @@ def test_a_killed_runs_lock_dies_with_it(tmp_path):
     from worldgen_core.runs import release_run_dir
 
     out = tmp_path / "run"
-    code = f"from worldgen_core.runs import claim_run_dir; claim_run_dir({str(out)!r}, False); print('locked', flush=True); input()"
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=ROOT)
+    code = (
+        f"from worldgen_core.runs import claim_run_dir; claim_run_dir({str(out)!r}, False); "
+        "print('locked', flush=True); input()"
+    )
+    p = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True, cwd=ROOT
+    )
     try:
         assert p.stdout.readline().strip() == "locked"
         with pytest.raises(SystemExit, match="in use by another run"):
@@ -149,7 +186,10 @@ def test_non_finite_weights_fail_at_load(run_ckpt, tmp_path):
     ck["ema"][name] = ck["ema"][name].clone()
     ck["ema"][name].view(-1)[0] = float("nan")
     save_checkpoint(tmp_path / "nan.pt", _body(ck))  # a valid digest: the file is as written
-    with pytest.raises(CheckpointError, match=rf"'{re.escape(str(tmp_path / 'nan.pt'))}' holds weights that are not finite \(ema: {re.escape(name)}"):
+    with pytest.raises(
+        CheckpointError,
+        match=rf"'{re.escape(str(tmp_path / 'nan.pt'))}' holds weights that are not finite \(ema: {re.escape(name)}",
+    ):
         load_world_model(tmp_path / "nan.pt", device="cpu")
     line = _one_line_error(_cli("-m world_models.io.export", tmp_path / "nan.pt", tmp_path / "x.pt"))
     assert "not finite" in line and not (tmp_path / "x.pt").exists()
@@ -171,7 +211,10 @@ def test_place_field_model_on_another_map_warns_once(tmp_path):
     wm = load_world_model(path, device="cpu")
     assert wm.knows(WorldCore(mine))
     other = WorldCore(stripe_map(tmp_path / "other.png", (200, 120, 30)))
-    with pytest.warns(UserWarning, match=rf"world model '{re.escape(str(path))}' has a place field learnt on another map .*'.*other.png'"):
+    with pytest.warns(
+        UserWarning,
+        match=rf"world model '{re.escape(str(path))}' has a place field learnt on another map .*'.*other.png'",
+    ):
         assert not wm.knows(other)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -189,19 +232,30 @@ def test_exif_rotated_jpeg_map_loads_as_shown(tmp_path):
 
 
 # ---- 15. the CLIs answer a mistake with one error line ------------------------------------------
-@pytest.mark.parametrize("module,args,says", [
-    ("world_models.io.export", ["{tmp}/nope.pt", "{tmp}/x.pt"], "does not exist"),
-    ("world_models.io.export", ["{ckpt}", "{tmp}/x.pt", "--steps", "0"], "steps must be an int >= 1"),
-    ("world_models.io.export", ["{ckpt}", "{tmp}"], "is a folder"),
-    ("world_models.io.export", ["{ckpt}", "{tmp}/notes.txt/x.pt"], "is a file, not a folder"),
-    ("worldgen_core.mapgen", ["--width", "10", "-o", "{tmp}/m.png"], "--width and --height must be >= 128"),
-    ("worldgen_core.mapgen", ["--seed", "-1", "-o", "{tmp}/m.png"], "--seed must be >= 0"),
-    ("worldgen_core.mapgen", ["-o", "{tmp}", "--width", "160", "--height", "128"], "is a folder"),
-    ("worldgen_core.citygen", ["--seed", "-1", "-o", "{tmp}/c.png"], "--seed must be >= 0"),
-    ("worldgen_core.citygen", ["-o", "{tmp}/notes.txt/c.png", "--width", "160", "--height", "128"], "is a file, not a folder"),
-    ("world_models.speed", ["--presets", "tiny", "--repeats", "0", "--seconds", "0.1"], "--repeats and --batch must be >= 1"),
-    ("world_models.speed", ["--presets", "huge"], "--presets must name presets"),
-])
+@pytest.mark.parametrize(
+    "module,args,says",
+    [
+        ("world_models.io.export", ["{tmp}/nope.pt", "{tmp}/x.pt"], "does not exist"),
+        ("world_models.io.export", ["{ckpt}", "{tmp}/x.pt", "--steps", "0"], "steps must be an int >= 1"),
+        ("world_models.io.export", ["{ckpt}", "{tmp}"], "is a folder"),
+        ("world_models.io.export", ["{ckpt}", "{tmp}/notes.txt/x.pt"], "is a file, not a folder"),
+        ("worldgen_core.mapgen", ["--width", "10", "-o", "{tmp}/m.png"], "--width and --height must be >= 128"),
+        ("worldgen_core.mapgen", ["--seed", "-1", "-o", "{tmp}/m.png"], "--seed must be >= 0"),
+        ("worldgen_core.mapgen", ["-o", "{tmp}", "--width", "160", "--height", "128"], "is a folder"),
+        ("worldgen_core.citygen", ["--seed", "-1", "-o", "{tmp}/c.png"], "--seed must be >= 0"),
+        (
+            "worldgen_core.citygen",
+            ["-o", "{tmp}/notes.txt/c.png", "--width", "160", "--height", "128"],
+            "is a file, not a folder",
+        ),
+        (
+            "world_models.speed",
+            ["--presets", "tiny", "--repeats", "0", "--seconds", "0.1"],
+            "--repeats and --batch must be >= 1",
+        ),
+        ("world_models.speed", ["--presets", "huge"], "--presets must name presets"),
+    ],
+)
 def test_model_and_map_clis_answer_mistakes_with_one_error_line(run_ckpt, tmp_path, module, args, says):
     (tmp_path / "notes.txt").write_text("mine")
     r = _cli(f"-m {module}", *(a.format(tmp=tmp_path, ckpt=run_ckpt) for a in args))
@@ -220,8 +274,11 @@ def test_full_disk_keeps_the_last_good_checkpoint_and_the_run_resumes(tmp_path, 
         return real(obj, f, *a, **kw)
 
     monkeypatch.setattr(ckmod.torch, "save", save)
-    with pytest.raises(SystemExit, match=r"could not write the checkpoint at step \d \('.*last.pt': No space left on device\); the last good "
-                                         r"checkpoint .*last.pt \(step 1\) is kept as it was; free some space, then --resume"):
+    with pytest.raises(
+        SystemExit,
+        match=r"could not write the checkpoint at step \d \('.*last.pt': No space left on device\); the last good "
+        r"checkpoint .*last.pt \(step 1\) is kept as it was; free some space, then --resume",
+    ):
         train(tiny_train_args(tmp_path, steps=5, ckpt_every=1))
     monkeypatch.setattr(ckmod.torch, "save", real)
     run = tmp_path / "run"
@@ -263,7 +320,9 @@ def test_failed_start_leaves_the_folder_for_the_fixed_command(tmp_path):
     with pytest.raises(CheckpointError, match="bad.pt"):
         recipe.run(_rargs(tmp_path / "r", pretrained=str(tmp_path / "bad.pt")))
     assert (tmp_path / "r" / "args.json").exists()
-    assert load_checkpoint(recipe.run(_rargs(tmp_path / "r")))["recipe"]["args"]["pretrained"] is None  # same --out, no --resume
+    assert (
+        load_checkpoint(recipe.run(_rargs(tmp_path / "r")))["recipe"]["args"]["pretrained"] is None
+    )  # same --out, no --resume
 
 
 def test_killed_right_after_args_json_leaves_the_folder_free(tmp_path):
@@ -277,7 +336,9 @@ def test_killed_right_after_args_json_leaves_the_folder_free(tmp_path):
 
 def test_args_json_is_written_atomically(tmp_path, monkeypatch):
     record_args(tmp_path, {"steps": 1})
-    monkeypatch.setattr(files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device")))
+    monkeypatch.setattr(
+        files.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(errno.ENOSPC, "No space left on device"))
+    )
     with pytest.raises(OSError):
         record_args(tmp_path, {"steps": 2})
     assert json.loads((tmp_path / "args.json").read_text()) == {"steps": 1} and not list(tmp_path.glob(".*.tmp"))
@@ -311,5 +372,7 @@ def test_a_linked_lock_file_is_never_written_through(tmp_path, run_ckpt):
 def test_resume_with_another_map_path_names_the_flag(tmp_path):
     a, b = stripe_map(tmp_path / "a.png", (40, 160, 90)), stripe_map(tmp_path / "b.png", (200, 120, 30))
     train(tiny_train_args(tmp_path, map=a, steps=1))
-    with pytest.raises(SystemExit, match=r"settings that differ from the run in .*: --map '.*b.png' \(the run has '.*a.png'\)"):
+    with pytest.raises(
+        SystemExit, match=r"settings that differ from the run in .*: --map '.*b.png' \(the run has '.*a.png'\)"
+    ):
         train(tiny_train_args(tmp_path, map=b, steps=2, resume=True))

@@ -8,5 +8,17 @@ from world_models.inference import WorldModel, load_world_model
 from world_models.model.dit import PRESETS, DiT, ModelConfig, WorldDiT, build_model, preset
 from worldgen_core import __version__  # noqa: F401  (one version for the whole package)
 
-__all__ = ["PRESETS", "DiT", "ModelConfig", "WorldDiT", "build_model", "preset", "DDPM", "FlowMatching", "Process",
-           "make_process", "load_world_model", "WorldModel"]
+__all__ = [
+    "PRESETS",
+    "DiT",
+    "ModelConfig",
+    "WorldDiT",
+    "build_model",
+    "preset",
+    "DDPM",
+    "FlowMatching",
+    "Process",
+    "make_process",
+    "load_world_model",
+    "WorldModel",
+]

@@ -24,7 +24,15 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     """float (B, C, H, W) in [-1, 1] -> uint8 (B, H, W, C), rounded (what an env returns)."""
     # made contiguous where it lives, so a GPU sends one block of bytes (a strided copy to the host
     # took half the model's time at batch 4096 on an H200)
-    return ((x.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).contiguous().cpu().numpy()
+    return (
+        ((x.detach().float().clamp(-1, 1) + 1) * 127.5)
+        .round()
+        .to(torch.uint8)
+        .permute(0, 2, 3, 1)
+        .contiguous()
+        .cpu()
+        .numpy()
+    )
 
 
 def moves_that_happen(rng: np.random.Generator, pos: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -57,7 +65,10 @@ class TransitionSampler:
         self.cores = list(core) if isinstance(core, (list, tuple)) else [core]
         for c in self.cores:
             if (c.grid < 2).all():
-                raise ValueError(f"a map has a single view position (grid {tuple(c.grid)}): there are no moves to learn; use a map larger than one view plus one stride")
+                raise ValueError(
+                    f"a map has a single view position (grid {tuple(c.grid)}): there are no moves to learn; use a map "
+                    "larger than one view plus one stride"
+                )
         sizes = np.array([c.grid.prod() for c in self.cores], np.float64)
         self.weights = sizes / sizes.sum()
         self.core = self.cores[0]
@@ -67,7 +78,11 @@ class TransitionSampler:
         if len(self.cores) == 1:
             return self._sample(self.core, n)
         which = self.rng.choice(len(self.cores), size=n, p=self.weights)
-        parts = [(np.flatnonzero(which == i), self._sample(c, int((which == i).sum()))) for i, c in enumerate(self.cores) if (which == i).any()]
+        parts = [
+            (np.flatnonzero(which == i), self._sample(c, int((which == i).sum())))
+            for i, c in enumerate(self.cores)
+            if (which == i).any()
+        ]
         out = {k: np.empty((n, *v.shape[1:]), v.dtype) for k, v in parts[0][1].items()}
         for idx, part in parts:
             for k, v in part.items():

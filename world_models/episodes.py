@@ -42,11 +42,15 @@ def dataset_files(path: str | Path) -> tuple[Path, Path]:
     data = path.parent if path.is_file() else path / "data" if (path / "data").is_dir() else path
     meta, h5 = data / "metadata.json", data / "main_data.hdf5"
     if not path.exists():
-        raise FileNotFoundError(f"dataset {str(path)!r} does not exist; pass a Minari dataset's folder "
-                                "(python -m agents.episodes --out writes one)")
+        raise FileNotFoundError(
+            f"dataset {str(path)!r} does not exist; pass a Minari dataset's folder "
+            "(python -m agents.episodes --out writes one)"
+        )
     if not (meta.is_file() and h5.is_file()):
-        raise ValueError(f"{str(path)!r} is not a Minari dataset in the hdf5 format (no metadata.json and "
-                         "main_data.hdf5 in its data folder); pass a dataset's folder")
+        raise ValueError(
+            f"{str(path)!r} is not a Minari dataset in the hdf5 format (no metadata.json and "
+            "main_data.hdf5 in its data folder); pass a dataset's folder"
+        )
     return meta, h5
 
 
@@ -55,8 +59,10 @@ def read_metadata(path: str | Path) -> dict:
     meta, _ = dataset_files(path)
     m = json.loads(meta.read_text())
     if m.get("data_format", "hdf5") != "hdf5":
-        raise ValueError(f"{str(path)!r} is a Minari dataset in the {m['data_format']!r} format; this reader takes "
-                         "the hdf5 format (minari[hdf5], the default)")
+        raise ValueError(
+            f"{str(path)!r} is a Minari dataset in the {m['data_format']!r} format; this reader takes "
+            "the hdf5 format (minari[hdf5], the default)"
+        )
     return m
 
 
@@ -68,8 +74,14 @@ def _image_keys(meta: dict) -> set:
 
     def image(sp: dict) -> bool:
         shape = sp.get("shape") or []
-        return (sp.get("type") == "Box" and sp.get("dtype") == "uint8" and len(shape) in (2, 3) and min(shape[:2]) >= 32
-                and bool(np.all(np.asarray(sp["low"]) == 0)) and bool(np.all(np.asarray(sp["high"]) == 255)))
+        return (
+            sp.get("type") == "Box"
+            and sp.get("dtype") == "uint8"
+            and len(shape) in (2, 3)
+            and min(shape[:2]) >= 32
+            and bool(np.all(np.asarray(sp["low"]) == 0))
+            and bool(np.all(np.asarray(sp["high"]) == 255))
+        )
 
     return {k for k, sp in subspaces.items() if isinstance(sp, dict) and image(sp)}
 
@@ -105,12 +117,17 @@ def read_episodes(path: str | Path):
             g = f[name]
             obs = g["observations"]
             seed = g.attrs.get("seed")
-            yield {"id": int(g.attrs.get("id", int(name.split("_", 1)[1]))),
-                   "seed": None if seed is None else int(seed),
-                   "observations": ({k: _leaf(v, k in images) for k, v in obs.items()} if isinstance(obs, h5py.Group)
-                                    else _leaf(obs, None in images)),
-                   **{k: g[k][()] for k in ("actions", "rewards", "terminations", "truncations")},
-                   "infos": _group(g["infos"]) if "infos" in g else {}}
+            yield {
+                "id": int(g.attrs.get("id", int(name.split("_", 1)[1]))),
+                "seed": None if seed is None else int(seed),
+                "observations": (
+                    {k: _leaf(v, k in images) for k, v in obs.items()}
+                    if isinstance(obs, h5py.Group)
+                    else _leaf(obs, None in images)
+                ),
+                **{k: g[k][()] for k in ("actions", "rewards", "terminations", "truncations")},
+                "infos": _group(g["infos"]) if "infos" in g else {},
+            }
 
 
 @dataclass
@@ -147,16 +164,22 @@ class Transitions:
 def _check_map(path, meta: dict, core: WorldCore) -> None:
     fp = meta.get("worldgen", {}).get("map_fingerprint")
     if fp is None:
-        raise ValueError(f"dataset {str(path)!r} does not say which map it shows (no worldgen map_fingerprint in its "
-                         "metadata); load it without a map, or record it with python -m agents.episodes")
+        raise ValueError(
+            f"dataset {str(path)!r} does not say which map it shows (no worldgen map_fingerprint in its "
+            "metadata); load it without a map, or record it with python -m agents.episodes"
+        )
     if fp != core.fingerprint:
-        raise ValueError(f"dataset {str(path)!r} was recorded on another map (fingerprint {fp}, "
-                         f"{meta['worldgen'].get('map_path')}) than {core.map_name} (fingerprint {core.fingerprint}); "
-                         "pass the dataset's own map")
+        raise ValueError(
+            f"dataset {str(path)!r} was recorded on another map (fingerprint {fp}, "
+            f"{meta['worldgen'].get('map_path')}) than {core.map_name} (fingerprint {core.fingerprint}); "
+            "pass the dataset's own map"
+        )
     w = meta["worldgen"]
     if (w.get("view_size"), w.get("stride")) != (core.task.view_size, core.task.stride):
-        raise ValueError(f"dataset {str(path)!r} has {w.get('view_size')}-px views moved by {w.get('stride')} px; "
-                         f"the map given has {core.task.view_size} and {core.task.stride}")
+        raise ValueError(
+            f"dataset {str(path)!r} has {w.get('view_size')}-px views moved by {w.get('stride')} px; "
+            f"the map given has {core.task.view_size} and {core.task.stride}"
+        )
 
 
 def load_transitions(path: str | Path, core: WorldCore | None = None, view: str = "image") -> Transitions:
@@ -168,20 +191,41 @@ def load_transitions(path: str | Path, core: WorldCore | None = None, view: str 
     meta = {k: v for k, v in read_metadata(path).items() if k not in ("observation_space", "action_space")}
     if core is not None:
         _check_map(path, meta, core)
-    parts = {k: [] for k in ("views", "actions", "next_views", "positions", "next_positions", "episodes", "rewards",
-                             "terminations", "truncations")}
+    parts = {
+        k: []
+        for k in (
+            "views",
+            "actions",
+            "next_views",
+            "positions",
+            "next_positions",
+            "episodes",
+            "rewards",
+            "terminations",
+            "truncations",
+        )
+    }
     for ep in read_episodes(path):
         obs = ep["observations"]
         frames = obs[view] if isinstance(obs, dict) else obs
         if "agent_pos" not in ep["infos"]:
-            raise ValueError(f"dataset {str(path)!r} holds no info['agent_pos'] (episode {ep['id']}); record it with "
-                             "its infos (minari.DataCollector(record_infos=True), or python -m agents.episodes)")
+            raise ValueError(
+                f"dataset {str(path)!r} holds no info['agent_pos'] (episode {ep['id']}); record it with "
+                "its infos (minari.DataCollector(record_infos=True), or python -m agents.episodes)"
+            )
         pos = np.asarray(ep["infos"]["agent_pos"], np.int64)
         t = len(ep["actions"])
-        for k, v in (("views", frames[:-1]), ("next_views", frames[1:]), ("positions", pos[:-1]),
-                     ("next_positions", pos[1:]), ("actions", np.asarray(ep["actions"], np.int64)),
-                     ("episodes", np.full(t, ep["id"], np.int64)), ("rewards", ep["rewards"]),
-                     ("terminations", ep["terminations"]), ("truncations", ep["truncations"])):
+        for k, v in (
+            ("views", frames[:-1]),
+            ("next_views", frames[1:]),
+            ("positions", pos[:-1]),
+            ("next_positions", pos[1:]),
+            ("actions", np.asarray(ep["actions"], np.int64)),
+            ("episodes", np.full(t, ep["id"], np.int64)),
+            ("rewards", ep["rewards"]),
+            ("terminations", ep["terminations"]),
+            ("truncations", ep["truncations"]),
+        ):
             parts[k].append(v)
     if not parts["actions"]:
         raise ValueError(f"dataset {str(path)!r} holds no episodes")

@@ -17,8 +17,18 @@ from world_models.io.checkpoint import CheckpointError, load_checkpoint
 from world_models.model.dit import DiT, ModelConfig, build_model
 from worldgen_core.assets import data_path
 
-__all__ = ["WorldModel", "model_predictor", "load_world_model", "resolve_device", "resolve_dtype", "fast_dtype", "DTYPES", "load_state",
-           "SHIPPED_MODEL", "UNIVERSAL_MODEL"]
+__all__ = [
+    "WorldModel",
+    "model_predictor",
+    "load_world_model",
+    "resolve_device",
+    "resolve_dtype",
+    "fast_dtype",
+    "DTYPES",
+    "load_state",
+    "SHIPPED_MODEL",
+    "UNIVERSAL_MODEL",
+]
 
 #: The shipped world model, trained on the default map (README: its training commands).
 SHIPPED_MODEL = data_path("world_model.pt")
@@ -38,8 +48,11 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if dev.type == "cuda":
         n = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if n == 0:
-            raise ValueError(f"device {str(device)!r} asks for a CUDA GPU, but torch sees none (torch.cuda.is_available() is False); "
-                             "use device 'auto' or 'cpu'")
+            raise ValueError(
+                f"device {str(device)!r} asks for a CUDA GPU, but torch sees none (torch.cuda.is_available() is "
+                "False); "
+                "use device 'auto' or 'cpu'"
+            )
         if dev.index is not None and dev.index >= n:
             raise ValueError(f"device {str(device)!r}: there are {n} CUDA GPU(s), numbered 0..{n - 1}")
     elif dev.type not in ("cpu", "mps"):
@@ -60,7 +73,13 @@ def fast_dtype(device: str | torch.device = "auto") -> torch.dtype:
 
 
 #: dtype names accepted by the dream env, worldbench and the agent CLI; "auto" is :func:`fast_dtype`
-DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16, "fp32": torch.float32, "bf16": torch.bfloat16}
+DTYPES = {
+    "auto": None,
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "fp32": torch.float32,
+    "bf16": torch.bfloat16,
+}
 
 
 def resolve_dtype(dtype: str | torch.dtype, device: str | torch.device = "auto") -> torch.dtype:
@@ -77,7 +96,9 @@ def load_state(model: torch.nn.Module, state: dict, what: str) -> None:
     try:
         model.load_state_dict(state)
     except RuntimeError as e:
-        raise CheckpointError(f"{what}: the weights do not fit the model its config describes ({str(e).splitlines()[0][:300]})") from e
+        raise CheckpointError(
+            f"{what}: the weights do not fit the model its config describes ({str(e).splitlines()[0][:300]})"
+        ) from e
 
 
 @dataclass
@@ -113,9 +134,12 @@ class WorldModel:
             return True
         if core.fingerprint not in self._warned:
             self._warned.add(core.fingerprint)
-            warnings.warn(f"world model {self.path or '(in memory)'!r} has a place field learnt on another map "
-                          f"(fingerprint {self.place_map}), not on {getattr(core, 'map_name', 'this map')!r} "
-                          f"({core.fingerprint}): it dreams there from the view alone, without its field", stacklevel=2)
+            warnings.warn(
+                f"world model {self.path or '(in memory)'!r} has a place field learnt on another map "
+                f"(fingerprint {self.place_map}), not on {getattr(core, 'map_name', 'this map')!r} "
+                f"({core.fingerprint}): it dreams there from the view alone, without its field",
+                stacklevel=2,
+            )
         return False
 
     @property
@@ -140,9 +164,18 @@ class WorldModel:
         return SamplingConfig.resolve(self.process, sampling or self.sampling, **overrides)
 
     @torch.inference_mode()
-    def predict(self, views: np.ndarray, actions: np.ndarray, generator: torch.Generator | None = None, *,
-                sampling: SamplingConfig | None = None, sampler: str | None = None, steps: int | None = None,
-                cfg_scale: float | None = None, cells: np.ndarray | None = None) -> np.ndarray:
+    def predict(
+        self,
+        views: np.ndarray,
+        actions: np.ndarray,
+        generator: torch.Generator | None = None,
+        *,
+        sampling: SamplingConfig | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        cells: np.ndarray | None = None,
+    ) -> np.ndarray:
         """``sampling`` (default: the checkpoint's), or single settings overriding it. ``cells``
         (B, 2): the next views' cells, for a model with a place field on the map it knows
         (None: the field is left out)."""
@@ -151,23 +184,43 @@ class WorldModel:
         sampling = sampling or self.sampling  # resolved (and checked) when the model or the caller made it
         if sampler is not None or steps is not None or cfg_scale is not None:
             sampling = self.resolve(sampling, sampler=sampler, steps=steps, cfg_scale=cfg_scale)
-        cond = {"view": to_tensor(views, self.device), "action": torch.as_tensor(np.asarray(actions), dtype=torch.long, device=self.device)}
+        cond = {
+            "view": to_tensor(views, self.device),
+            "action": torch.as_tensor(np.asarray(actions), dtype=torch.long, device=self.device),
+        }
         if cells is not None:
             if not self.has_place:
-                raise ValueError("cells= was given, but this world model has no place field; predict(views, actions) without cells")
+                raise ValueError(
+                    "cells= was given, but this world model has no place field; predict(views, actions) without cells"
+                )
             cond["place"] = torch.as_tensor(np.asarray(cells), dtype=torch.long, device=self.device)
         with self.autocast():
-            x = self.process.sample(self.model, cond, sampler=sampling.sampler, steps=sampling.steps, cfg_scale=sampling.cfg_scale,
-                                    generator=generator)
+            x = self.process.sample(
+                self.model,
+                cond,
+                sampler=sampling.sampler,
+                steps=sampling.steps,
+                cfg_scale=sampling.cfg_scale,
+                generator=generator,
+            )
         if not torch.isfinite(x).all():
-            raise FloatingPointError(f"world model {self.path or '(in memory)'!r} predicted views with NaN or inf values "
-                                     f"({sampling.sampler} x{sampling.steps}, cfg {sampling.cfg_scale}, {self.dtype}); they would show as "
-                                     f"black frames. Try another checkpoint{'' if self.dtype == torch.float32 else ', or dtype float32'}")
+            raise FloatingPointError(
+                f"world model {self.path or '(in memory)'!r} predicted views with NaN or inf values "
+                f"({sampling.sampler} x{sampling.steps}, cfg {sampling.cfg_scale}, {self.dtype}); they would show as "
+                f"black frames. Try another checkpoint{'' if self.dtype == torch.float32 else ', or dtype float32'}"
+            )
         return to_uint8(x)
 
 
-def model_predictor(wm: WorldModel, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None, seed: int = 0,
-                    batch: int = 64, generator: torch.Generator | None = None):
+def model_predictor(
+    wm: WorldModel,
+    sampler: str | None = None,
+    steps: int | None = None,
+    cfg_scale: float | None = None,
+    seed: int = 0,
+    batch: int = 64,
+    generator: torch.Generator | None = None,
+):
     """``wm`` as a predictor of next views, ``predict(views, actions[, cells]) -> next views`` (uint8 (B, H, W, 3)), the
     function :class:`worldgen_core.simulator.PredictorSimulator` and :func:`worldgen_core.simulator.dream_views` step:
     batches of ``batch``; the next views' cells as an optional third argument (a model with a place field). Noise
@@ -175,16 +228,30 @@ def model_predictor(wm: WorldModel, sampler: str | None = None, steps: int | Non
     g = generator if generator is not None else torch.Generator().manual_seed(seed)
 
     def predict(views, actions, cells=None):
-        outs = [wm.predict(views[i : i + batch], actions[i : i + batch], g, sampler=sampler, steps=steps, cfg_scale=cfg_scale,
-                           cells=None if cells is None else cells[i : i + batch])
-                for i in range(0, len(views), batch)]
+        outs = [
+            wm.predict(
+                views[i : i + batch],
+                actions[i : i + batch],
+                g,
+                sampler=sampler,
+                steps=steps,
+                cfg_scale=cfg_scale,
+                cells=None if cells is None else cells[i : i + batch],
+            )
+            for i in range(0, len(views), batch)
+        ]
         return np.concatenate(outs)
 
     return predict
 
 
-def load_world_model(path: str | Path, device: str | torch.device = "auto", use_ema: bool = True,
-                     dtype: str | torch.dtype = torch.float32, compile: bool = False) -> WorldModel:
+def load_world_model(
+    path: str | Path,
+    device: str | torch.device = "auto",
+    use_ema: bool = True,
+    dtype: str | torch.dtype = torch.float32,
+    compile: bool = False,
+) -> WorldModel:
     """Rebuild the model a checkpoint describes (its config travels inside it), in eval mode.
 
     ``use_ema``: load the EMA weights when the checkpoint has them (the better sampler).
@@ -206,5 +273,7 @@ def load_world_model(path: str | Path, device: str | torch.device = "auto", use_
     try:
         sampling = SamplingConfig.resolve(process, ckpt["sampling"])
     except ValueError as e:
-        raise CheckpointError(f"checkpoint {str(path)!r}: its stored sampler settings do not fit its process: {e}") from e
+        raise CheckpointError(
+            f"checkpoint {str(path)!r}: its stored sampler settings do not fit its process: {e}"
+        ) from e
     return WorldModel(model, process, config, sampling, dev, dtype, ckpt.get("place_map"), str(path))

@@ -68,15 +68,27 @@ def frame_fn(model, process, cond: dict | None, n: int, amp, **sampling) -> Call
     return frames
 
 
-def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, seconds: float = 2.0, repeats: int = 3, device="cpu",
-            compile: bool = False) -> dict:
+def measure(
+    name: str,
+    bf16: bool,
+    steps: int,
+    cfg: bool,
+    batch: int = 32,
+    seconds: float = 2.0,
+    repeats: int = 3,
+    device="cpu",
+    compile: bool = False,
+) -> dict:
     torch.manual_seed(0)
     cfg_model = preset(name)
     m = build_model(cfg_model).to(device)
     fm = FlowMatching()
     amp = (lambda: torch.autocast(torch.device(device).type, dtype=torch.bfloat16)) if bf16 else contextlib.nullcontext
     x = torch.randn(batch, 3, 64, 64, device=device)
-    cond = {"view": torch.randn(batch, 3, 64, 64, device=device), "action": torch.randint(0, 4, (batch,), device=device)}
+    cond = {
+        "view": torch.randn(batch, 3, 64, 64, device=device),
+        "action": torch.randint(0, 4, (batch,), device=device),
+    }
     t_train = seconds_per_call(train_step_fn(m, fm, x, cond, amp), seconds, repeats)
     m.eval()
     one = {k: v[:1] for k, v in cond.items()}
@@ -93,8 +105,16 @@ def measure(name: str, bf16: bool, steps: int, cfg: bool, batch: int = 32, secon
         for _ in range(3):
             frame_fn(m, fm, one, 1, amp, **sampling)()  # compile for the shapes used (the CFG batch and the plain one)
     t_frame = seconds_per_call(frame_fn(m, fm, one, 1, amp, **sampling), seconds, repeats)
-    return {"preset": name, "dtype": "bf16" if bf16 else "fp32", "params_M": sum(p.numel() for p in m.parameters()) / 1e6,
-            "train_samples_s": batch / t_train, "forwards_s": 1 / t_fwd, "frames_s": 1 / t_frame, "steps": steps, "cfg": cfg}
+    return {
+        "preset": name,
+        "dtype": "bf16" if bf16 else "fp32",
+        "params_M": sum(p.numel() for p in m.parameters()) / 1e6,
+        "train_samples_s": batch / t_train,
+        "forwards_s": 1 / t_fwd,
+        "frames_s": 1 / t_frame,
+        "steps": steps,
+        "cfg": cfg,
+    }
 
 
 @dataclass
@@ -128,8 +148,11 @@ def run(a: Args) -> list[dict]:
     """Measure as ``a`` says (:class:`Args`); returns one row per preset and dtype."""
     unknown = [n for n in a.presets if n not in PRESETS]
     check(a.presets and not unknown, f"--presets must name presets among {sorted(PRESETS)}, got {list(a.presets)}")
-    check(min(a.steps, a.seed_steps, a.repeats, a.batch) >= 1, f"--steps, --seed-steps, --repeats and --batch must be >= 1, "
-          f"got {a.steps}, {a.seed_steps}, {a.repeats} and {a.batch}")
+    check(
+        min(a.steps, a.seed_steps, a.repeats, a.batch) >= 1,
+        f"--steps, --seed-steps, --repeats and --batch must be >= 1, "
+        f"got {a.steps}, {a.seed_steps}, {a.repeats} and {a.batch}",
+    )
     check(0 < a.seconds < math.inf, f"--seconds must be a finite number > 0, got {a.seconds}")
     resolve_device(a.device)  # a bad or absent device: its own message
     rows = []
@@ -137,18 +160,33 @@ def run(a: Args) -> list[dict]:
     for name in a.presets:
         for bf16 in (False, True):
             steps, cfg = (a.seed_steps, True) if name == "seed" else (a.steps, a.cfg)
-            r = measure(name, bf16, steps, cfg, batch=a.batch, seconds=a.seconds, repeats=a.repeats, device=a.device, compile=a.compile)
+            r = measure(
+                name,
+                bf16,
+                steps,
+                cfg,
+                batch=a.batch,
+                seconds=a.seconds,
+                repeats=a.repeats,
+                device=a.device,
+                compile=a.compile,
+            )
             rows.append(r)
-            print(f"{name:<7}{r['dtype']:<6}{r['params_M']:>7.2f}M{r['train_samples_s']:>17.1f}{r['forwards_s']:>13.1f}{r['frames_s']:>10.2f}"
-                  f"  euler x{steps}{' + CFG' if cfg else ''}", flush=True)
+            print(
+                f"{name:<7}{r['dtype']:<6}{r['params_M']:>7.2f}M{r['train_samples_s']:>17.1f}{r['forwards_s']:>13.1f}{r['frames_s']:>10.2f}"
+                f"  euler x{steps}{' + CFG' if cfg else ''}",
+                flush=True,
+            )
     seed = {r["dtype"]: r for r in rows if r["preset"] == "seed"}
     if seed and any(r["preset"] == "small" for r in rows):
         best_seed_train = max(r["train_samples_s"] for r in seed.values())
         best_seed_frame = max(r["frames_s"] for r in seed.values())
         s = max((r for r in rows if r["preset"] == "small"), key=lambda r: r["train_samples_s"])
         f = max((r for r in rows if r["preset"] == "small"), key=lambda r: r["frames_s"])
-        print(f"small vs seed (each at its faster dtype): training {s['train_samples_s'] / best_seed_train:.1f}x, "
-              f"single-frame generation {f['frames_s'] / best_seed_frame:.1f}x")
+        print(
+            f"small vs seed (each at its faster dtype): training {s['train_samples_s'] / best_seed_train:.1f}x, "
+            f"single-frame generation {f['frames_s'] / best_seed_frame:.1f}x"
+        )
     return rows
 
 

@@ -5,13 +5,15 @@ or ``module:factory`` (your own simulator, :mod:`worldgen_core.simulator`); ``NA
 row. Default: ``copy shift shipped=data/world_model.pt``.
 
 Writes ``leaderboard.md`` / ``leaderboard.json``, ``psnr_curves.png`` (rollout PSNR against steps,
-loop-closure PSNR against k, streaks along the motion on straight walks against steps), ``c2st.png``, ``strips.png`` and ``loop.gif`` to ``--out``.
+loop-closure PSNR against k, streaks along the motion on straight walks against steps), ``c2st.png``, ``strips.png`` and
+``loop.gif`` to ``--out``.
 ``--agents`` adds agent transfer (:mod:`worldbench.transfer`): PPO trained inside each learned
 simulator and in the real env, evaluated in the real env, on the near, far and drawn tasks (the
 far task without the goal view in the dream's memory: the one that needs the world's content;
 about 30 minutes per model on 2 CPU cores; runs are kept in ``--out``/agents and reused).
 ``--explain`` adds what gives each model away: C2ST on the bands and frames reduced to brightness,
-colour noise and layout (:func:`worldbench.c2st.explain`). ``--calibrate`` instead shows what C2ST sees: real against real, noise, blur, lost contrast and
+colour noise and layout (:func:`worldbench.c2st.explain`). ``--calibrate`` instead shows what C2ST sees: real against
+real, noise, blur, lost contrast and
 ``shift``'s streaks.
 """
 
@@ -53,7 +55,10 @@ def calibrate(core: WorldCore, n: int, seed: int, steps: int) -> dict:
     for what, (ra, rb, st) in {"revealed band": (bands_a, bands_b, streaked), "whole frame": (na, nb, None)}.items():
         for name, r in c2st_mod.calibrate(ra, rb, st, seed, steps).items():
             out[f"{what}: {name}"] = r
-            print(f"{what:<14} {name:<32} {100 * r['accuracy']:5.1f}% [{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}]", flush=True)
+            print(
+                f"{what:<14} {name:<32} {100 * r['accuracy']:5.1f}% [{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}]",
+                flush=True,
+            )
     return out
 
 
@@ -111,7 +116,9 @@ def _checked_entries(a: CliArgs, core: WorldCore) -> list:
         try:
             e.make()  # a factory that fails, or returns no simulator, fails now, not mid-benchmark
         except Exception as err:  # noqa: BLE001 - whatever a user's factory raises
-            raise ValueError(f"model {e.name!r} ({e.spec}) cannot be made: {type(err).__name__}: {err}; nothing was run") from err
+            raise ValueError(
+                f"model {e.name!r} ({e.spec}) cannot be made: {type(err).__name__}: {err}; nothing was run"
+            ) from err
     names = [e.name for e in entries]
     if len(set(names)) != len(names):
         raise ValueError(f"two models share a name ({names}); name them NAME=MODEL")
@@ -142,41 +149,70 @@ def run(a: CliArgs) -> dict:
             print(f"{e.name}: failed ({failed[e.name]}); going on with the other models", flush=True)
             continue
         r = results[e.name]
-        print(f"{e.name}: known {r['psnr_known']:.2f} new {r['psnr_new']:.2f} roll@16 {r['rollout_psnr@16']:.2f} "
-              f"loop back (worst k) {r['loop_line_back_min']:.1f}/{r['loop_square_back_min']:.1f} "
-              f"C2ST new {100 * r['c2st_new_accuracy']:.1f}% roll@16 {100 * r['c2st_roll16_accuracy']:.1f}% "
-              f"streaks@16 colour {r['streaks_chroma@16']:.2f}x luma {r['streaks_luma@16']:.2f}x "
-              f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        print(
+            f"{e.name}: known {r['psnr_known']:.2f} new {r['psnr_new']:.2f} roll@16 {r['rollout_psnr@16']:.2f} "
+            f"loop back (worst k) {r['loop_line_back_min']:.1f}/{r['loop_square_back_min']:.1f} "
+            f"C2ST new {100 * r['c2st_new_accuracy']:.1f}% roll@16 {100 * r['c2st_roll16_accuracy']:.1f}% "
+            f"streaks@16 colour {r['streaks_chroma@16']:.2f}x luma {r['streaks_luma@16']:.2f}x "
+            f"({time.perf_counter() - t0:.0f} s)",
+            flush=True,
+        )
     why = "; ".join(f"{n!r}: {m}" for n, m in failed.items())
     if not results:
         raise ValueError(f"every model failed ({why}); nothing was written")
     entries = [e for e in entries if e.name in results]
-    meta = {"models": {e.name: e.spec for e in entries}, "sha256": {e.name: e.digest for e in entries if e.digest},
-            "failed": failed, "map": a.map or "data/world_map.png",
-            "map_fingerprint": core.fingerprint, "config": config_dict(config),
-            "torch_threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d"),
-            "description": (f"Map `{a.map or 'data/world_map.png'}`, seed {config.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "
-                            f"{config.n_transitions} one-step transitions, {config.n_rollouts} open-loop rollouts of {config.horizon} random moves, "
-                            f"{config.n_loops} loops per kind and k, C2ST on {config.n_transitions} revealed bands and on the frames at step 16 "
-                            f"of {config.c2st_rollouts} rollouts (the median of {config.c2st_repeats} critics, each trained on its own half and tested on the other; "
-                            f"the range over critics in brackets; 50% = indistinguishable); streaks: stripes along the motion at the end of "
-                            f"{config.n_walks} straight walks of {STREAK_STEPS} moves, as a ratio to the true frames' (1 = the map's own). "
-                            f"PSNR in dB against the true views; "
-                            f"dream env-steps/s at N={config.speed_envs} on this machine ({torch.get_num_threads()} torch threads)."
-                            + (f" Failed, so not in the table: {why}." if failed else ""))}
+    meta = {
+        "models": {e.name: e.spec for e in entries},
+        "sha256": {e.name: e.digest for e in entries if e.digest},
+        "failed": failed,
+        "map": a.map or "data/world_map.png",
+        "map_fingerprint": core.fingerprint,
+        "config": config_dict(config),
+        "torch_threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d"),
+        "description": (
+            f"Map `{a.map or 'data/world_map.png'}`, seed "
+            f"{config.seed}{' (--quick: smoke-run sizes)' if a.quick else ''}: "
+            f"{config.n_transitions} one-step transitions, {config.n_rollouts} open-loop rollouts of {config.horizon} "
+            "random moves, "
+            f"{config.n_loops} loops per kind and k, C2ST on {config.n_transitions} revealed bands and on the frames "
+            "at step 16 "
+            f"of {config.c2st_rollouts} rollouts (the median of {config.c2st_repeats} critics, each trained on its own "
+            "half and tested on the other; "
+            "the range over critics in brackets; 50% = indistinguishable); streaks: stripes along the motion at the "
+            "end of "
+            f"{config.n_walks} straight walks of {STREAK_STEPS} moves, as a ratio to the true frames' (1 = the map's "
+            "own). "
+            f"PSNR in dB against the true views; "
+            f"dream env-steps/s at N={config.speed_envs} on this machine ({torch.get_num_threads()} torch threads)."
+            + (f" Failed, so not in the table: {why}." if failed else "")
+        ),
+    }
     if a.agents:
         transfer_config = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
         if a.agent_steps:
             transfer_config = replace(transfer_config, steps={"near": a.agent_steps[0], "far": a.agent_steps[1]})
-        meta["transfer"] = transfer(entries=[e for e in entries if e.spec != "oracle"], out=a.out / "agents", config=transfer_config, map_path=a.map,
-                                    jobs=a.agent_jobs, device=a.device, dtype=a.dtype)
-        meta["transfer_description"] = (f"Env steps per run: {transfer_config.steps}; extractors {transfer_config.extractor}; seeds {list(transfer_config.seeds)}; "
-                                        f"{transfer_config.eval_episodes} real-env evaluation episodes per policy. Runs in `{a.out / 'agents'}`.")
+        meta["transfer"] = transfer(
+            entries=[e for e in entries if e.spec != "oracle"],
+            out=a.out / "agents",
+            config=transfer_config,
+            map_path=a.map,
+            jobs=a.agent_jobs,
+            device=a.device,
+            dtype=a.dtype,
+        )
+        meta["transfer_description"] = (
+            f"Env steps per run: {transfer_config.steps}; extractors {transfer_config.extractor}; seeds "
+            f"{list(transfer_config.seeds)}; "
+            f"{transfer_config.eval_episodes} real-env evaluation episodes per policy. Runs in `{a.out / 'agents'}`."
+        )
     files = write_report(a.out, results, curves, arts, meta)
     print(leaderboard_md(results))
     print(f"report: {files['md']}")
     if failed:
-        raise ValueError(f"{len(failed)} of {len(failed) + len(results)} models failed ({why}); the others are in {files['md']}")
+        raise ValueError(
+            f"{len(failed)} of {len(failed) + len(results)} models failed ({why}); the others are in {files['md']}"
+        )
     return results
 
 

@@ -50,8 +50,22 @@ class BenchConfig:
 
 
 #: smoke-run sizes (seconds per model): the numbers are noisy, the code paths are all taken
-QUICK = BenchConfig(n_transitions=64, n_rollouts=4, n_walks=16, horizon=16, loop_ks=(1, 2, 4), n_loops=4, c2st_rollouts=32, c2st_steps=30, c2st_repeats=2,
-                    kid_subsets=4, kid_subset_size=16, speed_envs=8, speed_seconds=0.2, speed_repeats=1)
+QUICK = BenchConfig(
+    n_transitions=64,
+    n_rollouts=4,
+    n_walks=16,
+    horizon=16,
+    loop_ks=(1, 2, 4),
+    n_loops=4,
+    c2st_rollouts=32,
+    c2st_steps=30,
+    c2st_repeats=2,
+    kid_subsets=4,
+    kid_subset_size=16,
+    speed_envs=8,
+    speed_seconds=0.2,
+    speed_repeats=1,
+)
 
 ROLLOUT_AT = (1, 4, 16, 64)
 C2ST_STEP = 16
@@ -61,7 +75,12 @@ STREAK_STEPS = 16
 def _c2st(res: dict, key: str, real: np.ndarray, fake: np.ndarray, config: BenchConfig) -> None:
     """``res["c2st_{key}_*"]``: the median C2ST of ``real`` against ``fake``; with ``config.c2st_explain`` also
     ``res["c2st_{key}_{view}_*"]`` for each view of :func:`worldbench.c2st.explain`."""
-    res.update({f"c2st_{key}_{k}": v for k, v in c2st_mod.c2st_median(real, fake, config.seed, config.c2st_steps, config.c2st_repeats).items()})
+    res.update(
+        {
+            f"c2st_{key}_{k}": v
+            for k, v in c2st_mod.c2st_median(real, fake, config.seed, config.c2st_steps, config.c2st_repeats).items()
+        }
+    )
     if config.c2st_explain:
         for view, c in c2st_mod.explain(real, fake, config.seed, config.c2st_steps, config.c2st_repeats).items():
             res.update({f"c2st_{key}_{view}_{k}": v for k, v in c.items()})
@@ -81,9 +100,14 @@ def evaluate_entry(entry: Entry, core: WorldCore, config: BenchConfig) -> tuple[
     true, fake = runners.run_episodes(entry.make, core, starts, acts, s)
     a = acts[:, 0]
     res.update(one_step(fake[:, 1], true[:, 1], a, stride))  # psnr_known, psnr_new, sharpness_new
-    real_b, fake_b = new_bands(true[:, 1], a), new_bands(fake[:, 1], a)  # (n, 16, W, 3): new strip + the context it continues
+    real_b, fake_b = (
+        new_bands(true[:, 1], a),
+        new_bands(fake[:, 1], a),
+    )  # (n, 16, W, 3): new strip + the context it continues
     _c2st(res, "new", real_b, fake_b, config)
-    res["kid_rand_new"], res["kid_rand_new_std"] = kid(RandomFeatures(), real_b, fake_b, config.kid_subsets, min(config.kid_subset_size, len(real_b)))
+    res["kid_rand_new"], res["kid_rand_new_std"] = kid(
+        RandomFeatures(), real_b, fake_b, config.kid_subsets, min(config.kid_subset_size, len(real_b))
+    )
     art["bands"] = (real_b[:8], fake_b[:8])
 
     # open loop: random moves, PSNR against the true views at every step
@@ -108,12 +132,17 @@ def evaluate_entry(entry: Entry, core: WorldCore, config: BenchConfig) -> tuple[
     true, fake = runners.run_episodes(entry.make, core, starts, acts, s + 3)
     vertical = np.isin(acts[:, 0], (dyn.UP, dyn.DOWN))  # the stripes run along the columns
     for part in ("chroma", "luma"):
-        curves[f"streaks_{part}"] = [ratio(streaks(fake[:, t], vertical, part), streaks(true[:, t], vertical, part))
-                                     for t in range(1, STREAK_STEPS + 1)]
+        curves[f"streaks_{part}"] = [
+            ratio(streaks(fake[:, t], vertical, part), streaks(true[:, t], vertical, part))
+            for t in range(1, STREAK_STEPS + 1)
+        ]
         res[f"streaks_{part}@{STREAK_STEPS}"] = curves[f"streaks_{part}"][-1]
 
     # memory: loops whose end is the start view the simulator was shown
-    for kind, make_loop, turn_at, back_at in (("line", runners.line_loops, 1, 2), ("square", runners.square_loops, 2, 4)):
+    for kind, make_loop, turn_at, back_at in (
+        ("line", runners.line_loops, 1, 2),
+        ("square", runners.square_loops, 2, 4),
+    ):
         turn, back = [], []
         for k in config.loop_ks:
             starts, acts = make_loop(core, config.n_loops, k, s + 3 + k)
@@ -131,7 +160,9 @@ def evaluate_entry(entry: Entry, core: WorldCore, config: BenchConfig) -> tuple[
 
     # cost
     res["mflop_per_frame"] = cost.flops_per_frame(entry.make, core) / 1e6
-    res[f"dream_steps_s_n{config.speed_envs}"] = cost.dream_steps_per_s(entry.make, config.speed_envs, config.speed_seconds, config.speed_repeats)
+    res[f"dream_steps_s_n{config.speed_envs}"] = cost.dream_steps_per_s(
+        entry.make, config.speed_envs, config.speed_seconds, config.speed_repeats
+    )
     return res, curves, art
 
 

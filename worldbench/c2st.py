@@ -51,9 +51,14 @@ class _Critic(nn.Module):
 
     def __init__(self, width: int = 32):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(6, width, 3, stride=2, padding=1), nn.GELU(),
-                                 nn.Conv2d(width, 2 * width, 3, stride=2, padding=1), nn.GELU(),
-                                 nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1), nn.GELU())
+        self.net = nn.Sequential(
+            nn.Conv2d(6, width, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.Conv2d(width, 2 * width, 3, stride=2, padding=1),
+            nn.GELU(),
+            nn.Conv2d(2 * width, 2 * width, 3, stride=2, padding=1),
+            nn.GELU(),
+        )
         self.head = nn.Linear(4 * width, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, 3, H, W) in [-1, 1] -> (B,)
@@ -65,7 +70,9 @@ def _to_t(x: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(x)).permute(0, 3, 1, 2).float().div(127.5).sub(1)
 
 
-def c2st(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 400, batch: int = 64, lr: float = 2e-3) -> dict:
+def c2st(
+    real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 400, batch: int = 64, lr: float = 2e-3
+) -> dict:
     """Held-out accuracy of a CNN telling ``real`` from ``fake`` (uint8 (n, H, W, 3) each, any n).
 
     ``steps`` optimiser steps of ``batch`` images (a fixed budget, whatever the sets' size).
@@ -74,7 +81,9 @@ def c2st(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 400, ba
     halves (balanced) and is scored on the test halves. Returns ``accuracy``, ``ci_low``,
     ``ci_high`` (95% Wilson) and ``n_test``.
     """
-    assert real.shape[1:] == fake.shape[1:] and real.ndim == 4, f"c2st needs two (n, H, W, 3) sets of one size, got {real.shape}, {fake.shape}"
+    assert real.shape[1:] == fake.shape[1:] and real.ndim == 4, (
+        f"c2st needs two (n, H, W, 3) sets of one size, got {real.shape}, {fake.shape}"
+    )
     rng = np.random.default_rng(seed)
     n = min(len(real), len(fake))
     # One split for both sets: when they are paired (the generated view i predicts the real view i),
@@ -120,25 +129,41 @@ def c2st_median(real: np.ndarray, fake: np.ndarray, seed: int = 0, steps: int = 
     runs = sorted((c2st(real, fake, seed + r, steps) for r in range(repeats)), key=lambda r: r["accuracy"])
     mid = runs[(repeats - 1) // 2]  # the median run (the lower middle one for an even count)
     accs = [r["accuracy"] for r in runs]
-    return {**mid, "accuracy": float(np.median(accs)), "min": accs[0], "max": accs[-1], "accuracies": accs, "critics": repeats}
+    return {
+        **mid,
+        "accuracy": float(np.median(accs)),
+        "min": accs[0],
+        "max": accs[-1],
+        "accuracies": accs,
+        "critics": repeats,
+    }
 
 
 def corruptions(views: np.ndarray, seed: int = 0) -> dict[str, np.ndarray]:
     """Known defects applied to real views (uint8 (B, H, W, 3)), to calibrate a measure: a Gaussian blur
     (sigma 1 px), Gaussian noise (sigma 8 / 255) and contrast reduced to 85% around each image's mean."""
     x = torch.from_numpy(views).permute(0, 3, 1, 2).float()  # (B, 3, H, W)
-    k = torch.exp(-torch.arange(-3.0, 4.0) ** 2 / 2)  # Gaussian, sigma 1 px
+    k = torch.exp(-(torch.arange(-3.0, 4.0) ** 2) / 2)  # Gaussian, sigma 1 px
     k = (k / k.sum()).repeat(3, 1)[:, None]  # (3, 1, 7)
-    blur = torch.nn.functional.conv2d(torch.nn.functional.pad(x, (3, 3, 0, 0), mode="replicate"), k[..., None, :], groups=3)
-    blur = torch.nn.functional.conv2d(torch.nn.functional.pad(blur, (0, 0, 3, 3), mode="replicate"), k[..., :, None], groups=3)
+    blur = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(x, (3, 3, 0, 0), mode="replicate"), k[..., None, :], groups=3
+    )
+    blur = torch.nn.functional.conv2d(
+        torch.nn.functional.pad(blur, (0, 0, 3, 3), mode="replicate"), k[..., :, None], groups=3
+    )
     mean = x.mean((1, 2, 3), keepdim=True)
     to_u8 = lambda t: t.round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1).numpy()
     noise = np.random.default_rng(seed).normal(0, 8, views.shape)
-    return {"blur (Gaussian, sigma 1 px)": to_u8(blur), "noise (Gaussian, sigma 8 / 255)": np.clip(views + noise, 0, 255).astype(np.uint8),
-            "contrast x 0.85": to_u8(mean + 0.85 * (x - mean))}
+    return {
+        "blur (Gaussian, sigma 1 px)": to_u8(blur),
+        "noise (Gaussian, sigma 8 / 255)": np.clip(views + noise, 0, 255).astype(np.uint8),
+        "contrast x 0.85": to_u8(mean + 0.85 * (x - mean)),
+    }
 
 
-def calibrate(real_a: np.ndarray, real_b: np.ndarray, streaked: np.ndarray | None = None, seed: int = 0, steps: int = 400) -> dict[str, dict]:
+def calibrate(
+    real_a: np.ndarray, real_b: np.ndarray, streaked: np.ndarray | None = None, seed: int = 0, steps: int = 400
+) -> dict[str, dict]:
     """C2ST of ``real_a`` against an independent real sample ``real_b`` (about 50%) and against
     known defects of ``real_b`` (near 100%: :func:`corruptions`); ``streaked``: e.g. ``shift``'s edge-repeated bands."""
     sets = {"real vs independent real": real_b, **{f"real vs {k}": v for k, v in corruptions(real_b, seed).items()}}

@@ -28,6 +28,10 @@ def flops_per_frame(make: Callable[[], Simulator], core: WorldCore, batch: int =
     return fc.get_total_flops() / batch
 
 
-def dream_steps_per_s(make: Callable[[], Simulator], num_envs: int = 64, seconds: float = 2.0, repeats: int = 3, **env_kwargs) -> float:
+def dream_steps_per_s(
+    make: Callable[[], Simulator], num_envs: int = 64, seconds: float = 2.0, repeats: int = 3, **env_kwargs
+) -> float:
     """Median env-steps/s of ``DreamWorldMap-v0`` with ``num_envs`` sub-envs dreamed by ``make()``."""
-    return statistics.median(time_vector("DreamWorldMap-v0", num_envs, seconds, {"model": make(), **env_kwargs}) for _ in range(repeats))
+    return statistics.median(
+        time_vector("DreamWorldMap-v0", num_envs, seconds, {"model": make(), **env_kwargs}) for _ in range(repeats)
+    )

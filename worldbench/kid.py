@@ -37,7 +37,9 @@ class RandomFeatures(nn.Module):
         return torch.nn.functional.adaptive_avg_pool2d(h, 2).flatten(1)
 
 
-def kid(features: nn.Module, real: np.ndarray, fake: np.ndarray, subsets: int = 20, subset_size: int = 100, seed: int = 0) -> tuple[float, float]:
+def kid(
+    features: nn.Module, real: np.ndarray, fake: np.ndarray, subsets: int = 20, subset_size: int = 100, seed: int = 0
+) -> tuple[float, float]:
     """KID mean and std over subsets (torchmetrics) of uint8 (B, H, W, 3) image sets.
 
     torchmetrics draws the subsets from torch's global generator: they are drawn here under

@@ -73,17 +73,30 @@ def noise_with_memory(core: WorldCore, seed: int = 0) -> PredictorSimulator:
     the dream's memory (exact revisits, the goal view at the goal's cell) and uniform noise for
     every never-seen pixel. A measure that scores it like a learned model does not see content."""
     rng = np.random.default_rng(seed)
-    return PredictorSimulator(lambda views, actions: rng.integers(0, 256, views.shape, dtype=np.uint8), memory=TileMemory(core.task.stride))
+    return PredictorSimulator(
+        lambda views, actions: rng.integers(0, 256, views.shape, dtype=np.uint8), memory=TileMemory(core.task.stride)
+    )
 
 
 def shift_with_memory(core: WorldCore) -> PredictorSimulator:
     """``shift`` (the view translated, the revealed strip streaked) with the dream's memory."""
-    return PredictorSimulator(lambda views, actions: shift_baseline(views, actions, core.task.stride), memory=TileMemory(core.task.stride))
+    return PredictorSimulator(
+        lambda views, actions: shift_baseline(views, actions, core.task.stride), memory=TileMemory(core.task.stride)
+    )
 
 
-def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "auto", sampler: str | None = None,
-                         steps: int | None = None, cfg_scale: float | None = None, memory: bool = True, stride: int = 8,
-                         core: WorldCore | None = None, place: bool | None = None) -> PredictorSimulator:
+def checkpoint_simulator(
+    path: str,
+    device: str = "auto",
+    dtype: str = "auto",
+    sampler: str | None = None,
+    steps: int | None = None,
+    cfg_scale: float | None = None,
+    memory: bool = True,
+    stride: int = 8,
+    core: WorldCore | None = None,
+    place: bool | None = None,
+) -> PredictorSimulator:
     """A ``train_world.py`` checkpoint as a simulator (noise from its own seeded generator), with a
     :class:`TileMemory` of ``stride``-pixel cells unless ``memory=False``. ``place`` (None: whenever
     the model's place field knows ``core``'s map, as the dream env decides): give it the next views' cells."""
@@ -91,7 +104,9 @@ def checkpoint_simulator(path: str, device: str = "auto", dtype: str = "auto", s
     g = torch.Generator(device=wm.device)
     knows = core is not None and wm.knows(core)
     if place and not knows:
-        raise ValueError(f"model {path!r}: place=1 needs a model whose place field knows this map (has place field: {wm.has_place})")
+        raise ValueError(
+            f"model {path!r}: place=1 needs a model whose place field knows this map (has place field: {wm.has_place})"
+        )
     place = knows if place is None else bool(place)
 
     predict = model_predictor(wm, sampler, steps, cfg_scale, batch=256, generator=g)
@@ -116,13 +131,22 @@ def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "a
         opts = dict(parse_qsl(query))
         unknown = set(opts) - {"steps", "cfg", "sampler", "memory", "place"}
         if unknown:
-            raise ValueError(f"model spec {spec!r}: unknown settings {sorted(unknown)}; use ?steps=N&cfg=W&sampler=NAME&memory=0|1&place=0|1")
+            raise ValueError(
+                f"model spec {spec!r}: unknown settings {sorted(unknown)}; use "
+                "?steps=N&cfg=W&sampler=NAME&memory=0|1&place=0|1"
+            )
         for flag in ("memory", "place"):
             if opts.get(flag, "1") not in ("0", "1"):
                 raise ValueError(f"model spec {spec!r}: {flag} must be 0 or 1, got {opts[flag]!r}")
-        kw = dict(sampler=opts.get("sampler"), steps=int(opts["steps"]) if "steps" in opts else None,
-                  cfg_scale=float(opts["cfg"]) if "cfg" in opts else None, memory=opts.get("memory", "1") == "1", stride=stride,
-                  core=core, place=None if "place" not in opts else opts["place"] == "1")
+        kw = dict(
+            sampler=opts.get("sampler"),
+            steps=int(opts["steps"]) if "steps" in opts else None,
+            cfg_scale=float(opts["cfg"]) if "cfg" in opts else None,
+            memory=opts.get("memory", "1") == "1",
+            stride=stride,
+            core=core,
+            place=None if "place" not in opts else opts["place"] == "1",
+        )
         if not Path(path).is_file():
             raise FileNotFoundError(f"model spec {spec!r}: checkpoint {path!r} does not exist")
         checkpoint_simulator(path, device, dtype, **kw)  # fail now, with the checkpoint's own error, not mid-benchmark

@@ -12,15 +12,41 @@ from PIL import Image, ImageDraw
 
 from worldgen_core.metrics import image_grid
 
-__all__ = ["leaderboard_md", "loop_table_md", "transfer_md", "write_report", "plot_lines", "plot_c2st", "strips_png", "loop_gif"]
+__all__ = [
+    "leaderboard_md",
+    "loop_table_md",
+    "transfer_md",
+    "write_report",
+    "plot_lines",
+    "plot_c2st",
+    "strips_png",
+    "loop_gif",
+]
 
-_COLS = [("psnr_known", "known dB"), ("psnr_new", "new strip dB"), ("rollout_psnr@1", "roll@1"), ("rollout_psnr@4", "roll@4"),
-         ("rollout_psnr@16", "roll@16"), ("rollout_psnr@64", "roll@64"), ("loop_line_back_min", "loop back (line, worst k)"),
-         ("loop_square_back_min", "loop back (square, worst k)"), ("c2st_new", "C2ST new strip"), ("c2st_roll16", "C2ST roll@16"),
-         *((f"c2st_{w}_{v}", f"C2ST {n}, {v}") for w, n in (("new", "new strip"), ("roll16", "roll@16")) for v in ("luma", "chroma", "layout")),
-         ("kid_rand_new", "KID-rand new x1e3"), ("sharpness_new", "sharpness new"), ("contrast_roll@16", "contrast roll@16"),
-         ("streaks_chroma@16", "colour streaks, walk@16 (x real)"), ("streaks_luma@16", "luma streaks, walk@16 (x real)"),
-         ("mflop_per_frame", "MFLOP/frame"), ("dream_steps_s", "dream env-steps/s")]
+_COLS = [
+    ("psnr_known", "known dB"),
+    ("psnr_new", "new strip dB"),
+    ("rollout_psnr@1", "roll@1"),
+    ("rollout_psnr@4", "roll@4"),
+    ("rollout_psnr@16", "roll@16"),
+    ("rollout_psnr@64", "roll@64"),
+    ("loop_line_back_min", "loop back (line, worst k)"),
+    ("loop_square_back_min", "loop back (square, worst k)"),
+    ("c2st_new", "C2ST new strip"),
+    ("c2st_roll16", "C2ST roll@16"),
+    *(
+        (f"c2st_{w}_{v}", f"C2ST {n}, {v}")
+        for w, n in (("new", "new strip"), ("roll16", "roll@16"))
+        for v in ("luma", "chroma", "layout")
+    ),
+    ("kid_rand_new", "KID-rand new x1e3"),
+    ("sharpness_new", "sharpness new"),
+    ("contrast_roll@16", "contrast roll@16"),
+    ("streaks_chroma@16", "colour streaks, walk@16 (x real)"),
+    ("streaks_luma@16", "luma streaks, walk@16 (x real)"),
+    ("mflop_per_frame", "MFLOP/frame"),
+    ("dream_steps_s", "dream env-steps/s"),
+]
 
 
 def _cell(r: dict, key: str) -> str:
@@ -54,8 +80,16 @@ def models_md(meta: dict) -> str:
     """Which model each row is (its spec, and a checkpoint's sha256) and which map: no number is
     attributed to the wrong model or map."""
     sha = meta.get("sha256", {})
-    lines = [f"Map `{meta['map']}` (fingerprint `{meta['map_fingerprint']}`).", "", "| row | model | sha256 |", "|---|---|---|"]
-    lines += [f"| {name} | `{spec}` | {('`' + sha[name][:16] + '`') if name in sha else '-'} |" for name, spec in meta["models"].items()]
+    lines = [
+        f"Map `{meta['map']}` (fingerprint `{meta['map_fingerprint']}`).",
+        "",
+        "| row | model | sha256 |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | `{spec}` | {('`' + sha[name][:16] + '`') if name in sha else '-'} |"
+        for name, spec in meta["models"].items()
+    ]
     return "\n".join(lines)
 
 
@@ -63,8 +97,10 @@ def transfer_md(transfer: dict[str, dict]) -> str:
     """Agent transfer: real-env success of PPO trained in each simulator (per task), and its ratio to
     PPO trained in the real env."""
     tasks = [k.split("_")[1] for k in next(iter(transfer.values())) if re.fullmatch(r"transfer_[a-z]+_success", k)]
-    lines = ["| trained in | " + " | ".join(f"{t} task: real-env success (seeds) | {t}: x real" for t in tasks) + " |",
-             "|---|" + "---|---|" * len(tasks)]
+    lines = [
+        "| trained in | " + " | ".join(f"{t} task: real-env success (seeds) | {t}: x real" for t in tasks) + " |",
+        "|---|" + "---|---|" * len(tasks),
+    ]
     for name, r in transfer.items():
         cells = []
         for t in tasks:
@@ -72,8 +108,11 @@ def transfer_md(transfer: dict[str, dict]) -> str:
             cells += [f"{r[f'transfer_{t}_success']:.3f} ({seeds})", f"{r[f'transfer_{t}']:.2f}x"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     rand = transfer.get("real env", {})
-    lines.append("\nRandom policy in the real env: " + ", ".join(f"{t} {rand[f'transfer_{t}_random']:.3f}" for t in tasks
-                                                            if f"transfer_{t}_random" in rand) + ".")
+    lines.append(
+        "\nRandom policy in the real env: "
+        + ", ".join(f"{t} {rand[f'transfer_{t}_random']:.3f}" for t in tasks if f"transfer_{t}_random" in rand)
+        + "."
+    )
     return "\n".join(lines)
 
 
@@ -84,8 +123,12 @@ def loop_table_md(curves: dict[str, dict]) -> str:
     lines = [f"| model | loop | {head} |", "|---|---|" + "---|" * len(ks)]
     for name, c in curves.items():
         for kind in ("line", "square"):
-            lines.append(f"| {name} | {kind}, back at start | " + " | ".join(f"{v:.1f}" for v in c[f"loop_{kind}_back"]) + " |")
-            lines.append(f"| {name} | {kind}, turning point | " + " | ".join(f"{v:.1f}" for v in c[f"loop_{kind}_turn"]) + " |")
+            lines.append(
+                f"| {name} | {kind}, back at start | " + " | ".join(f"{v:.1f}" for v in c[f"loop_{kind}_back"]) + " |"
+            )
+            lines.append(
+                f"| {name} | {kind}, turning point | " + " | ".join(f"{v:.1f}" for v in c[f"loop_{kind}_turn"]) + " |"
+            )
     return "\n".join(lines)
 
 
@@ -112,13 +155,27 @@ def plot_lines(curves: dict[str, dict], path: Path) -> Path:
         if "streaks_chroma" in c:
             ax3.plot(range(1, len(c["streaks_chroma"]) + 1), c["streaks_chroma"], color=col, label=f"{name}, colour")
             ax3.plot(range(1, len(c["streaks_luma"]) + 1), c["streaks_luma"], color=col, ls="--", label=f"{name}, luma")
-    ax1.set(xlabel="open-loop steps (random moves)", ylabel="PSNR vs the true view (dB)", xscale="log", title="open-loop rollouts")
-    ax2.set(xlabel="k (moves out before coming back)", ylabel="PSNR back at the start (dB)", xscale="log", title="loop closure (memory)")
+    ax1.set(
+        xlabel="open-loop steps (random moves)",
+        ylabel="PSNR vs the true view (dB)",
+        xscale="log",
+        title="open-loop rollouts",
+    )
+    ax2.set(
+        xlabel="k (moves out before coming back)",
+        ylabel="PSNR back at the start (dB)",
+        xscale="log",
+        title="loop closure (memory)",
+    )
     ax2.set_xticks(c["loop_ks"], [str(k) for k in c["loop_ks"]])
     ax2.minorticks_off()
     ax3.axhline(1.0, color="k", lw=0.8)
-    ax3.set(xlabel="moves in one direction", ylabel="stripes along the motion (x the true frames')", yscale="log",
-            title="streaks (straight walks)")
+    ax3.set(
+        xlabel="moves in one direction",
+        ylabel="stripes along the motion (x the true frames')",
+        yscale="log",
+        title="streaks (straight walks)",
+    )
     ax3.grid(alpha=0.3)
     ax3.legend(fontsize=6, ncol=2)
     for ax in (ax1, ax2):
@@ -199,16 +256,29 @@ def loop_gif(arts: dict[str, dict], path: Path, zoom: int = 3) -> Path:
 
 def write_report(out: Path, results: dict, curves: dict, arts: dict, meta: dict) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
-    files = {"lines": plot_lines(curves, out / "psnr_curves.png"), "c2st": plot_c2st(results, out / "c2st.png"),
-             "strips": strips_png(arts, out / "strips.png"), "gif": loop_gif(arts, out / "loop.gif")}
+    files = {
+        "lines": plot_lines(curves, out / "psnr_curves.png"),
+        "c2st": plot_c2st(results, out / "c2st.png"),
+        "strips": strips_png(arts, out / "strips.png"),
+        "gif": loop_gif(arts, out / "loop.gif"),
+    }
     (out / "leaderboard.json").write_text(json.dumps({"meta": meta, "results": results, "curves": curves}, indent=2))
-    md = (f"# World-model benchmark\n\n{meta['description']}\n\n{leaderboard_md(results)}\n\n## Models\n\n{models_md(meta)}\n\n"
-          + (f"## Agent transfer: PPO trained in the simulator, evaluated in the real env\n\n{meta['transfer_description']}\n\n"
-             f"{transfer_md(meta['transfer'])}\n\n" if meta.get("transfer") else "")
-          + f"## Loop closure: PSNR (dB) against the true view, per k\n\n{loop_table_md(curves)}\n\n"
-          "![rollout and loop-closure PSNR](psnr_curves.png)\n\n![C2ST](c2st.png)\n\n"
-          "A square loop of the largest k (real | each model; the last frame should equal the first):\n\n![loop](loop.gif)\n\n"
-          "Real and generated, zoomed 3x:\n\n![strips](strips.png)\n")
+    md = (
+        f"# World-model benchmark\n\n{meta['description']}\n\n{leaderboard_md(results)}\n\n## "
+        f"Models\n\n{models_md(meta)}\n\n"
+        + (
+            "## Agent transfer: PPO trained in the simulator, evaluated in the real "
+            f"env\n\n{meta['transfer_description']}\n\n"
+            f"{transfer_md(meta['transfer'])}\n\n"
+            if meta.get("transfer")
+            else ""
+        )
+        + f"## Loop closure: PSNR (dB) against the true view, per k\n\n{loop_table_md(curves)}\n\n"
+        "![rollout and loop-closure PSNR](psnr_curves.png)\n\n![C2ST](c2st.png)\n\n"
+        "A square loop of the largest k (real | each model; the last frame should equal the "
+        "first):\n\n![loop](loop.gif)\n\n"
+        "Real and generated, zoomed 3x:\n\n![strips](strips.png)\n"
+    )
     (out / "leaderboard.md").write_text(md)
     files["md"] = out / "leaderboard.md"
     return files

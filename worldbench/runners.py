@@ -21,8 +21,14 @@ from worldgen_env.dream import checked_views
 __all__ = ["run_episodes", "transitions", "open_loop", "line_loops", "square_loops"]
 
 
-def run_episodes(make: Callable[[], Simulator], core: WorldCore, starts: np.ndarray, actions: np.ndarray, seed: int = 0,
-                 batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def run_episodes(
+    make: Callable[[], Simulator],
+    core: WorldCore,
+    starts: np.ndarray,
+    actions: np.ndarray,
+    seed: int = 0,
+    batch: int = 256,
+) -> tuple[np.ndarray, np.ndarray]:
     """Step ``n`` episodes from cells ``starts`` (n, 2) under ``actions`` (n, T): (true, simulated).
 
     Runs ``batch`` episodes at a time as the sub-envs of one fresh simulator ``make()`` (one

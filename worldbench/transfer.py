@@ -9,7 +9,8 @@ trained in the real env, both evaluated in the REAL env, on three measurements:
   goal's surroundings itself, so the goal test PPO learns in the dream works in the real env only
   if the dream drew what is really there. The one of the three that needs the world's content.
 
-For every env task and seed, one real-env PPO run is the reference (``drawn`` shares ``far``'s); each simulator's row reports the
+For every env task and seed, one real-env PPO run is the reference (``drawn`` shares ``far``'s); each simulator's row
+reports the
 real-env success of PPO trained in its dream (``DreamWorldMap-v0(model=...)``, the same task,
 steps, seed and extractor) and its ratio to the reference. Runs already finished (a
 ``report.json`` in their folder) are reused, so an interrupted benchmark continues, but only runs of
@@ -47,13 +48,16 @@ class TransferConfig:
     """Budgets of the agent-transfer measurement (env steps per run, per task)."""
 
     tasks: tuple[str, ...] = ("near", "far", "drawn")
-    steps: dict = field(default_factory=lambda: {"near": 30_000, "far": 100_000})  # per env task; far: real-env PPO plateaus from 50k (docs/agents.md)
+    steps: dict = field(
+        default_factory=lambda: {"near": 30_000, "far": 100_000}
+    )  # per env task; far: real-env PPO plateaus from 50k (docs/agents.md)
     extractor: dict = field(default_factory=lambda: {"near": "correlation", "far": "place"})  # per env task
     seeds: tuple[int, ...] = (0,)
     eval_episodes: int = 200
     n_envs: int = 16
     eval_every: int = 0
-    """env steps between real-env evaluations during each run: learning curves in the rows (0: only the final evaluation)"""
+    """env steps between real-env evaluations during each run: learning curves in the rows (0: only the final
+    evaluation)"""
 
 
 #: each measurement: (the env's task, the dream's ``remember_goal``; None: its default)
@@ -75,8 +79,15 @@ def _run_spec(args: Args, spec: str | None, device: str, dtype: str) -> dict:
     return train_or_reuse(args, e.make, e.identity)
 
 
-def transfer(entries: list[Entry], out: Path, config: TransferConfig, map_path: str | None = None, jobs: int = 1,
-             device: str = "auto", dtype: str = "auto") -> dict[str, dict]:
+def transfer(
+    entries: list[Entry],
+    out: Path,
+    config: TransferConfig,
+    map_path: str | None = None,
+    jobs: int = 1,
+    device: str = "auto",
+    dtype: str = "auto",
+) -> dict[str, dict]:
     """``{row name: {"transfer_<task>": dream / real success, "transfer_<task>_success": ..., ...}}``
     for ``entries`` plus a ``real env`` row (the reference).
 
@@ -88,34 +99,59 @@ def transfer(entries: list[Entry], out: Path, config: TransferConfig, map_path: 
         raise ValueError(f"unknown agent-transfer tasks {sorted(unknown)}; choose from {sorted(MEASUREMENTS)}")
     slugs = [_slug(e.name) for e in entries]
     if len(set(slugs)) != len(slugs):
-        raise ValueError(f"two models would share a run folder ({[e.name for e in entries]} -> {slugs}); give each its own NAME=MODEL")
+        raise ValueError(
+            f"two models would share a run folder ({[e.name for e in entries]} -> {slugs}); give each its own "
+            "NAME=MODEL"
+        )
     runs = []  # (task, row name, seed, folder, args, entry)
     for task in config.tasks:
         env_task, remember_goal = MEASUREMENTS[task]
-        common = dict(task=env_task, map=map_path, timesteps=config.steps[env_task], extractor=config.extractor[env_task], eval_every=config.eval_every,
-                      eval_episodes=config.eval_episodes, n_envs=config.n_envs, progress=False)
+        common = dict(
+            task=env_task,
+            map=map_path,
+            timesteps=config.steps[env_task],
+            extractor=config.extractor[env_task],
+            eval_every=config.eval_every,
+            eval_episodes=config.eval_episodes,
+            n_envs=config.n_envs,
+            progress=False,
+        )
         for e in [None, *entries]:
             for seed in config.seeds:
                 # the real-env reference belongs to the env task (shared by the measurements on it)
                 d = out / env_task / f"real_seed{seed}" if e is None else out / task / f"{_slug(e.name)}_seed{seed}"
-                args = Args(env="WorldMap-v0" if e is None else "DreamWorldMap-v0", seed=seed, out=str(d),
-                            dream_remember_goal=None if e is None else remember_goal, **common)
+                args = Args(
+                    env="WorldMap-v0" if e is None else "DreamWorldMap-v0",
+                    seed=seed,
+                    out=str(d),
+                    dream_remember_goal=None if e is None else remember_goal,
+                    **common,
+                )
                 runs.append((task, "real env" if e is None else e.name, seed, d, args, e))
     unique = list({d: (d, args, e) for _, _, _, d, args, e in runs}.values())  # each run trained once
-    for _, args, e in unique:  # a folder holding a run of another model, checkpoint, map or task: refused before any work
+    for (
+        _,
+        args,
+        e,
+    ) in unique:  # a folder holding a run of another model, checkpoint, map or task: refused before any work
         reusable(args, None if e is None else e.identity)
     if jobs > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(_run_spec, args, None if e is None else e.spec, device, dtype) for d, args, e in unique]
+            futures = [
+                pool.submit(_run_spec, args, None if e is None else e.spec, device, dtype) for d, args, e in unique
+            ]
             done = {d: f.result() for (d, _, _), f in zip(unique, futures)}
     else:
-        done = {d: train_or_reuse(args) if e is None else train_or_reuse(args, e.make, e.identity) for d, args, e in unique}
+        done = {
+            d: train_or_reuse(args) if e is None else train_or_reuse(args, e.make, e.identity) for d, args, e in unique
+        }
     reports = [done[d] for _, _, _, d, _, _ in runs]
     got: dict[tuple[str, str], list[float]] = {}
     res: dict[str, dict] = {"real env": {}}
     for (task, name, _, d, _, _), rep in zip(runs, reports):
         got.setdefault((task, name), []).append(rep["ppo_real_eval"]["success_rate"])
-        if config.eval_every:  # per seed: real-env success, and the success of the training episodes in the env it trains in, against steps
+        # per seed: real-env success, and the success of the training episodes in the env it trains in, against steps
+        if config.eval_every:
             row = res.setdefault(name, {})
             row.setdefault(f"transfer_{task}_curves", []).append([list(p) for p in rep["curve"]])
             row.setdefault(f"transfer_{task}_train_success", []).append([list(p) for p in scalar_curve(d / "tb")])
@@ -123,13 +159,28 @@ def transfer(entries: list[Entry], out: Path, config: TransferConfig, map_path: 
             res["real env"].setdefault(f"transfer_{task}_random", rep["random_real_eval"]["success_rate"])
     for task in config.tasks:
         ref = float(np.mean(got[(task, "real env")]))
-        res["real env"].update({f"transfer_{task}_success": ref, f"transfer_{task}_seeds": got[(task, "real env")], f"transfer_{task}": 1.0})
+        res["real env"].update(
+            {
+                f"transfer_{task}_success": ref,
+                f"transfer_{task}_seeds": got[(task, "real env")],
+                f"transfer_{task}": 1.0,
+            }
+        )
         for e in entries:
             s = float(np.mean(got[(task, e.name)]))
-            res.setdefault(e.name, {}).update({f"transfer_{task}_success": s, f"transfer_{task}_seeds": got[(task, e.name)],
-                                               f"transfer_{task}": s / ref if ref > 0 else float("nan")})
-            print(f"{e.name}, {task} task: PPO trained in its dream {s:.3f} real-env success vs {ref:.3f} trained in the real env "
-                  f"({res[e.name][f'transfer_{task}']:.2f}x)", flush=True)
+            res.setdefault(e.name, {}).update(
+                {
+                    f"transfer_{task}_success": s,
+                    f"transfer_{task}_seeds": got[(task, e.name)],
+                    f"transfer_{task}": s / ref if ref > 0 else float("nan"),
+                }
+            )
+            print(
+                f"{e.name}, {task} task: PPO trained in its dream {s:.3f} real-env success vs {ref:.3f} trained in the "
+                "real env "
+                f"({res[e.name][f'transfer_{task}']:.2f}x)",
+                flush=True,
+            )
     return res
 
 
@@ -141,10 +192,21 @@ def plot_transfer_curves(rows: dict[str, dict], out: Path) -> list[Path]:
     for key in (k for k in rows["real env"] if re.fullmatch(r"transfer_[a-z]+_curves", k)):
         task = key.split("_")[1]
         with_curves = {name: r for name, r in rows.items() if key in r}
-        paths.append(plot_curves({name: r[key] for name, r in with_curves.items()}, rows["real env"].get(f"transfer_{task}_random"),
-                                 out / f"curves_{task}.png"))
-        paths.append(plot_curves({name: r[f"transfer_{task}_train_success"] for name, r in with_curves.items()}, None,
-                                 out / f"train_success_{task}.png", ylabel="success of training episodes (own env, last 100)"))
+        paths.append(
+            plot_curves(
+                {name: r[key] for name, r in with_curves.items()},
+                rows["real env"].get(f"transfer_{task}_random"),
+                out / f"curves_{task}.png",
+            )
+        )
+        paths.append(
+            plot_curves(
+                {name: r[f"transfer_{task}_train_success"] for name, r in with_curves.items()},
+                None,
+                out / f"train_success_{task}.png",
+                ylabel="success of training episodes (own env, last 100)",
+            )
+        )
     return paths
 
 
@@ -171,7 +233,8 @@ class CliArgs:
     device: str = "auto"
     dtype: Literal["auto", "bfloat16", "float32"] = "auto"
     eval_every: int = 0
-    """env steps between real-env evaluations during each run: learning curves (curves_<task>.png; 0: only the final evaluation)"""
+    """env steps between real-env evaluations during each run: learning curves (curves_<task>.png; 0: only the final
+    evaluation)"""
     json: Path | None = None
     """where to write the rows (default: OUT/transfer.json; the table beside it as .md)"""
 
@@ -193,21 +256,36 @@ def run(a: CliArgs) -> dict:
     output_dir("--out", a.out)
     out_json = output_file("--json", a.json or a.out / "transfer.json")
     out_md = output_file("--json", out_json.with_suffix(".md"))
-    config = replace(TransferConfig(), seeds=tuple(a.seeds), tasks=tuple(a.tasks), steps={"near": a.steps[0], "far": a.steps[1]},
-                     eval_every=a.eval_every)
+    config = replace(
+        TransferConfig(),
+        seeds=tuple(a.seeds),
+        tasks=tuple(a.tasks),
+        steps={"near": a.steps[0], "far": a.steps[1]},
+        eval_every=a.eval_every,
+    )
     core = WorldCore(a.map)
     try:
         entries = [parse_spec(m, core, a.device, a.dtype) for m in a.models]
     except TypeError as e:  # a factory that is not a simulator
         raise ValueError(str(e)) from e
     res = transfer(entries, a.out, config, a.map, a.jobs, a.device, a.dtype)
-    doc = {"map": a.map or "data/world_map.png", "map_fingerprint": core.fingerprint, "steps": config.steps, "seeds": list(config.seeds),
-           "models": {e.name: e.spec for e in entries}, "rows": res}
+    doc = {
+        "map": a.map or "data/world_map.png",
+        "map_fingerprint": core.fingerprint,
+        "steps": config.steps,
+        "seeds": list(config.seeds),
+        "models": {e.name: e.spec for e in entries},
+        "rows": res,
+    }
     atomic_write(out_json, lambda f: f.write(json.dumps(doc, indent=2).encode()))
     figures = plot_transfer_curves(res, out_json.parent)
-    table = (f"# Agent transfer: PPO trained in each simulator and in the real env, evaluated in the real env\n\n"
-             f"Map `{doc['map']}`; env steps per run {config.steps}; seeds {list(config.seeds)}; {config.eval_episodes} real-env evaluation "
-             f"episodes per policy. Runs in `{a.out}`.\n\n{transfer_md(res)}\n" + "".join(f"\n![{p.stem}]({p.name})\n" for p in figures))
+    table = (
+        f"# Agent transfer: PPO trained in each simulator and in the real env, evaluated in the real env\n\n"
+        f"Map `{doc['map']}`; env steps per run {config.steps}; seeds {list(config.seeds)}; {config.eval_episodes} "
+        "real-env evaluation "
+        f"episodes per policy. Runs in `{a.out}`.\n\n{transfer_md(res)}\n"
+        + "".join(f"\n![{p.stem}]({p.name})\n" for p in figures)
+    )
     atomic_write(out_md, lambda f: f.write(table.encode()))
     print(transfer_md(res))
     return res

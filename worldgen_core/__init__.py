@@ -1,5 +1,6 @@
 """The world's core: the map, its generation, the dynamics and the task, the simulator protocol;
-and what every tool shares: the CLI ``worldgen_core.cli``, run folders ``worldgen_core.runs``, atomic files ``worldgen_core.files``.
+and what every tool shares: the CLI ``worldgen_core.cli``, run folders ``worldgen_core.runs``, atomic files
+``worldgen_core.files``.
 
 numpy, Pillow and SciPy only: no Gymnasium, no torch. Every other layer builds on it::
 
@@ -17,4 +18,14 @@ from .dynamics import MAX_EPISODE_STEPS, TASKS, TaskConfig
 from .world import WorldCore
 from .world_map import DEFAULT_MAP_PATH, default_map, load_map
 
-__all__ = ["__version__", "dynamics", "MAX_EPISODE_STEPS", "TASKS", "TaskConfig", "WorldCore", "DEFAULT_MAP_PATH", "default_map", "load_map"]
+__all__ = [
+    "__version__",
+    "dynamics",
+    "MAX_EPISODE_STEPS",
+    "TASKS",
+    "TaskConfig",
+    "WorldCore",
+    "DEFAULT_MAP_PATH",
+    "default_map",
+    "load_map",
+]

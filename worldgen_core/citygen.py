@@ -92,7 +92,9 @@ def generate_city(seed: int = 0, width: int = 1024, height: int = 768) -> np.nda
                     while x < x1 - 6:
                         bw = int(rng.integers(12, 40))
                         fx1, fy1 = min(x + bw, x1), min(y + depth, y1)
-                        d.rectangle([x, y, fx1, fy1], fill=BUILDINGS[int(rng.integers(len(BUILDINGS)))], outline=BUILDING_EDGE)
+                        d.rectangle(
+                            [x, y, fx1, fy1], fill=BUILDINGS[int(rng.integers(len(BUILDINGS)))], outline=BUILDING_EDGE
+                        )
                         if rng.random() < 0.25 and fx1 - x > 16 and fy1 - y > 16:  # inner courtyard
                             cx, cy = (x + fx1) // 2, (y + fy1) // 2
                             d.rectangle([cx - 4, cy - 4, cx + 4, cy + 4], fill=GROUND, outline=BUILDING_EDGE)
@@ -161,7 +163,8 @@ class Args:
     height: int = 768
     """pixels (>= 128)"""
     output: Annotated[Path | None, tyro.conf.arg(aliases=("-o",))] = None
-    """the image to write (default: city_SEED.png in the current folder); an existing file is replaced only with --force"""
+    """the image to write (default: city_SEED.png in the current folder); an existing file is replaced only with
+    --force"""
     force: bool = False
     """replace --output if it exists"""
 

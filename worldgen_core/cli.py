@@ -73,7 +73,9 @@ def _writable_dir(flag: str, folder: Path, what: str) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check-"):
             pass
     except OSError as e:
-        raise ValueError(f"{flag}: cannot write {what} {str(folder)!r} ({e.strerror or e}); pass a folder you can write to") from e
+        raise ValueError(
+            f"{flag}: cannot write {what} {str(folder)!r} ({e.strerror or e}); pass a folder you can write to"
+        ) from e
 
 
 def output_dir(flag: str, path) -> Path:
@@ -90,7 +92,9 @@ def output_file(flag: str, path) -> Path:
     itself writable if it exists (checked before any work)."""
     path = Path(path)
     if path.is_dir():
-        raise ValueError(f"{flag} {str(path)!r} is a folder; pass a file name (e.g. {str(path / 'out')!r} with its extension)")
+        raise ValueError(
+            f"{flag} {str(path)!r} is a folder; pass a file name (e.g. {str(path / 'out')!r} with its extension)"
+        )
     _writable_dir(flag, path.parent, "into the folder")
     if path.exists() and not os.access(path, os.W_OK):
         raise ValueError(f"{flag}: cannot write {str(path)!r} (permission denied); pass a file you can write to")

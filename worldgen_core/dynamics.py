@@ -23,8 +23,24 @@ from dataclasses import dataclass
 import numpy as np
 
 __all__ = [
-    "UP", "DOWN", "LEFT", "RIGHT", "ACTION_NAMES", "ACTION_DELTAS", "MAX_EPISODE_STEPS", "TASKS", "TaskConfig",
-    "as_int", "grid_shape", "move", "revealed_masks", "view_windows", "crop", "manhattan", "sample_start_and_goal", "reward_and_success",
+    "UP",
+    "DOWN",
+    "LEFT",
+    "RIGHT",
+    "ACTION_NAMES",
+    "ACTION_DELTAS",
+    "MAX_EPISODE_STEPS",
+    "TASKS",
+    "TaskConfig",
+    "as_int",
+    "grid_shape",
+    "move",
+    "revealed_masks",
+    "view_windows",
+    "crop",
+    "manhattan",
+    "sample_start_and_goal",
+    "reward_and_success",
 ]
 
 UP, DOWN, LEFT, RIGHT = 0, 1, 2, 3
@@ -66,7 +82,9 @@ class TaskConfig:
         set_(self, "stride", as_int("stride", self.stride, 1))
         g = self.goal_distance
         if isinstance(g, (str, bytes)) or not hasattr(g, "__len__") or len(g) != 2:
-            raise ValueError(f"goal_distance must be a (min, max) pair of moves, e.g. (3, 7), or (5, 5) for exactly 5; got {g!r}")
+            raise ValueError(
+                f"goal_distance must be a (min, max) pair of moves, e.g. (3, 7), or (5, 5) for exactly 5; got {g!r}"
+            )
         lo, hi = as_int("goal_distance min", g[0], 1), as_int("goal_distance max", g[1], 1)
         if not lo <= hi:
             raise ValueError(f"goal_distance must be (min, max) with 1 <= min <= max, got {g!r}")
@@ -74,8 +92,10 @@ class TaskConfig:
         if not isinstance(self.goal_out_of_view, (bool, np.bool_)):
             raise ValueError(f"goal_out_of_view must be True or False, got {self.goal_out_of_view!r}")
         if self.goal_out_of_view and hi < self.min_axis_moves:
-            raise ValueError(f"goal_out_of_view needs goals at least {self.min_axis_moves} moves away along one axis "
-                             f"(view {self.view_size} px / stride {self.stride} px), but goal_distance is {(lo, hi)}")
+            raise ValueError(
+                f"goal_out_of_view needs goals at least {self.min_axis_moves} moves away along one axis "
+                f"(view {self.view_size} px / stride {self.stride} px), but goal_distance is {(lo, hi)}"
+            )
         for name in ("step_penalty", "success_reward", "shaping"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not np.isfinite(v):
@@ -87,7 +107,9 @@ def _min_axis_moves(task: TaskConfig) -> int:
     return -(-task.view_size // task.stride)
 
 
-TaskConfig.min_axis_moves = property(_min_axis_moves, doc="Moves along one axis after which two views no longer overlap.")
+TaskConfig.min_axis_moves = property(
+    _min_axis_moves, doc="Moves along one axis after which two views no longer overlap."
+)
 
 #: Named tasks (env keyword arguments and episode length). ``near``: the goal is always in view at
 #: the start, so an agent can solve it by matching pictures (and a dream by copying); ``far``: the
@@ -149,7 +171,9 @@ def manhattan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.abs(a - b).sum(-1)
 
 
-def sample_start_and_goal(rng: np.random.Generator, grid: np.ndarray, goal_distance: tuple[int, int], n: int = 1, min_axis: int = 0):
+def sample_start_and_goal(
+    rng: np.random.Generator, grid: np.ndarray, goal_distance: tuple[int, int], n: int = 1, min_axis: int = 0
+):
     """Uniform start cells and goals exactly ``d`` moves away, ``d`` uniform in ``goal_distance``,
     and at least ``min_axis`` moves away along one axis (0: any split of ``d``).
 

@@ -83,10 +83,19 @@ class MapStyle:
             r, g, b = colorsys.hsv_to_rgb((h + hue) % 1.0, min(1.0, s * sat), min(1.0, v * val))
             return int(round(255 * r)), int(round(255 * g)), int(round(255 * b))
 
-        colours = {f.name: turn(getattr(cls, f.name)) for f in dataclasses.fields(cls) if f.type in ("tuple[int, int, int]", tuple[int, int, int])}
-        return cls(**colours, sea_level=float(rng.uniform(0.3, 0.5)), frame_width=int(rng.integers(8, 20)),
-                   tree_spacing=int(rng.integers(5, 11)), mountain_spacing=int(rng.integers(11, 20)),
-                   towns_per_megapixel=float(rng.uniform(15, 55)))
+        colours = {
+            f.name: turn(getattr(cls, f.name))
+            for f in dataclasses.fields(cls)
+            if f.type in ("tuple[int, int, int]", tuple[int, int, int])
+        }
+        return cls(
+            **colours,
+            sea_level=float(rng.uniform(0.3, 0.5)),
+            frame_width=int(rng.integers(8, 20)),
+            tree_spacing=int(rng.integers(5, 11)),
+            mountain_spacing=int(rng.integers(11, 20)),
+            towns_per_megapixel=float(rng.uniform(15, 55)),
+        )
 
 
 # --------------------------------------------------------------------------- noise fields
@@ -142,7 +151,9 @@ def _terrain(rng: np.random.Generator, h: int, w: int, style: MapStyle):
     return elevation, moisture, land
 
 
-def _lakes(rng: np.random.Generator, land: np.ndarray, elevation: np.ndarray, moisture: np.ndarray, n: int) -> np.ndarray:
+def _lakes(
+    rng: np.random.Generator, land: np.ndarray, elevation: np.ndarray, moisture: np.ndarray, n: int
+) -> np.ndarray:
     """Irregular lakes in wet lowlands, well inside the land."""
     h, w = land.shape
     inland = ndimage.distance_transform_edt(land) > 28
@@ -154,14 +165,21 @@ def _lakes(rng: np.random.Generator, land: np.ndarray, elevation: np.ndarray, mo
     for idx in rng.choice(len(cand), size=min(n, len(cand)), replace=False):
         cy, cx = cand[idx]
         r = rng.uniform(9, 22)
-        y0, y1, x0, x1 = max(0, int(cy - 2 * r)), min(h, int(cy + 2 * r)), max(0, int(cx - 2 * r)), min(w, int(cx + 2 * r))
+        y0, y1, x0, x1 = (
+            max(0, int(cy - 2 * r)),
+            min(h, int(cy + 2 * r)),
+            max(0, int(cx - 2 * r)),
+            min(w, int(cx + 2 * r)),
+        )
         yy, xx = np.mgrid[y0:y1, x0:x1]
         d = np.sqrt(((yy - cy) / 1.0) ** 2 + ((xx - cx) / rng.uniform(0.7, 1.6)) ** 2) / r
         lakes[y0:y1, x0:x1] |= (d + 0.9 * (shape_noise[y0:y1, x0:x1] - 0.5)) < 1.0
     return lakes & land
 
 
-def _rivers(rng: np.random.Generator, elevation: np.ndarray, land: np.ndarray, water: np.ndarray, n: int) -> list[np.ndarray]:
+def _rivers(
+    rng: np.random.Generator, elevation: np.ndarray, land: np.ndarray, water: np.ndarray, n: int
+) -> list[np.ndarray]:
     """Rivers as polylines (K, 2) in (y, x): steepest descent on smoothed elevation down to water."""
     h, w = land.shape
     smooth = ndimage.gaussian_filter(elevation, 6)
@@ -211,7 +229,12 @@ def _draw_tree(d: ImageDraw.ImageDraw, y: int, x: int, s: float, style: MapStyle
 
 
 def _draw_mountain(d: ImageDraw.ImageDraw, y: int, x: int, s: float, style: MapStyle, snowy: bool) -> None:
-    top, left, right, mid = (x, y - 1.6 * s), (x - 1.5 * s, y + 0.7 * s), (x + 1.5 * s, y + 0.7 * s), (x + 0.25 * s, y + 0.7 * s)
+    top, left, right, mid = (
+        (x, y - 1.6 * s),
+        (x - 1.5 * s, y + 0.7 * s),
+        (x + 1.5 * s, y + 0.7 * s),
+        (x + 0.25 * s, y + 0.7 * s),
+    )
     d.polygon([top, left, right], fill=style.hills)
     d.polygon([top, mid, right], fill=style.mountain)  # shaded east face
     if snowy:
@@ -232,7 +255,11 @@ def _draw_town(d: ImageDraw.ImageDraw, y: int, x: int, style: MapStyle, castle: 
     else:
         for ox, oy in ((-4, 1), (3, -1), (0, 4)):
             d.rectangle([x + ox - 2, y + oy - 1, x + ox + 2, y + oy + 3], fill=style.wall, outline=style.ink)
-            d.polygon([(x + ox - 3, y + oy - 1), (x + ox, y + oy - 4), (x + ox + 3, y + oy - 1)], fill=style.roof, outline=style.ink)
+            d.polygon(
+                [(x + ox - 3, y + oy - 1), (x + ox, y + oy - 4), (x + ox + 3, y + oy - 1)],
+                fill=style.roof,
+                outline=style.ink,
+            )
 
 
 def _dashed(d: ImageDraw.ImageDraw, pts: np.ndarray, fill, width: int, dash: int = 5, gap: int = 3) -> None:
@@ -299,7 +326,13 @@ def generate_map(seed: int = 0, width: int = 1536, height: int = 1024, style: Ma
     # --- base colours
     img = np.empty((h, w, 3), np.float32)
     img[:] = style.grass
-    for mask, col in ((meadow, style.meadow), (forest, style.forest_floor), (desert, style.desert), (hills, style.hills), (mountains, style.hills)):
+    for mask, col in (
+        (meadow, style.meadow),
+        (forest, style.forest_floor),
+        (desert, style.desert),
+        (hills, style.hills),
+        (mountains, style.hills),
+    ):
         img[mask] = col
     dist_coast = ndimage.distance_transform_edt(water)  # distance from land, inside water
     depth = np.clip(dist_coast / 90.0, 0, 1)[..., None]
@@ -422,8 +455,14 @@ def generate_map(seed: int = 0, width: int = 1536, height: int = 1024, style: Ma
         for ang in range(0, 360, 45):
             a = math.radians(ang)
             ln = r + 8 if ang % 90 == 0 else r - 6
-            d.polygon([(cx + ln * math.sin(a), cy - ln * math.cos(a)), (cx + 5 * math.cos(a), cy + 5 * math.sin(a)), (cx - 5 * math.cos(a), cy - 5 * math.sin(a))],
-                      fill=style.frame if ang == 0 else style.ink)
+            d.polygon(
+                [
+                    (cx + ln * math.sin(a), cy - ln * math.cos(a)),
+                    (cx + 5 * math.cos(a), cy + 5 * math.sin(a)),
+                    (cx - 5 * math.cos(a), cy - 5 * math.sin(a)),
+                ],
+                fill=style.frame if ang == 0 else style.ink,
+            )
 
     # --- frame: an outer band with alternating blocks, then a thin inner line
     fw = style.frame_width
@@ -488,7 +527,8 @@ class Args:
     height: int = 1024
     """pixels (>= 128)"""
     output: Annotated[Path | None, tyro.conf.arg(aliases=("-o",))] = None
-    """the image to write (default: mapgen_SEED.png in the current folder); an existing file is replaced only with --force"""
+    """the image to write (default: mapgen_SEED.png in the current folder); an existing file is replaced only with
+    --force"""
     out_dir: Path | None = None
     """folder for --seeds (its existing mapgen_SEED.png files are kept)"""
     jobs: Annotated[int, tyro.conf.arg(aliases=("-j",))] = 1

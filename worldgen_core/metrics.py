@@ -5,7 +5,8 @@ so that training (``world_models.training``'s tensorboard evaluation) logs the s
 * :func:`revealed_masks` (:func:`worldgen_core.dynamics.revealed_masks`) and :func:`new_bands`: the strip a
   move reveals, and the band at that edge turned so the revealed edge is on top;
 * :func:`masked_psnr`: PSNR over the revealed strips or the rest, pooled over the set (``psnr_new``, ``psnr_known``);
-* :func:`gradient_energy` (sharpness), :func:`contrast`, :func:`streaks`, each reported as a :func:`ratio` to the truth's;
+* :func:`gradient_energy` (sharpness), :func:`contrast`, :func:`streaks`, each reported as a :func:`ratio` to the
+  truth's;
 * :func:`one_step` and :func:`drift`: the benchmark's one-step and late-rollout measures by name;
 * :func:`image_grid`: sets of images side by side, to look at what the measures say.
 
@@ -19,7 +20,19 @@ import numpy as np
 
 from .dynamics import DOWN, LEFT, RIGHT, UP, revealed_masks
 
-__all__ = ["psnr", "revealed_masks", "new_bands", "masked_psnr", "gradient_energy", "contrast", "streaks", "ratio", "one_step", "drift", "image_grid"]
+__all__ = [
+    "psnr",
+    "revealed_masks",
+    "new_bands",
+    "masked_psnr",
+    "gradient_energy",
+    "contrast",
+    "streaks",
+    "ratio",
+    "one_step",
+    "drift",
+    "image_grid",
+]
 
 
 def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
@@ -53,7 +66,9 @@ def new_bands(images: np.ndarray, actions: np.ndarray, width: int = 16) -> np.nd
     array([ 3,  7, 11, 15], dtype=uint8)
     """
     images, actions = np.asarray(images), np.asarray(actions)
-    assert images.ndim == 4 and images.shape[1] == images.shape[2], f"new_bands needs square (B, H, W, C) views, got {images.shape}"
+    assert images.ndim == 4 and images.shape[1] == images.shape[2], (
+        f"new_bands needs square (B, H, W, C) views, got {images.shape}"
+    )
     assert actions.shape == (len(images),), f"actions must be ({len(images)},), got {actions.shape}"
     out = np.empty((len(images), width, *images.shape[2:]), images.dtype)
     xt = images.transpose(0, 2, 1, 3)
@@ -160,8 +175,11 @@ def one_step(fake: np.ndarray, true: np.ndarray, actions: np.ndarray, stride: in
     {'psnr_known': 100.0, 'psnr_new': 100.0, 'sharpness_new': 1.0}
     """
     real_b, fake_b = new_bands(true, actions, stride), new_bands(fake, actions, stride)
-    return {"psnr_known": masked_psnr(fake, true, actions, False, stride), "psnr_new": masked_psnr(fake, true, actions, True, stride),
-            "sharpness_new": ratio(gradient_energy(fake_b), gradient_energy(real_b))}
+    return {
+        "psnr_known": masked_psnr(fake, true, actions, False, stride),
+        "psnr_new": masked_psnr(fake, true, actions, True, stride),
+        "sharpness_new": ratio(gradient_energy(fake_b), gradient_energy(real_b)),
+    }
 
 
 def drift(fake: np.ndarray, true: np.ndarray) -> dict[str, float]:
@@ -173,12 +191,17 @@ def drift(fake: np.ndarray, true: np.ndarray) -> dict[str, float]:
     >>> drift((t // 2).astype(np.uint8), t)["contrast"] < 0.55
     True
     """
-    return {"contrast": ratio(contrast(fake), contrast(true)), "sharpness": ratio(gradient_energy(fake), gradient_energy(true))}
+    return {
+        "contrast": ratio(contrast(fake), contrast(true)),
+        "sharpness": ratio(gradient_energy(fake), gradient_energy(true)),
+    }
 
 
 def image_grid(rows: list[np.ndarray], pad: int = 2) -> np.ndarray:
     """Rows of uint8 images, each (B, H, W, 3) (any B per row), as one (H', W', 3) uint8 grid with white gutters;
     shorter rows are padded white on the right."""
-    rows = [np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in r], 1) for r in rows]
+    rows = [
+        np.concatenate([np.pad(im, ((pad, pad), (pad, pad), (0, 0)), constant_values=255) for im in r], 1) for r in rows
+    ]
     w = max(r.shape[1] for r in rows)
     return np.concatenate([np.pad(r, ((0, 0), (0, w - r.shape[1]), (0, 0)), constant_values=255) for r in rows], 0)

@@ -48,7 +48,9 @@ def _unstarted(folder: Path) -> bool:
         if f.is_symlink():
             return False
         if f.is_dir():
-            if not (all("tfevents" in p.name for p in f.rglob("*") if not p.is_dir()) if f.name == "tb" else _unstarted(f)):
+            if not (
+                all("tfevents" in p.name for p in f.rglob("*") if not p.is_dir()) if f.name == "tb" else _unstarted(f)
+            ):
                 return False
         elif not (f.name in _BEFORE_FIRST_CHECKPOINT or f.suffix == ".log"):
             return False
@@ -65,8 +67,10 @@ def _lock(out: Path) -> None:
     except OSError as e:
         if e.errno != errno.ELOOP:
             raise
-        raise SystemExit(f"error: --out {str(out)!r}: its {LOCK_NAME} is a link, which a run never writes through; nothing was "
-                         "changed. Remove the link, then run again") from None
+        raise SystemExit(
+            f"error: --out {str(out)!r}: its {LOCK_NAME} is a link, which a run never writes through; nothing was "
+            "changed. Remove the link, then run again"
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as e:
@@ -74,8 +78,10 @@ def _lock(out: Path) -> None:
         os.close(fd)
         if e.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
             raise
-        raise SystemExit(f"error: --out {str(out)!r} is in use by another run (process {holder or '?'}); nothing was changed. "
-                         "Wait for it to end, or pass another --out") from None
+        raise SystemExit(
+            f"error: --out {str(out)!r} is in use by another run (process {holder or '?'}); nothing was changed. "
+            "Wait for it to end, or pass another --out"
+        ) from None
     os.ftruncate(fd, 0)
     os.pwrite(fd, str(os.getpid()).encode(), 0)
     _LOCKS[key] = fd
@@ -106,7 +112,9 @@ def claim_run_dir(out: str | Path, resume: bool, lock: bool = True) -> Path:
             out.mkdir(parents=True, exist_ok=True)
             _lock(out)
         except OSError as e:
-            raise SystemExit(f"error: --out {str(out)!r} cannot be used ({os_error(e)}); pass a folder you can write to") from None
+            raise SystemExit(
+                f"error: --out {str(out)!r} cannot be used ({os_error(e)}); pass a folder you can write to"
+            ) from None
         if not resume:
             try:
                 _refuse_unless_free(out)  # again, now that no other run can start in it
@@ -122,30 +130,41 @@ def _refuse_unless_free(out: Path) -> None:
         return
     found = [m for m in RUN_MARKERS if (out / m).exists()]
     if found:
-        raise SystemExit(f"error: --out {str(out)!r} already holds a run ({', '.join(found)}); nothing was changed. "
-                         "Continue it with --resume, or pass a new --out")
+        raise SystemExit(
+            f"error: --out {str(out)!r} already holds a run ({', '.join(found)}); nothing was changed. "
+            "Continue it with --resume, or pass a new --out"
+        )
     others = sorted(f.name + ("/" if f.is_dir() else "") for f in out.iterdir() if f.name != LOCK_NAME)
-    raise SystemExit(f"error: --out {str(out)!r} holds files that are not this run's ({', '.join(others[:5])}"
-                     f"{', ...' if len(others) > 5 else ''}); nothing was changed. A run writes into a new or empty folder: "
-                     "pass a new --out")
+    raise SystemExit(
+        f"error: --out {str(out)!r} holds files that are not this run's ({', '.join(others[:5])}"
+        f"{', ...' if len(others) > 5 else ''}); nothing was changed. A run writes into a new or empty folder: "
+        "pass a new --out"
+    )
 
 
-def check_resume_args(saved: dict, now: dict, may_change: set[str], where: str, flags: dict[str, str] | None = None) -> dict:
+def check_resume_args(
+    saved: dict, now: dict, may_change: set[str], where: str, flags: dict[str, str] | None = None
+) -> dict:
     """Compare a run's saved settings with the resumed call's; refuse changes outside ``may_change``.
     ``flags``: a setting's command-line flag where it is not :func:`flag` of its name.
 
     Returns ``{name: [saved, now]}`` for the settings that did change (all in ``may_change``).
     Settings absent from ``saved`` (older runs) are not compared.
     """
+
     def plain(v):  # a tuple saved in a checkpoint or args.json may come back as a list
         return json.loads(json.dumps(v))
 
     changed = {k: [saved[k], v] for k, v in now.items() if k in saved and plain(saved[k]) != plain(v)}
     bad = {k: c for k, c in changed.items() if k not in may_change}
     if bad:
-        said = ", ".join(f"{(flags or {}).get(k) or flag(k)} {c[1]!r} (the run has {c[0]!r})" for k, c in sorted(bad.items()))
-        raise SystemExit(f"error: --resume with settings that differ from the run in {where}: {said}. Mixing them would "
-                         f"make one run of two; resume with the run's settings, or start a new run with a new --out")
+        said = ", ".join(
+            f"{(flags or {}).get(k) or flag(k)} {c[1]!r} (the run has {c[0]!r})" for k, c in sorted(bad.items())
+        )
+        raise SystemExit(
+            f"error: --resume with settings that differ from the run in {where}: {said}. Mixing them would "
+            f"make one run of two; resume with the run's settings, or start a new run with a new --out"
+        )
     return changed
 
 

@@ -8,7 +8,8 @@ A simulator is stepped as a batch of ``N`` sub-envs (a single env is ``N = 1``):
     sim.seed(seed)                           # optional: seeds the simulator's own randomness
 
 The views ``step`` returns may be the simulator's own state: a caller copies them before writing
-(the envs do, in :func:`keep_blocked`). ``moved`` says which sub-envs' positions changed (a move the map's edge blocks does not): a
+(the envs do, in :func:`keep_blocked`). ``moved`` says which sub-envs' positions changed (a move the map's edge blocks
+does not): a
 simulator returns the previous view unchanged where ``moved`` is False (the envs enforce it too,
 :func:`keep_blocked`). Stateless simulators (next view from the current view and the action) are
 :class:`PredictorSimulator` around a ``predict(views, actions)`` function; a simulator with memory
@@ -41,7 +42,16 @@ import numpy as np
 
 from .dynamics import ACTION_DELTAS
 
-__all__ = ["Simulator", "PredictorSimulator", "Predictor", "TileMemory", "keep_blocked", "check_simulator", "with_rows", "dream_views"]
+__all__ = [
+    "Simulator",
+    "PredictorSimulator",
+    "Predictor",
+    "TileMemory",
+    "keep_blocked",
+    "check_simulator",
+    "with_rows",
+    "dream_views",
+]
 
 #: (views uint8 (B, H, W, 3), actions (B,)) -> next views uint8 (B, H, W, 3); a predictor that knows
 #: its map by place (a :class:`PredictorSimulator` with ``place=True``) also takes the next views'
@@ -61,8 +71,10 @@ class Simulator(Protocol):
 def check_simulator(sim) -> None:
     """A clear error for an object that does not implement :class:`Simulator`."""
     if not isinstance(sim, Simulator):
-        raise TypeError(f"model must implement the simulator protocol (reset(idx, first_views, positions) and "
-                        f"step(actions, moved) -> views; see worldgen_core.simulator), got {type(sim).__name__}")
+        raise TypeError(
+            f"model must implement the simulator protocol (reset(idx, first_views, positions) and "
+            f"step(actions, moved) -> views; see worldgen_core.simulator), got {type(sim).__name__}"
+        )
 
 
 def with_rows(state: np.ndarray | None, idx: np.ndarray, row_shape: tuple, dtype) -> np.ndarray:
@@ -87,7 +99,9 @@ def keep_blocked(prev_views: np.ndarray, next_views: np.ndarray, moved: np.ndarr
     return out
 
 
-def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray, place: bool = False) -> np.ndarray:
+def dream_views(
+    predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray, place: bool = False
+) -> np.ndarray:
     """The next views of a batch of dreams: ``predict(views, actions)`` where the agent moved, the
     previous view where the map's edge blocked the move (the position, hence the view, is unchanged).
 
@@ -95,7 +109,9 @@ def dream_views(predict, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.n
     (B, H, W, 3) uint8 array (``prev_views`` is not written to). The model is called on the moved
     rows only, and not at all when none moved; ``place``: also given the next views' cells.
     """
-    assert prev_pos.shape == pos.shape == (len(prev_views), 2), f"positions must be ({len(prev_views)}, 2), got {prev_pos.shape} and {pos.shape}"
+    assert prev_pos.shape == pos.shape == (len(prev_views), 2), (
+        f"positions must be ({len(prev_views)}, 2), got {prev_pos.shape} and {pos.shape}"
+    )
     views = prev_views.copy()
     moved = (pos != prev_pos).any(1)  # (B,)
     if moved.any():
@@ -136,14 +152,21 @@ class TileMemory:
             raise ValueError(f"stride and cells must be >= 1, got {stride}, {cells}")
         self.stride, self.cells = int(stride), int(cells)
         self.tiles: np.ndarray | None = None  # (N * S * S, s * s * 3) uint8: slot (n, r mod S, c mod S) of sub-env n
-        self.tags: np.ndarray | None = None  # (N * S * S,) int64: the cell each slot holds, as (r << 32) | c (EMPTY: none)
+        self.tags: np.ndarray | None = (
+            None  # (N * S * S,) int64: the cell each slot holds, as (r << 32) | c (EMPTY: none)
+        )
 
     def _grid(self, views: np.ndarray) -> int:
         h, w = views.shape[1:3]
         if h != w or h % self.stride:
-            raise ValueError(f"TileMemory needs square views whose side is a multiple of the stride {self.stride}, got {h}x{w}")
+            raise ValueError(
+                f"TileMemory needs square views whose side is a multiple of the stride {self.stride}, got {h}x{w}"
+            )
         if h // self.stride > self.cells:
-            raise ValueError(f"TileMemory with {self.cells} cells cannot hold a {h // self.stride}-cell view; use cells >= {h // self.stride}")
+            raise ValueError(
+                f"TileMemory with {self.cells} cells cannot hold a {h // self.stride}-cell view; use cells >= "
+                f"{h // self.stride}"
+            )
         return h // self.stride
 
     def locate(self, idx: np.ndarray, pos: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +188,9 @@ class TileMemory:
 
     def _as_tiles(self, views: np.ndarray, g: int) -> np.ndarray:
         k, s = len(views), self.stride
-        return views.reshape(k, g, s, g, s, 3).transpose(0, 1, 3, 2, 4, 5).reshape(k, g, g, s * s * 3)  # (k, g, g, s*s*3)
+        return (
+            views.reshape(k, g, s, g, s, 3).transpose(0, 1, 3, 2, 4, 5).reshape(k, g, g, s * s * 3)
+        )  # (k, g, g, s*s*3)
 
     def _as_views(self, tiles: np.ndarray) -> np.ndarray:
         k, g, s = len(tiles), tiles.shape[1], self.stride
@@ -202,7 +227,9 @@ class TileMemory:
         slots, tags = self._at(idx, pos, g, at)
         return self.tags[slots] == tags
 
-    def recall(self, idx: np.ndarray, pos: np.ndarray, views: np.ndarray, at=None, write: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def recall(
+        self, idx: np.ndarray, pos: np.ndarray, views: np.ndarray, at=None, write: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """``views`` (k, H, W, 3) with every remembered tile put back exactly (a fresh array), and the
         (k, g, g) mask of the tiles that were remembered. ``write``: also remember the result (the
         same as a :meth:`write` of it afterwards, without tiling the views twice)."""
@@ -232,7 +259,13 @@ class PredictorSimulator:
     model with a place field knows what is there); the simulator follows each sub-env's cell.
     """
 
-    def __init__(self, predict: Predictor, seed_fn: Callable[[int], None] | None = None, memory: TileMemory | None = None, place: bool = False):
+    def __init__(
+        self,
+        predict: Predictor,
+        seed_fn: Callable[[int], None] | None = None,
+        memory: TileMemory | None = None,
+        place: bool = False,
+    ):
         self.predict, self.seed_fn, self.memory, self.place = predict, seed_fn, memory, bool(place)
         self.views: np.ndarray | None = None  # (N, H, W, 3) the views last returned
         self.pos: np.ndarray | None = None  # (N, 2) each sub-env's cell (with a memory or place)
@@ -259,17 +292,23 @@ class PredictorSimulator:
         """Put known ``views`` (k, H, W, 3) at cells ``positions`` (k, 2) into the memory of sub-envs
         ``idx`` (e.g. the goal view at the goal's cell), after their ``reset``."""
         if self.memory is None:
-            raise ValueError("remember() needs a simulator with a memory (PredictorSimulator(..., memory=TileMemory(...)))")
+            raise ValueError(
+                "remember() needs a simulator with a memory (PredictorSimulator(..., memory=TileMemory(...)))"
+            )
         self.memory.write(np.asarray(idx), views, positions)
 
     def step(self, actions: np.ndarray, moved: np.ndarray) -> np.ndarray:
         assert self.views is not None, "reset() before step()"
         actions = np.asarray(actions)
         m = np.flatnonzero(moved)  # (k,) the sub-envs that moved
-        views = np.empty_like(self.views) if len(m) == len(self.views) else self.views.copy()  # every row is written below
+        views = (
+            np.empty_like(self.views) if len(m) == len(self.views) else self.views.copy()
+        )  # every row is written below
         if self.pos is not None and len(m):
             self.pos[m] += ACTION_DELTAS[actions[m]]
-        cells = (lambda rows: (self.pos[rows],)) if self.place else (lambda rows: ())  # the place-aware predictor's third argument
+        cells = (
+            (lambda rows: (self.pos[rows],)) if self.place else (lambda rows: ())
+        )  # the place-aware predictor's third argument
         if self.memory is None:
             if len(m):
                 views[m] = self.predict(self.views[m], actions[m], *cells(m))

@@ -71,7 +71,9 @@ def _painted(rng: np.random.Generator, seed: int, w: int, h: int) -> np.ndarray:
     atlas = Image.fromarray(generate_map(seed, w, h, MapStyle.random(seed)))
     brush = atlas.filter(ImageFilter.ModeFilter(int(rng.integers(5, 9)))).filter(ImageFilter.GaussianBlur(1.2))
     img = np.asarray(brush).astype(np.float32)
-    strokes = ndimage.gaussian_filter1d(rng.standard_normal((h, w)).astype(np.float32), sigma=6, axis=int(rng.integers(0, 2)))
+    strokes = ndimage.gaussian_filter1d(
+        rng.standard_normal((h, w)).astype(np.float32), sigma=6, axis=int(rng.integers(0, 2))
+    )
     grain = rng.standard_normal((h, w)).astype(np.float32)
     img *= (1 + 0.06 * strokes / max(float(strokes.std()), 1e-6) + 0.05 * grain)[..., None]
     return np.clip(img, 0, 255).astype(np.uint8)
@@ -90,7 +92,9 @@ def _ink(rng: np.random.Generator, seed: int, w: int, h: int) -> np.ndarray:
     yy, xx = np.mgrid[0:h, 0:w]
     slope = np.hypot(*np.gradient(elevation * 80))
     hatch = ((xx + yy) % int(rng.integers(5, 8)) == 0) & (slope > np.quantile(slope, 0.7)) & (elevation > sea)
-    ripples = ((yy + (3 * np.sin(xx / 17.0)).astype(int)) % 9 == 0) & (elevation < sea - 0.03) & (elevation > sea - 0.09)
+    ripples = (
+        ((yy + (3 * np.sin(xx / 17.0)).astype(int)) % 9 == 0) & (elevation < sea - 0.03) & (elevation > sea - 0.09)
+    )
     strength = np.maximum.reduce([coast * 1.0, lines * 0.75, hatch * 0.5, ripples * 0.4])
     strength = ndimage.gaussian_filter(strength, 0.5)
     tone = 1 - 0.04 * _fbm(rng, h, w, base=8, octaves=3)

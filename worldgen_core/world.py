@@ -26,10 +26,14 @@ class WorldCore:
     Holds no episode state: callers keep positions and pass them in, as batches of cells (B, 2).
     """
 
-    def __init__(self, map_path: str | Path | None = None, task: dyn.TaskConfig | None = None, world: np.ndarray | None = None):
+    def __init__(
+        self, map_path: str | Path | None = None, task: dyn.TaskConfig | None = None, world: np.ndarray | None = None
+    ):
         self.task = task or dyn.TaskConfig()
         #: the map in words, for messages: its path, "data/world_map.png" (the default) or "a map array"
-        self.map_name = "a map array" if world is not None else str(map_path) if map_path is not None else "data/world_map.png"
+        self.map_name = (
+            "a map array" if world is not None else str(map_path) if map_path is not None else "data/world_map.png"
+        )
         v = self.task.view_size
         if world is not None:
             world = np.asarray(world)
@@ -45,7 +49,9 @@ class WorldCore:
         self.windows = dyn.view_windows(world, v)
         self.grid = dyn.grid_shape(world.shape[:2], v, self.task.stride)
         self._min_axis = self.task.min_axis_moves if self.task.goal_out_of_view else 0
-        dyn.sample_start_and_goal(np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis)  # validates the goal range
+        dyn.sample_start_and_goal(
+            np.random.default_rng(0), self.grid, self.task.goal_distance, min_axis=self._min_axis
+        )  # validates the goal range
         self._minimap = None
 
     # Pickling and deep copies (planning code copies envs) leave out what is derived from the map:
@@ -101,26 +107,43 @@ class WorldCore:
         if options is None:
             return pos, goal
         if not isinstance(options, dict):
-            raise ValueError(f"reset options must be a dict such as {{'start': (y, x), 'goal': (y, x)}}, got {options!r}")
+            raise ValueError(
+                f"reset options must be a dict such as {{'start': (y, x), 'goal': (y, x)}}, got {options!r}"
+            )
         unknown = set(options) - {"start", "goal"}
         if unknown:
-            raise ValueError(f"unknown reset options {sorted(unknown)}; the env takes 'start' and 'goal' ((y, x) pixels, as info['agent_pos'])")
+            raise ValueError(
+                f"unknown reset options {sorted(unknown)}; the env takes 'start' and 'goal' ((y, x) pixels, as "
+                "info['agent_pos'])"
+            )
         s, out = self.task.stride, []
         for name, drawn in (("start", pos), ("goal", goal)):
             if name not in options:
                 out.append(drawn)
                 continue
             px = np.asarray(options[name])
-            ok = px.shape == (2,) and np.issubdtype(px.dtype, np.integer) and (px % s == 0).all() and ((0 <= px) & (px < self.grid * s)).all()
+            ok = (
+                px.shape == (2,)
+                and np.issubdtype(px.dtype, np.integer)
+                and (px % s == 0).all()
+                and ((0 <= px) & (px < self.grid * s)).all()
+            )
             if not ok:
-                raise ValueError(f"reset option {name!r} must be (y, x) pixels, multiples of {s} with 0 <= y <= {(self.grid[0] - 1) * s} "
-                                 f"and 0 <= x <= {(self.grid[1] - 1) * s}, got {options[name]!r}")
+                raise ValueError(
+                    f"reset option {name!r} must be (y, x) pixels, multiples of {s} with 0 <= y <= "
+                    f"{(self.grid[0] - 1) * s} "
+                    f"and 0 <= x <= {(self.grid[1] - 1) * s}, got {options[name]!r}"
+                )
             out.append(np.repeat((px // s).astype(np.int64).reshape(1, 2), len(drawn), 0))
         pos, goal = out
         same = np.flatnonzero((pos == goal).all(1))
         if len(same):
-            raise ValueError(f"reset options put the start {tuple((pos[same[0]] * s).tolist())} and the goal {tuple((goal[same[0]] * s).tolist())} "
-                             "at the same place: the episode would be over before its first step; pass a start and a goal that differ")
+            raise ValueError(
+                f"reset options put the start {tuple((pos[same[0]] * s).tolist())} and the goal "
+                f"{tuple((goal[same[0]] * s).tolist())} "
+                "at the same place: the episode would be over before its first step; pass a start and a goal that "
+                "differ"
+            )
         return pos, goal
 
     def step_positions(self, pos: np.ndarray, goal: np.ndarray, action: np.ndarray):
@@ -136,7 +159,9 @@ class WorldCore:
         return {"agent_pos": pos * s, "goal_pos": goal * s, "distance": distance, "is_success": distance == 0}
 
     # -- rendering ----------------------------------------------------------------------------
-    def render_frame(self, view: np.ndarray, goal_view: np.ndarray, pos: np.ndarray, goal: np.ndarray, scale: int = 3) -> np.ndarray:
+    def render_frame(
+        self, view: np.ndarray, goal_view: np.ndarray, pos: np.ndarray, goal: np.ndarray, scale: int = 3
+    ) -> np.ndarray:
         """One RGB frame: current view | goal view | minimap with the agent (red) and goal (green)."""
         v, s = self.task.view_size, self.task.stride
         side = v * scale

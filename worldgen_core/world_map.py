@@ -15,7 +15,8 @@ __all__ = ["DEFAULT_MAP_PATH", "IMAGE_SUFFIXES", "load_map", "default_map", "map
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
-#: The committed default world (``python -m worldgen_core.mapgen --seed 0 -o data/world_map.png --force`` regenerates it).
+#: The committed default world (``python -m worldgen_core.mapgen --seed 0 -o data/world_map.png --force`` regenerates
+#: it).
 DEFAULT_MAP_PATH = data_path("world_map.png")
 
 
@@ -29,7 +30,9 @@ def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
     """
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"world map {str(path)!r} does not exist; pass map_path= an existing image file (PNG, JPEG, ...)")
+        raise FileNotFoundError(
+            f"world map {str(path)!r} does not exist; pass map_path= an existing image file (PNG, JPEG, ...)"
+        )
     if path.is_dir():
         raise ValueError(f"world map {str(path)!r} is a directory; pass map_path= an image file")
     try:
@@ -47,13 +50,21 @@ def load_map(path: str | Path, min_size: int = 1) -> np.ndarray:
                     im_rgb = im.convert("RGB")
                 arr = np.asarray(im_rgb, dtype=np.uint8).copy()
     except Image.DecompressionBombError as e:
-        raise ValueError(f"world map {str(path)!r} is too large to load safely ({e}); downscale it, e.g. to at most "
-                         "8192x8192 px (a 64 px view sees a small part of any such map)") from e
+        raise ValueError(
+            f"world map {str(path)!r} is too large to load safely ({e}); downscale it, e.g. to at most "
+            "8192x8192 px (a 64 px view sees a small part of any such map)"
+        ) from e
     except (UnidentifiedImageError, OSError) as e:
-        raise ValueError(f"world map {str(path)!r} is not an image that Pillow can read ({e.__class__.__name__}); use a PNG or JPEG file") from e
+        raise ValueError(
+            f"world map {str(path)!r} is not an image that Pillow can read ({e.__class__.__name__}); use a PNG or JPEG "
+            "file"
+        ) from e
     h, w = arr.shape[:2]
     if h < min_size or w < min_size:
-        raise ValueError(f"world map {str(path)!r} is {w}x{h} px, smaller than one {min_size}x{min_size} view; use a larger image or a smaller view_size")
+        raise ValueError(
+            f"world map {str(path)!r} is {w}x{h} px, smaller than one {min_size}x{min_size} view; use a larger image "
+            "or a smaller view_size"
+        )
     return arr
 
 
@@ -69,7 +80,10 @@ def map_files(specs: "list[str | Path] | tuple[str | Path, ...]") -> list[Path]:
         if p.is_dir():
             found = sorted(f for f in p.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
             if not found:
-                raise ValueError(f"map folder {str(p)!r} holds no image ({', '.join(IMAGE_SUFFIXES)}); put maps in it or pass image files")
+                raise ValueError(
+                    f"map folder {str(p)!r} holds no image ({', '.join(IMAGE_SUFFIXES)}); put maps in it or pass image "
+                    "files"
+                )
             out.extend(found)
         elif p.exists():
             out.append(p)
@@ -99,7 +113,9 @@ def default_map() -> np.ndarray:
     if DEFAULT_MAP_PATH.exists():
         arr = load_map(DEFAULT_MAP_PATH)
     else:  # e.g. a non-editable install without the data/ folder
-        from .mapgen import generate_map  # only here: the generator and SciPy are half of `import worldgen_env` otherwise
+        from .mapgen import (
+            generate_map,
+        )  # only here: the generator and SciPy are half of `import worldgen_env` otherwise
 
         warnings.warn(f"{DEFAULT_MAP_PATH} not found; generating the default map (seed 0) in memory", stacklevel=2)
         arr = generate_map(seed=0)

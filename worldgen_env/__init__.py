@@ -23,15 +23,38 @@ from worldgen_core.world_map import DEFAULT_MAP_PATH, default_map, load_map
 
 from .envs import WorldMapEnv, WorldMapVectorEnv
 
-__all__ = ["ENV_IDS", "dynamics", "TaskConfig", "WorldCore", "WorldMapEnv", "WorldMapVectorEnv", "DEFAULT_MAP_PATH", "default_map", "load_map", "MAX_EPISODE_STEPS"]
+__all__ = [
+    "ENV_IDS",
+    "dynamics",
+    "TaskConfig",
+    "WorldCore",
+    "WorldMapEnv",
+    "WorldMapVectorEnv",
+    "DEFAULT_MAP_PATH",
+    "default_map",
+    "load_map",
+    "MAX_EPISODE_STEPS",
+]
 
 #: env id -> (task name in dynamics.TASKS, real or dream)
-ENV_IDS = {"WorldMap-v0": ("near", "real"), "DreamWorldMap-v0": ("near", "dream"),
-           "WorldMapFar-v0": ("far", "real"), "DreamWorldMapFar-v0": ("far", "dream")}
-_ENTRY = {"real": ("envs:WorldMapEnv", "envs:WorldMapVectorEnv"), "dream": ("dream:DreamWorldMapEnv", "dream:DreamWorldMapVectorEnv")}
+ENV_IDS = {
+    "WorldMap-v0": ("near", "real"),
+    "DreamWorldMap-v0": ("near", "dream"),
+    "WorldMapFar-v0": ("far", "real"),
+    "DreamWorldMapFar-v0": ("far", "dream"),
+}
+_ENTRY = {
+    "real": ("envs:WorldMapEnv", "envs:WorldMapVectorEnv"),
+    "dream": ("dream:DreamWorldMapEnv", "dream:DreamWorldMapVectorEnv"),
+}
 
 for _id, (_task, _kind) in ENV_IDS.items():
     if _id not in registry:
         _kw = {k: v for k, v in dynamics.TASKS[_task].items() if k != "max_episode_steps"}
-        register(id=_id, entry_point=f"worldgen_env.{_ENTRY[_kind][0]}", vector_entry_point=f"worldgen_env.{_ENTRY[_kind][1]}",
-                 max_episode_steps=dynamics.TASKS[_task]["max_episode_steps"], kwargs=_kw)
+        register(
+            id=_id,
+            entry_point=f"worldgen_env.{_ENTRY[_kind][0]}",
+            vector_entry_point=f"worldgen_env.{_ENTRY[_kind][1]}",
+            max_episode_steps=dynamics.TASKS[_task]["max_episode_steps"],
+            kwargs=_kw,
+        )

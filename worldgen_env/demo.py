@@ -44,5 +44,6 @@ def record(a: Args) -> Path:
 def main(argv=None) -> Path:
     return run_cli(Args, record, argv, __doc__.split("\n\n")[0])
 
+
 if __name__ == "__main__":
     main()

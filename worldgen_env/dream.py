@@ -45,8 +45,16 @@ from worldgen_core.world_map import DEFAULT_MAP_PATH
 
 from .envs import WorldMapEnv, WorldMapVectorEnv
 
-__all__ = ["DEFAULT_WORLD_MODEL", "UNIVERSAL_WORLD_MODEL", "default_checkpoint", "DreamWorldMapEnv", "DreamWorldMapVectorEnv",
-           "load_dream_model", "dream_views", "checked_views"]
+__all__ = [
+    "DEFAULT_WORLD_MODEL",
+    "UNIVERSAL_WORLD_MODEL",
+    "default_checkpoint",
+    "DreamWorldMapEnv",
+    "DreamWorldMapVectorEnv",
+    "load_dream_model",
+    "dream_views",
+    "checked_views",
+]
 
 #: The shipped world model, trained on the default map (see README for its training command).
 DEFAULT_WORLD_MODEL = SHIPPED_MODEL
@@ -89,10 +97,13 @@ def warn_zero_shot(core) -> None:
     _ZERO_SHOT_WARNED.add(core.fingerprint)
     name = getattr(core, "map_name", "this map")
     out = learn_map_command(name).rsplit(" ", 1)[-1]
-    warnings.warn(f"no world model given for the map {name!r}: the universal model ({UNIVERSAL_WORLD_MODEL.name}) dreams it "
-                  f"zero-shot, from the views alone, and what lies beyond them is its guess. For a model that knows this map, run "
-                  f"`{learn_map_command(name)}` (45 min on 2 CPU cores) and pass checkpoint='{out}/world_model.pt'",
-                  stacklevel=3)
+    warnings.warn(
+        f"no world model given for the map {name!r}: the universal model ({UNIVERSAL_WORLD_MODEL.name}) dreams it "
+        "zero-shot, from the views alone, and what lies beyond them is its guess. For a model that knows this map, "
+        "run "
+        f"`{learn_map_command(name)}` (45 min on 2 CPU cores) and pass checkpoint='{out}/world_model.pt'",
+        stacklevel=3,
+    )
 
 
 def checked_views(views, shape: tuple, simulator) -> np.ndarray:
@@ -104,14 +115,26 @@ def checked_views(views, shape: tuple, simulator) -> np.ndarray:
     >>> checked_views(np.zeros((2, 8, 8, 3), np.float32), (2, 8, 8, 3), "toy")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: simulator 'toy': step() returned float32 views of shape (2, 8, 8, 3); the simulator protocol asks for uint8 views ...
+    ValueError: simulator 'toy': step() returned float32 views of shape (2, 8, 8, 3); the simulator protocol asks for
+    uint8 views ...
     """
     name = simulator if isinstance(simulator, str) else type(simulator).__name__
     if not isinstance(views, np.ndarray) or views.dtype != np.uint8 or views.shape != tuple(shape):
-        what = f"{views.dtype} views of shape {views.shape}" if isinstance(views, np.ndarray) else f"a {type(views).__name__}"
+        what = (
+            f"{views.dtype} views of shape {views.shape}"
+            if isinstance(views, np.ndarray)
+            else f"a {type(views).__name__}"
+        )
         floats = isinstance(views, np.ndarray) and views.dtype.kind == "f"
-        raise ValueError(f"simulator {name!r}: step() returned {what}; the simulator protocol asks for uint8 views of shape {tuple(shape)}"
-                         + (" (0..255; convert floats yourself, e.g. (x * 255).round().clip(0, 255).astype(np.uint8))" if floats else ""))
+        raise ValueError(
+            f"simulator {name!r}: step() returned {what}; the simulator protocol asks for uint8 views of shape "
+            f"{tuple(shape)}"
+            + (
+                " (0..255; convert floats yourself, e.g. (x * 255).round().clip(0, 255).astype(np.uint8))"
+                if floats
+                else ""
+            )
+        )
     return views
 
 
@@ -127,9 +150,18 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto",
     """
     path = Path(checkpoint)
     if not path.exists():
-        hint = " (the shipped model is missing: train one with the command in the README)" if path in (DEFAULT_WORLD_MODEL, UNIVERSAL_WORLD_MODEL) else ""
-        raise FileNotFoundError(f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py checkpoint")
-    dtype = str(resolve_dtype(dtype, device)).removeprefix("torch.")  # "auto" resolved before the cache: one copy per real dtype
+        hint = (
+            " (the shipped model is missing: train one with the command in the README)"
+            if path in (DEFAULT_WORLD_MODEL, UNIVERSAL_WORLD_MODEL)
+            else ""
+        )
+        raise FileNotFoundError(
+            f"world-model checkpoint {str(path)!r} does not exist{hint}; pass checkpoint=PATH to a train_world.py "
+            "checkpoint"
+        )
+    dtype = str(resolve_dtype(dtype, device)).removeprefix(
+        "torch."
+    )  # "auto" resolved before the cache: one copy per real dtype
     st = path.stat()
     return _load_cached(str(path.resolve()), st.st_size, st.st_mtime_ns, str(device), dtype, bool(compile))
 
@@ -138,7 +170,10 @@ def load_dream_model(checkpoint: str, device: str = "auto", dtype: str = "auto",
 def _load_cached(path: str, size: int, mtime_ns: int, device: str, dtype: str, compile: bool):
     wm = load_world_model(path, device=device, dtype=dtype, compile=compile)
     if wm.config.kind != "world":
-        raise ValueError(f"{str(path)!r} holds an unconditional DiT; DreamWorldMap needs a WorldDiT (train_world.py --experiment world or world_flow)")
+        raise ValueError(
+            f"{str(path)!r} holds an unconditional DiT; DreamWorldMap needs a WorldDiT (train_world.py --experiment "
+            "world or world_flow)"
+        )
     return wm
 
 
@@ -146,38 +181,84 @@ class _Dreamer:
     """The world-model half shared by the single and the vector dream env: a :class:`Simulator`
     (``model=``, or a checkpoint wrapped in a :class:`PredictorSimulator`), seeding and resyncs."""
 
-    def __init__(self, checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, core, num_envs, compile=False,
-                 memory=None, memory_cells=None, remember_goal=None, map_path=None):
+    def __init__(
+        self,
+        checkpoint,
+        model,
+        sampler,
+        steps,
+        cfg_scale,
+        device,
+        dtype,
+        resync_every,
+        core,
+        num_envs,
+        compile=False,
+        memory=None,
+        memory_cells=None,
+        remember_goal=None,
+        map_path=None,
+    ):
         task = core.task
         resync_every = as_int("resync_every (steps between resyncs; 0: never)", resync_every, 0)
         if memory is not None and not isinstance(memory, (bool, np.bool_)):
             raise ValueError(f"memory must be True or False, got {memory!r}")
         if remember_goal is not None and not isinstance(remember_goal, (bool, np.bool_)):
-            raise ValueError(f"remember_goal must be True, False or None (whenever the dream has a memory), got {remember_goal!r}")
+            raise ValueError(
+                f"remember_goal must be True, False or None (whenever the dream has a memory), got {remember_goal!r}"
+            )
         view_size = task.view_size
         self.resync_every = int(resync_every)
         self.since_resync = np.zeros(num_envs, np.int64)
         self._seeded = False
         self.model = None
         if model is not None:
-            given = {k: v for k, v in dict(checkpoint=checkpoint, sampler=sampler, steps=steps, cfg_scale=cfg_scale, memory=memory,
-                                           memory_cells=memory_cells).items() if v is not None}
-            given.update({k: v for k, v, default in (("device", device, "auto"), ("dtype", dtype, "auto"), ("compile", compile, False))
-                          if v != default})  # where and how a checkpoint runs: a given simulator runs its own way
+            given = {
+                k: v
+                for k, v in dict(
+                    checkpoint=checkpoint,
+                    sampler=sampler,
+                    steps=steps,
+                    cfg_scale=cfg_scale,
+                    memory=memory,
+                    memory_cells=memory_cells,
+                ).items()
+                if v is not None
+            }
+            given.update(
+                {
+                    k: v
+                    for k, v, default in (
+                        ("device", device, "auto"),
+                        ("dtype", dtype, "auto"),
+                        ("compile", compile, False),
+                    )
+                    if v != default
+                }
+            )  # where and how a checkpoint runs: a given simulator runs its own way
             if given:
-                raise ValueError(f"pass either model= (a simulator) or checkpoint= with its sampler, memory and device settings, not both (got model= "
-                                 f"and {sorted(given)}; a simulator given as model= has its own memory, or none)")
+                raise ValueError(
+                    "pass either model= (a simulator) or checkpoint= with its sampler, memory and device settings, "
+                    "not both (got model= "
+                    f"and {sorted(given)}; a simulator given as model= has its own memory, or none)"
+                )
             check_simulator(model)
             other = _IN_USE.get(id(model))
             if other is not None and other is not self:
-                raise ValueError(f"this {type(model).__name__} object already dreams for another env, and a simulator keeps its sub-envs' "
-                                 "state: give each env its own simulator object, or step N sub-envs with one simulator through "
-                                 "gym.make_vec(..., vectorization_mode='vector_entry_point') (the default)")
+                raise ValueError(
+                    f"this {type(model).__name__} object already dreams for another env, and a simulator keeps its "
+                    "sub-envs' "
+                    "state: give each env its own simulator object, or step N sub-envs with one simulator through "
+                    "gym.make_vec(..., vectorization_mode='vector_entry_point') (the default)"
+                )
             _IN_USE[id(model)] = self
             can = bool(getattr(model, "can_remember", False))
             if remember_goal and not can:
-                raise ValueError(f"remember_goal=True needs a simulator that can remember (can_remember, remember(idx, views, positions)); "
-                                 f"{type(model).__name__} cannot")
+                raise ValueError(
+                    "remember_goal=True needs a simulator that can remember (can_remember, remember(idx, views, "
+                    "positions)); "
+                    f"{type(model).__name__} cannot"
+                )
             self.remember_goal = can if remember_goal is None else bool(remember_goal)
             self.sim = model
             return
@@ -186,7 +267,9 @@ class _Dreamer:
             warn_zero_shot(core)
         self.model = load_dream_model(str(path), str(device), str(dtype), bool(compile))
         if self.model.config.img_size != view_size:
-            raise ValueError(f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}")
+            raise ValueError(
+                f"the world model makes {self.model.config.img_size}px views but the env's view_size is {view_size}"
+            )
         self.sampling = self.model.resolve(sampler=sampler, steps=steps, cfg_scale=cfg_scale)  # checked here, once
         self.generator = torch.Generator(device=self.model.device)  # noise made where the model runs
         mem = None
@@ -202,8 +285,16 @@ class _Dreamer:
         self.place = self.model.knows(core)
         self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed, memory=mem, place=self.place)
 
-    def reset(self, idx: np.ndarray, seed: int | None, np_random: np.random.Generator, views: np.ndarray, pos: np.ndarray,
-              goal_views: np.ndarray, goal_pos: np.ndarray) -> None:
+    def reset(
+        self,
+        idx: np.ndarray,
+        seed: int | None,
+        np_random: np.random.Generator,
+        views: np.ndarray,
+        pos: np.ndarray,
+        goal_views: np.ndarray,
+        goal_pos: np.ndarray,
+    ) -> None:
         seed_fn = getattr(self.sim, "seed", None)
         if seed_fn is not None and (seed is not None or not self._seeded):
             # first reset without a seed: derive one from the env's RNG
@@ -217,7 +308,9 @@ class _Dreamer:
     def predict(self, views: np.ndarray, action: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
         return self.model.predict(views, action, self.generator, sampling=self.sampling, cells=cells)
 
-    def next_views(self, core, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+    def next_views(
+        self, core, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray
+    ) -> np.ndarray:
         moved = (pos != prev_pos).any(1)  # (N,) a move the map's edge blocks keeps the view
         views = keep_blocked(prev_views, checked_views(self.sim.step(action, moved), prev_views.shape, self.sim), moved)
         self.since_resync += 1
@@ -249,7 +342,8 @@ class DreamWorldMapEnv(WorldMapEnv):
       float32 elsewhere, whichever is faster there; or ``"bfloat16"``, ``"float32"``), ``compile``
       (``torch.compile`` the model: slow first steps, faster after).
     * ``resync_every``: replace the dream by the true view every K steps (0: pure dream).
-    * ``memory`` (None: True for a checkpoint): remember what the dream has shown (exact revisits); ``memory_cells`` (72):
+    * ``memory`` (None: True for a checkpoint): remember what the dream has shown (exact revisits); ``memory_cells``
+      (72):
       the memory's side in cells (bounded: ``memory_cells**2 * stride**2 * 3`` bytes per sub-env);
       ``remember_goal`` (None: whenever the dream has a memory): also place the real goal view at the
       goal's cell, so the dream shows the goal the agent was given where the reward says it is.
@@ -268,12 +362,40 @@ class DreamWorldMapEnv(WorldMapEnv):
     ((64, 64, 3), ['agent_pos', 'distance', 'goal_pos', 'is_success'])
     """
 
-    def __init__(self, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
-                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
-                 compile: bool = False, model=None, memory: bool | None = None, memory_cells: int | None = None, remember_goal: bool | None = None, **kwargs):
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        resync_every: int = 0,
+        compile: bool = False,
+        model=None,
+        memory: bool | None = None,
+        memory_cells: int | None = None,
+        remember_goal: bool | None = None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
-        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core, 1, compile,
-                                memory, memory_cells, remember_goal, kwargs.get("map_path"))
+        self.dreamer = _Dreamer(
+            checkpoint,
+            model,
+            sampler,
+            steps,
+            cfg_scale,
+            device,
+            dtype,
+            resync_every,
+            self.core,
+            1,
+            compile,
+            memory,
+            memory_cells,
+            remember_goal,
+            kwargs.get("map_path"),
+        )
 
     def close(self):
         self.dreamer.release()
@@ -296,12 +418,41 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
     (3, 64, 64, 3)
     """
 
-    def __init__(self, num_envs: int = 1, checkpoint: str | Path | None = None, sampler: str | None = None, steps: int | None = None,
-                 cfg_scale: float | None = None, device: str = "auto", dtype: str = "auto", resync_every: int = 0,
-                 compile: bool = False, model=None, memory: bool | None = None, memory_cells: int | None = None, remember_goal: bool | None = None, **kwargs):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        checkpoint: str | Path | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+        device: str = "auto",
+        dtype: str = "auto",
+        resync_every: int = 0,
+        compile: bool = False,
+        model=None,
+        memory: bool | None = None,
+        memory_cells: int | None = None,
+        remember_goal: bool | None = None,
+        **kwargs,
+    ):
         super().__init__(num_envs=num_envs, **kwargs)
-        self.dreamer = _Dreamer(checkpoint, model, sampler, steps, cfg_scale, device, dtype, resync_every, self.core,
-                                self.num_envs, compile, memory, memory_cells, remember_goal, kwargs.get("map_path"))
+        self.dreamer = _Dreamer(
+            checkpoint,
+            model,
+            sampler,
+            steps,
+            cfg_scale,
+            device,
+            dtype,
+            resync_every,
+            self.core,
+            self.num_envs,
+            compile,
+            memory,
+            memory_cells,
+            remember_goal,
+            kwargs.get("map_path"),
+        )
 
     def close(self, **kwargs):
         self.dreamer.release()

@@ -69,9 +69,18 @@ class _HumanWindow:
             self.screen = None
 
 
-def _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping, goal_out_of_view) -> dyn.TaskConfig:
-    return dyn.TaskConfig(view_size=view_size, stride=stride, goal_distance=goal_distance, step_penalty=step_penalty,
-                          success_reward=success_reward, shaping=shaping, goal_out_of_view=goal_out_of_view)
+def _task_from_kwargs(
+    view_size, stride, goal_distance, step_penalty, success_reward, shaping, goal_out_of_view
+) -> dyn.TaskConfig:
+    return dyn.TaskConfig(
+        view_size=view_size,
+        stride=stride,
+        goal_distance=goal_distance,
+        step_penalty=step_penalty,
+        success_reward=success_reward,
+        shaping=shaping,
+        goal_out_of_view=goal_out_of_view,
+    )
 
 
 class WorldMapEnv(gym.Env):
@@ -153,13 +162,28 @@ class WorldMapEnv(gym.Env):
 
     metadata = {"render_modes": ["human", "rgb_array"], "render_fps": 8}
 
-    def __init__(self, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
-                 goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
-                 shaping: float = 0.0, render_mode: str | None = None, world: np.ndarray | None = None, goal_out_of_view: bool = False):
+    def __init__(
+        self,
+        map_path: str | Path | None = None,
+        view_size: int = 64,
+        stride: int = 8,
+        goal_distance: tuple[int, int] = (3, 7),
+        step_penalty: float = -0.01,
+        success_reward: float = 1.0,
+        shaping: float = 0.0,
+        render_mode: str | None = None,
+        world: np.ndarray | None = None,
+        goal_out_of_view: bool = False,
+    ):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}")
-        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping,
-                                                          goal_out_of_view), world)
+        self.core = WorldCore(
+            map_path,
+            _task_from_kwargs(
+                view_size, stride, goal_distance, step_penalty, success_reward, shaping, goal_out_of_view
+            ),
+            world,
+        )
         self.observation_space = observation_space(self.core)
         self.action_space = action_space()
         self.render_mode = render_mode
@@ -167,14 +191,19 @@ class WorldMapEnv(gym.Env):
         self._pos = self._goal = self._view = self._goal_view = None
 
     # The hook the dream env overrides: how the next view comes about.
-    def _next_views(self, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+    def _next_views(
+        self, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray
+    ) -> np.ndarray:
         return self.core.views(pos)
 
     def _obs(self) -> dict[str, np.ndarray]:
         return {"image": self._view[0].copy(), "goal": self._goal_view[0].copy()}
 
     def _info(self, distance: np.ndarray) -> dict[str, Any]:
-        return {k: (v[0].copy() if v.ndim > 1 else v[0].item()) for k, v in self.core.info(self._pos, self._goal, distance).items()}
+        return {
+            k: (v[0].copy() if v.ndim > 1 else v[0].item())
+            for k, v in self.core.info(self._pos, self._goal, distance).items()
+        }
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
@@ -250,11 +279,22 @@ class WorldMapVectorEnv(VectorEnv):
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 8, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
-    def __init__(self, num_envs: int = 1, map_path: str | Path | None = None, view_size: int = 64, stride: int = 8,
-                 goal_distance: tuple[int, int] = (3, 7), step_penalty: float = -0.01, success_reward: float = 1.0,
-                 shaping: float = 0.0, max_episode_steps: int | None = dyn.MAX_EPISODE_STEPS, render_mode: str | None = None,
-                 autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP, world: np.ndarray | None = None,
-                 goal_out_of_view: bool = False):
+    def __init__(
+        self,
+        num_envs: int = 1,
+        map_path: str | Path | None = None,
+        view_size: int = 64,
+        stride: int = 8,
+        goal_distance: tuple[int, int] = (3, 7),
+        step_penalty: float = -0.01,
+        success_reward: float = 1.0,
+        shaping: float = 0.0,
+        max_episode_steps: int | None = dyn.MAX_EPISODE_STEPS,
+        render_mode: str | None = None,
+        autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
+        world: np.ndarray | None = None,
+        goal_out_of_view: bool = False,
+    ):
         num_envs = dyn.as_int("num_envs", num_envs, 1)
         if max_episode_steps is not None:
             max_episode_steps = dyn.as_int("max_episode_steps", max_episode_steps, 1)
@@ -263,10 +303,17 @@ class WorldMapVectorEnv(VectorEnv):
         modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
         mode = modes.get(autoreset_mode, autoreset_mode) if isinstance(autoreset_mode, str) else autoreset_mode
         if mode not in modes.values():
-            raise ValueError(f"autoreset_mode must be 'next_step' or 'same_step' (or an AutoresetMode), got {autoreset_mode!r}")
+            raise ValueError(
+                f"autoreset_mode must be 'next_step' or 'same_step' (or an AutoresetMode), got {autoreset_mode!r}"
+            )
         self.metadata = {**self.metadata, "autoreset_mode": mode}
-        self.core = WorldCore(map_path, _task_from_kwargs(view_size, stride, goal_distance, step_penalty, success_reward, shaping,
-                                                          goal_out_of_view), world)
+        self.core = WorldCore(
+            map_path,
+            _task_from_kwargs(
+                view_size, stride, goal_distance, step_penalty, success_reward, shaping, goal_out_of_view
+            ),
+            world,
+        )
         self.num_envs = int(num_envs)
         self.max_episode_steps = max_episode_steps
         self.render_mode = render_mode
@@ -279,7 +326,9 @@ class WorldMapVectorEnv(VectorEnv):
         self._steps = np.zeros(n, np.int64)
         self._needs_reset = np.zeros(n, bool)
 
-    def _next_views(self, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray) -> np.ndarray:
+    def _next_views(
+        self, prev_pos: np.ndarray, pos: np.ndarray, prev_views: np.ndarray, action: np.ndarray
+    ) -> np.ndarray:
         return self.core.views(pos)
 
     def _on_reset(self, idx: np.ndarray, seed: int | None) -> None:
@@ -320,7 +369,10 @@ class WorldMapVectorEnv(VectorEnv):
             raise gym.error.ResetNeeded("call reset() before step()")
         a = np.asarray(actions)
         if a.shape != (self.num_envs,) or a.dtype.kind not in "iu" or ((a < 0) | (a > 3)).any():
-            raise gym.error.InvalidAction(f"actions must be an int array of shape ({self.num_envs},) with values in 0..3 (up, down, left, right), got {actions!r}")
+            raise gym.error.InvalidAction(
+                f"actions must be an int array of shape ({self.num_envs},) with values in 0..3 (up, down, left, "
+                f"right), got {actions!r}"
+            )
         done_before = self._needs_reset  # envs that finished last step (next-step autoreset)
         any_done_before = done_before.any()
         new_pos, reward, success, dist = self.core.step_positions(self._pos, self._goal, a)
@@ -330,7 +382,11 @@ class WorldMapVectorEnv(VectorEnv):
         self._pos = new_pos
         self._steps += 1
         terminated = success
-        truncated = (self._steps >= self.max_episode_steps) & ~success if self.max_episode_steps else np.zeros(self.num_envs, bool)
+        truncated = (
+            (self._steps >= self.max_episode_steps) & ~success
+            if self.max_episode_steps
+            else np.zeros(self.num_envs, bool)
+        )
         if any_done_before:
             terminated, truncated = terminated & ~done_before, truncated & ~done_before
             reward = np.where(done_before, 0.0, reward)

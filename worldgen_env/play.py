@@ -53,7 +53,9 @@ class CliArgs:
         at_least("--fps", self.fps, 1)
         if self.checkpoint is not None:
             if not self.dream:
-                raise ValueError("--checkpoint is the world model of the dream; add --dream (the real env would ignore it)")
+                raise ValueError(
+                    "--checkpoint is the world model of the dream; add --dream (the real env would ignore it)"
+                )
             input_file("--checkpoint", self.checkpoint, "train_world.py checkpoint")
         if self.map is not None:
             input_file("--map", self.map, "world-map image")
@@ -63,7 +65,14 @@ def run(a: CliArgs) -> None:
     a.check()
     from gymnasium.utils.play import play
 
-    play(make_env(a.dream, a.checkpoint, a.map), keys_to_action=keys_to_action(), wait_on_player=True, fps=a.fps, seed=a.seed, noop=UP)
+    play(
+        make_env(a.dream, a.checkpoint, a.map),
+        keys_to_action=keys_to_action(),
+        wait_on_player=True,
+        fps=a.fps,
+        seed=a.seed,
+        noop=UP,
+    )
 
 
 def main(argv=None) -> None:

@@ -26,11 +26,16 @@ from .dream import DreamWorldMapEnv
 from .envs import WorldMapEnv
 
 
-def side_by_side_rollout(checkpoint=None, n_steps: int = 32, seed: int = 0, map_path=None, **dream_kwargs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def side_by_side_rollout(
+    checkpoint=None, n_steps: int = 32, seed: int = 0, map_path=None, **dream_kwargs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Returns (true views, dreamed views, frames): (T+1, 64, 64, 3) twice and (T+1, H, W, 3), on
     ``map_path`` (default: the shipped map), dreamed by ``checkpoint`` (default: the dream's own for the map)."""
     # The raw (unwrapped) envs keep stepping after the goal is reached: a rollout ignores the task.
-    real, dream = WorldMapEnv(map_path=map_path), DreamWorldMapEnv(checkpoint=checkpoint, map_path=map_path, **dream_kwargs)
+    real, dream = (
+        WorldMapEnv(map_path=map_path),
+        DreamWorldMapEnv(checkpoint=checkpoint, map_path=map_path, **dream_kwargs),
+    )
     o_r, _ = real.reset(seed=seed)
     o_d, _ = dream.reset(seed=seed)
     actions = np.random.default_rng(seed).integers(0, 4, n_steps)
@@ -91,10 +96,15 @@ class CliArgs:
 
 def run(a: CliArgs) -> Path:
     a.check()
-    true, fake, frames = side_by_side_rollout(a.checkpoint, a.steps, a.seed, map_path=a.map, sampler=a.sampler, steps=a.sampler_steps)
+    true, fake, frames = side_by_side_rollout(
+        a.checkpoint, a.steps, a.seed, map_path=a.map, sampler=a.sampler, steps=a.sampler_steps
+    )
     iio.imwrite(a.output, frames, duration=150, loop=0, extension=".gif")
     curve = [psnr(fake[i : i + 1], true[i : i + 1]) for i in range(1, len(true))]
-    print(f"wrote {a.output}; PSNR dream vs real at steps 1/4/16: " + " / ".join(f"{curve[i - 1]:.1f}" for i in (1, 4, 16) if i <= len(curve)))
+    print(
+        f"wrote {a.output}; PSNR dream vs real at steps 1/4/16: "
+        + " / ".join(f"{curve[i - 1]:.1f}" for i in (1, 4, 16) if i <= len(curve))
+    )
     return a.output
 
 

@@ -67,7 +67,14 @@ def time_vector(env_id: str, num_envs: int, seconds: float, env_kwargs: dict) ->
     return rate
 
 
-def run(env_id: str = "WorldMap-v0", sizes=(1, 16, 256), seconds: float = 1.0, repeats: int = 5, env_kwargs: dict | None = None, single: bool = True) -> dict[str, float]:
+def run(
+    env_id: str = "WorldMap-v0",
+    sizes=(1, 16, 256),
+    seconds: float = 1.0,
+    repeats: int = 5,
+    env_kwargs: dict | None = None,
+    single: bool = True,
+) -> dict[str, float]:
     """Median env-steps/s for the single env (key ``single``) and each vector size (``vec{N}``)."""
     env_kwargs = env_kwargs or {}
     out = {}
@@ -81,8 +88,15 @@ def run(env_id: str = "WorldMap-v0", sizes=(1, 16, 256), seconds: float = 1.0, r
 def seed_setting_checkpoint(path) -> str:
     """An (untrained) checkpoint of the original research's model and inference setting."""
     cfg = preset("seed")
-    save_checkpoint(path, {"config": cfg.to_dict(), "process": "flow", "sampling": {"sampler": "euler", "steps": 10, "cfg_scale": 1.5},
-                           "model": build_model(cfg).state_dict()})
+    save_checkpoint(
+        path,
+        {
+            "config": cfg.to_dict(),
+            "process": "flow",
+            "sampling": {"sampler": "euler", "steps": 10, "cfg_scale": 1.5},
+            "model": build_model(cfg).state_dict(),
+        },
+    )
     return str(path)
 
 
@@ -97,15 +111,27 @@ def matmul_peak(device, dtype, n: int | None = None, seconds: float = 0.5, repea
 def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[float, float]:
     """Generated frames/s of ``wm.predict`` at ``batch`` (median of ``repeats``) and its FLOPs per frame."""
     rng = np.random.default_rng(0)
-    views, actions = rng.integers(0, 256, (batch, wm.config.img_size, wm.config.img_size, 3), dtype=np.uint8), rng.integers(0, 4, batch)
+    views, actions = (
+        rng.integers(0, 256, (batch, wm.config.img_size, wm.config.img_size, 3), dtype=np.uint8),
+        rng.integers(0, 4, batch),
+    )
     g = torch.Generator(device=wm.device).manual_seed(0)
     with FlopCounterMode(display=False) as fc:
         wm.predict(views[:1], actions[:1], g)
     return batch / seconds_per_call(lambda: wm.predict(views, actions, g), seconds, repeats), fc.get_total_flops()
 
 
-def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkpoint=None, dtype="auto", device="auto",
-          settings=("memory", "no-memory"), compile: bool = False, seed_dtype="float32") -> dict:
+def dream(
+    sizes=(1, 16, 64, 256),
+    seconds: float = 2.0,
+    repeats: int = 3,
+    checkpoint=None,
+    dtype="auto",
+    device="auto",
+    settings=("memory", "no-memory"),
+    compile: bool = False,
+    seed_dtype="float32",
+) -> dict:
     """Dream vector-env steps/s per setting and N, then the model alone at the largest N and its
     share of this device's measured matmul peak.
 
@@ -122,10 +148,14 @@ def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkp
     with tempfile.TemporaryDirectory() as d:
         kws = {"memory": dict(kw), "no-memory": dict(kw, memory=False)}
         if "seed" in settings:
-            kws["seed"] = dict(kw, checkpoint=seed_setting_checkpoint(Path(d) / "seed.pt"), dtype=seed_dtype, memory=False)
+            kws["seed"] = dict(
+                kw, checkpoint=seed_setting_checkpoint(Path(d) / "seed.pt"), dtype=seed_dtype, memory=False
+            )
         for setting in settings:
             for n in sizes:
-                out[(setting, n)] = statistics.median(time_vector("DreamWorldMap-v0", n, seconds, kws[setting]) for _ in range(repeats))
+                out[(setting, n)] = statistics.median(
+                    time_vector("DreamWorldMap-v0", n, seconds, kws[setting]) for _ in range(repeats)
+                )
                 print(f"{setting:<10} N={n:<5} {out[(setting, n)]:>10.1f} env-steps/s", flush=True)
     for n in sizes:
         if "seed" in settings and "memory" in settings:
@@ -136,8 +166,11 @@ def dream(sizes=(1, 16, 64, 256), seconds: float = 2.0, repeats: int = 3, checkp
     peak = matmul_peak(dev, dt)
     out["model_frames_s"], out["flops_per_frame"], out["peak_flops"] = fps, flops, peak
     out["peak_share"] = fps * flops / peak
-    print(f"model alone at batch {n}: {fps:,.0f} frames/s x {flops / 1e6:.0f} MFLOP/frame = {fps * flops / 1e9:,.1f} GFLOP/s, "
-          f"{100 * out['peak_share']:.0f}% of this device's measured {name} matmul peak ({peak / 1e9:,.0f} GFLOP/s)")
+    print(
+        f"model alone at batch {n}: {fps:,.0f} frames/s x {flops / 1e6:.0f} MFLOP/frame = {fps * flops / 1e9:,.1f} "
+        "GFLOP/s, "
+        f"{100 * out['peak_share']:.0f}% of this device's measured {name} matmul peak ({peak / 1e9:,.0f} GFLOP/s)"
+    )
     return out
 
 
@@ -184,7 +217,10 @@ class CliArgs:
         if not self.dream:
             given = [f for f, v in (("--checkpoint", self.checkpoint is not None), ("--compile", self.compile)) if v]
             if given:
-                raise ValueError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --dream; add --dream (the real env would ignore it)")
+                raise ValueError(
+                    f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for --dream; add --dream (the real env "
+                    "would ignore it)"
+                )
         if self.checkpoint is not None:
             input_file("--checkpoint", self.checkpoint, "train_world.py checkpoint")
 
@@ -192,7 +228,16 @@ class CliArgs:
 def run_command(a: CliArgs):
     a.check()
     if a.dream:
-        return dream(a.sizes or (1, 16, 64, 256), a.seconds, a.repeats, a.checkpoint, a.dtype, a.device, tuple(a.settings), a.compile)
+        return dream(
+            a.sizes or (1, 16, 64, 256),
+            a.seconds,
+            a.repeats,
+            a.checkpoint,
+            a.dtype,
+            a.device,
+            tuple(a.settings),
+            a.compile,
+        )
     res = run(sizes=a.sizes or (1, 16, 256), seconds=a.seconds, repeats=a.repeats)
     base = res["single"]
     print(f"{'env':<16}{'env-steps/s':>14}{'x single':>10}")

@@ -1,7 +1,9 @@
 """Re-run the original research's ablation table at an equal training budget.
 
-    python experiments/ablations/ablations.py --budget 600 --out runs/ablations [--rows ...]             (equal wall clock)
-    python experiments/ablations/ablations.py --budget-steps 3000 --batch-size 64 --device cuda --jobs 7  (equal samples)
+    python experiments/ablations/ablations.py --budget 600 --out runs/ablations [--rows ...]             (equal wall
+    clock)
+    python experiments/ablations/ablations.py --budget-steps 3000 --batch-size 64 --device cuda --jobs 7  (equal
+    samples)
 
 Every row trains with ``python -m world_models.training`` (its flags: ROWS below) for the same budget: wall-clock
 seconds of training on the machine it runs on (``--budget``) or optimiser steps of the same batch size, i.e. training
@@ -11,7 +13,8 @@ built from its ``leaderboard.json``. ``--jobs`` trains independent rows side by 
 these small models). ``--cpu-speed`` re-measures the speed columns of a finished table on this machine's CPU from each
 row's model config (speed does not depend on the weights). Writes ``table.md`` / ``table.json`` in ``--out`` and a
 KID-vs-sampler-steps plot (DDIM ``world_clsfg`` against flow matching ``world_flow_clsfg``; ``--kid-steps``); each row's
-command is printed so it can be reproduced alone. Rows already trained are not retrained, so an interrupted run continues.
+command is printed so it can be reproduced alone. Rows already trained are not retrained, so an interrupted run
+continues.
 """
 
 from __future__ import annotations
@@ -41,14 +44,33 @@ from worldgen_core.world import WorldCore
 #: checkpoint's own). "seed" is the original research's WorldDiT. ``{out}`` is ``--out``. Every trainer flag the
 #: ablations use is in this table (the budget, batch, device and output flags are added in ``_command``).
 ROWS: dict[str, tuple[list[str], list[int | None]]] = {
-    "diffusion": (["--experiment", "diffusion", "--preset", "seed"], []),  # unconditional: pretraining for world_filmcond_pre, not a simulator
+    "diffusion": (
+        ["--experiment", "diffusion", "--preset", "seed"],
+        [],
+    ),  # unconditional: pretraining for world_filmcond_pre, not a simulator
     "world_base": (["--experiment", "world", "--preset", "seed", "--arch.film", "False"], [None]),
     "world_filmcond": (["--experiment", "world", "--preset", "seed"], [None]),
-    "world_filmcond_pre": (["--experiment", "world", "--preset", "seed", "--pretrained", "{out}/diffusion/last.pt"], [None]),
+    "world_filmcond_pre": (
+        ["--experiment", "world", "--preset", "seed", "--pretrained", "{out}/diffusion/last.pt"],
+        [None],
+    ),
     "world_clsfg": (["--experiment", "world", "--preset", "seed", "--cfg.on"], [None]),
     "world_flow_base": (["--experiment", "world_flow", "--preset", "seed"], [None]),
     "world_flow_clsfg": (["--experiment", "world_flow", "--preset", "seed", "--cfg.on"], [None]),
-    "ours_spatial_flow_cfg": (["--experiment", "world_flow", "--preset", "small", "--cfg.on", "--cfg.scale", "1.0", "--t-sampling", "logit_normal"], [10, 1]),
+    "ours_spatial_flow_cfg": (
+        [
+            "--experiment",
+            "world_flow",
+            "--preset",
+            "small",
+            "--cfg.on",
+            "--cfg.scale",
+            "1.0",
+            "--t-sampling",
+            "logit_normal",
+        ],
+        [10, 1],
+    ),
 }
 #: the KID-vs-steps comparison: label -> row
 KID_ROWS = {"DDIM": "world_clsfg", "flow": "world_flow_clsfg"}
@@ -119,8 +141,20 @@ def _flags(name: str, a: CliArgs) -> list[str]:
 
 def _command(name: str, a: CliArgs) -> list[str]:
     budget = ["--steps", str(a.budget_steps)] if a.budget_steps else ["--time-budget", str(a.budget)]
-    return [sys.executable, "-m", "world_models.training", *_flags(name, a), *budget, "--batch-size", str(a.batch_size), "--device", a.device,
-            "--out", str(a.out / name), "--no-progress"]
+    return [
+        sys.executable,
+        "-m",
+        "world_models.training",
+        *_flags(name, a),
+        *budget,
+        "--batch-size",
+        str(a.batch_size),
+        "--device",
+        a.device,
+        "--out",
+        str(a.out / name),
+        "--no-progress",
+    ]
 
 
 def train_rows(names: list[str], a: CliArgs) -> None:
@@ -137,7 +171,9 @@ def train_rows(names: list[str], a: CliArgs) -> None:
             print(" ".join(cmd), flush=True)
             run.mkdir(parents=True, exist_ok=True)
             with open(run / "train.log", "a") as log:
-                running[name] = subprocess.Popen(cmd + (["--resume"] if (run / "last.pt").exists() else []), stdout=log, stderr=subprocess.STDOUT)
+                running[name] = subprocess.Popen(
+                    cmd + (["--resume"] if (run / "last.pt").exists() else []), stdout=log, stderr=subprocess.STDOUT
+                )
             while len(running) >= a.jobs:
                 _reap(running, a.out)
         while running:
@@ -151,13 +187,24 @@ def _reap(running: dict[str, subprocess.Popen], out: Path) -> None:
         if proc.poll() is not None:
             del running[name]
             if proc.returncode:
-                raise SystemExit(f"error: training row {name!r} failed (exit {proc.returncode}); see {out / name / 'train.log'}")
+                raise SystemExit(
+                    f"error: training row {name!r} failed (exit {proc.returncode}); see {out / name / 'train.log'}"
+                )
 
 
 def benchmark(specs: dict[str, str], out: Path, a: CliArgs) -> dict:
     """``python -m worldbench NAME=SPEC ... --out OUT``: the results of its ``leaderboard.json``, by name."""
-    cmd = [sys.executable, "-m", "worldbench", *(f"{k}={v}" for k, v in specs.items()), "--out", str(out), "--device", a.device,
-           *(["--quick"] if a.quick else [])]
+    cmd = [
+        sys.executable,
+        "-m",
+        "worldbench",
+        *(f"{k}={v}" for k, v in specs.items()),
+        "--out",
+        str(out),
+        "--device",
+        a.device,
+        *(["--quick"] if a.quick else []),
+    ]
     print(" ".join(cmd), flush=True)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "bench.log", "w") as log:
@@ -171,8 +218,11 @@ def benchmark(specs: dict[str, str], out: Path, a: CliArgs) -> dict:
 
 
 def kid_vs_steps(a: CliArgs) -> dict[str, list[float]]:
-    """KID-rand of the revealed strips against sampler steps, DDIM against flow matching; plotted to kid_vs_steps.png."""
-    specs = {f"{label}@{s}": f"{a.out / row / 'last.pt'}?steps={s}" for label, row in KID_ROWS.items() for s in a.kid_steps}
+    """KID-rand of the revealed strips against sampler steps, DDIM against flow matching; plotted to
+    kid_vs_steps.png."""
+    specs = {
+        f"{label}@{s}": f"{a.out / row / 'last.pt'}?steps={s}" for label, row in KID_ROWS.items() for s in a.kid_steps
+    }
     res = benchmark(specs, a.out / "kid_vs_steps", a)
     curves = {label: [res[f"{label}@{s}"]["kid_rand_new"] for s in a.kid_steps] for label in KID_ROWS}
     import matplotlib
@@ -196,7 +246,11 @@ def cpu_speed(results: dict, seconds: float = 2.0, repeats: int = 3) -> None:
     for name, r in results.items():
         if "config" in r:
             r.update(row_speed(r, seconds, repeats))
-            print(f"{name}: {r['train_samples_s']:.1f} train samples/s, {r.get('frames_per_s_b1', float('nan')):.1f} frames/s (B=1) on CPU", flush=True)
+            print(
+                f"{name}: {r['train_samples_s']:.1f} train samples/s, {r.get('frames_per_s_b1', float('nan')):.1f} "
+                "frames/s (B=1) on CPU",
+                flush=True,
+            )
 
 
 def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) -> dict:
@@ -211,11 +265,18 @@ def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) 
     def cond(b):
         return {"view": torch.randn(b, 3, 64, 64), "action": torch.randint(0, 4, (b,))} if world else None
 
-    out = {"train_samples_s": batch / seconds_per_call(train_step_fn(model, process, torch.randn(batch, 3, 64, 64), cond(batch), amp), seconds, repeats)}
+    out = {
+        "train_samples_s": batch
+        / seconds_per_call(
+            train_step_fn(model, process, torch.randn(batch, 3, 64, 64), cond(batch), amp), seconds, repeats
+        )
+    }
     model.eval()
     if world:
         for b in (1, 64):
-            frames = frame_fn(model, process, cond(b), b, amp, sampler=r["sampler"], steps=r["steps"], cfg_scale=r["cfg_scale"])
+            frames = frame_fn(
+                model, process, cond(b), b, amp, sampler=r["sampler"], steps=r["steps"], cfg_scale=r["cfg_scale"]
+            )
             out[f"frames_per_s_b{b}"] = b / seconds_per_call(frames, seconds, repeats if b == 1 else 1)
     return out
 
@@ -223,37 +284,62 @@ def row_speed(r: dict, seconds: float = 2.0, repeats: int = 3, batch: int = 32) 
 def run(a: CliArgs) -> dict:
     unknown = sorted(set(a.rows) - set(ROWS))
     check(not unknown, f"--rows: unknown rows {unknown}; choose from {list(ROWS)}")
-    for flag, v in (("--batch-size", a.batch_size), ("--jobs", a.jobs), ("--sampler-steps", a.sampler_steps or 1), *(("--kid-steps", s) for s in a.kid_steps)):
+    for flag, v in (
+        ("--batch-size", a.batch_size),
+        ("--jobs", a.jobs),
+        ("--sampler-steps", a.sampler_steps or 1),
+        *(("--kid-steps", s) for s in a.kid_steps),
+    ):
         at_least(flag, v, 1)
     if a.cpu_speed:
         results = json.loads((a.out / "table.json").read_text())
         cpu_speed(results, a.speed_seconds)
-        return _write(a.out, results, f"speed columns: this machine's CPU ({torch.get_num_threads()} threads, bf16 autocast)")
+        return _write(
+            a.out, results, f"speed columns: this machine's CPU ({torch.get_num_threads()} threads, bf16 autocast)"
+        )
     a.device = str(resolve_device(a.device))
     rows = list(a.rows)
     needs = sorted({f.split("/")[1] for n in rows for f in ROWS[n][0] if "{out}" in f} - set(rows))
     rows += needs  # a row that starts from another row's checkpoint brings that row along
     a.out.mkdir(parents=True, exist_ok=True)
     train_rows(rows, a)
-    budget = f"{a.budget_steps} steps x batch {a.batch_size} = {a.budget_steps * a.batch_size} samples" if a.budget_steps else f"{a.budget:g} s"
+    budget = (
+        f"{a.budget_steps} steps x batch {a.batch_size} = {a.budget_steps * a.batch_size} samples"
+        if a.budget_steps
+        else f"{a.budget:g} s"
+    )
     stats, specs = {}, {}
     for name in rows:
         run_dir = a.out / name
         ck = load_checkpoint(run_dir / "last.pt")
         s = ck["sampling"]
-        stats[name] = {**train_stats(run_dir), "eval_loss": eval_loss(run_dir / "last.pt"), "budget": budget, "elapsed_s": ck["elapsed"],
-                       "config": ck["config"], "process": ck["process"], "command": " ".join(_command(name, a)[1:])}
+        stats[name] = {
+            **train_stats(run_dir),
+            "eval_loss": eval_loss(run_dir / "last.pt"),
+            "budget": budget,
+            "elapsed_s": ck["elapsed"],
+            "config": ck["config"],
+            "process": ck["process"],
+            "command": " ".join(_command(name, a)[1:]),
+        }
         for steps in ROWS[name][1]:
             key = name + (f"@{steps}" if steps else "")
             steps = steps or a.sampler_steps or int(s["steps"])
             specs[key] = f"{run_dir / 'last.pt'}?steps={steps}"
             stats[key] = {**stats[name], "sampler": s["sampler"], "steps": steps, "cfg_scale": float(s["cfg_scale"])}
     bench = benchmark(specs, a.out / "bench", a) if specs else {}
-    results = {k: {**stats[k], **bench.get(k, {"note": "unconditional: not a simulator, not benchmarked"})} for k in [*specs, *(n for n in rows if not ROWS[n][1])]}
+    results = {
+        k: {**stats[k], **bench.get(k, {"note": "unconditional: not a simulator, not benchmarked"})}
+        for k in [*specs, *(n for n in rows if not ROWS[n][1])]
+    }
     if a.kid_steps and set(KID_ROWS.values()) <= set(rows):
         results_kid = kid_vs_steps(a)
         _write_text(a.out / "kid_vs_steps.json", json.dumps({"steps": list(a.kid_steps), **results_kid}, indent=2))
-    return _write(a.out, results, f"trained on {a.device}; measured by python -m worldbench ({'--quick' if a.quick else 'full sizes'})")
+    return _write(
+        a.out,
+        results,
+        f"trained on {a.device}; measured by python -m worldbench ({'--quick' if a.quick else 'full sizes'})",
+    )
 
 
 def _sampler(r: dict) -> str:
@@ -267,9 +353,15 @@ def _write_text(path: Path, text: str) -> None:
 def _write(out: Path, results: dict, where: str) -> dict:
     _write_text(out / "table.json", json.dumps(results, indent=2))
     bench = {k: r for k, r in results.items() if "psnr_new" in r}
-    extra = "| | sampler | train loss | eval loss | train samples/s | frames/s B=1 | budget |\n|---|---|---|---|---|---|---|\n" + "".join(
-        f"| {k} | {_sampler(r)} | {r['train_loss']:.4f} | {r['eval_loss']:.4f} | {r['train_samples_s']:.1f} | "
-        f"{r.get('frames_per_s_b1', float('nan')):.1f} | {r['budget']} |\n" for k, r in results.items())
+    extra = (
+        "| | sampler | train loss | eval loss | train samples/s | frames/s B=1 | budget "
+        "|\n|---|---|---|---|---|---|---|\n"
+        + "".join(
+            f"| {k} | {_sampler(r)} | {r['train_loss']:.4f} | {r['eval_loss']:.4f} | {r['train_samples_s']:.1f} | "
+            f"{r.get('frames_per_s_b1', float('nan')):.1f} | {r['budget']} |\n"
+            for k, r in results.items()
+        )
+    )
     text = f"{where}\n\n{leaderboard_md(bench) if bench else ''}\n\n{extra}"
     _write_text(out / "table.md", text)
     print(text)

@@ -45,7 +45,9 @@ def run(a: CliArgs) -> str:
     with profile(activities=[ProfilerActivity.CPU, *([ProfilerActivity.CUDA] if cuda else [])]) as p:
         for _ in range(a.calls):
             wm.predict(views, actions)
-    table = p.key_averages().table(sort_by="cuda_time_total" if cuda else "cpu_time_total", row_limit=a.rows, max_name_column_width=40)
+    table = p.key_averages().table(
+        sort_by="cuda_time_total" if cuda else "cpu_time_total", row_limit=a.rows, max_name_column_width=40
+    )
     print(table)
     return table
 

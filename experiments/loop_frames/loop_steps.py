@@ -1,9 +1,11 @@
 """Frames of a benchmark ``loop.gif`` at given steps, chosen panels side by side, zoomed 2x: one PNG (the results
 pages' loop figures).
 
-    python experiments/loop_frames/loop_steps.py runs/v5/bench_seed0/loop.gif loop_steps.png --panels 0 1 2 --steps 16 32 48 64
+    python experiments/loop_frames/loop_steps.py runs/v5/bench_seed0/loop.gif loop_steps.png --panels 0 1 2 --steps 16
+    32 48 64
 
-Panel 0 is the real env; the others are the models in the benchmark's order. An existing OUT is replaced only with ``--force``.
+Panel 0 is the real env; the others are the models in the benchmark's order. An existing OUT is replaced only with
+``--force``.
 """
 
 from __future__ import annotations
@@ -42,7 +44,10 @@ def run(a: CliArgs) -> Path:
     n = round(im.size[0] / PANEL_PX)
     w, h = im.size[0] // n, im.size[1]
     check(all(0 <= p < n for p in a.panels), f"--panels: {a.gif} has panels 0..{n - 1}, got {list(a.panels)}")
-    check(all(0 <= s < im.n_frames for s in a.steps), f"--steps: {a.gif} has frames 0..{im.n_frames - 1}, got {list(a.steps)}")
+    check(
+        all(0 <= s < im.n_frames for s in a.steps),
+        f"--steps: {a.gif} has frames 0..{im.n_frames - 1}, got {list(a.steps)}",
+    )
     sheet = Image.new("RGB", (w * len(a.panels), h * len(a.steps)), (20, 20, 24))
     for i, s in enumerate(a.steps):
         im.seek(s)

@@ -42,7 +42,10 @@ def soup(srcs: list[str | Path], dst: str | Path, weights: list[float] | None = 
         raise ValueError(f"a soup needs at least two checkpoints, got {len(srcs)}")
     weights = [1.0] * len(srcs) if weights is None else [float(w) for w in weights]
     if len(weights) != len(srcs) or not all(0 <= w < math.inf for w in weights) or sum(weights) <= 0:
-        raise ValueError(f"weights must be one non-negative number per checkpoint (finite), not all 0; got {weights} for {len(srcs)} checkpoints")
+        raise ValueError(
+            f"weights must be one non-negative number per checkpoint (finite), not all 0; got {weights} for "
+            f"{len(srcs)} checkpoints"
+        )
     refuse_overwrite(dst, overwrite)
     cks = [load_checkpoint(s) for s in srcs]
     first = cks[0]
@@ -50,8 +53,10 @@ def soup(srcs: list[str | Path], dst: str | Path, weights: list[float] | None = 
     for s, ck, st in zip(srcs[1:], cks[1:], states[1:]):
         for key in ("config", "process", "place_map"):
             if ck.get(key) != first.get(key):
-                raise CheckpointError(f"{str(s)!r} differs from {str(srcs[0])!r} in {key!r} ({ck.get(key)!r} vs {first.get(key)!r}): "
-                                      "a soup averages fine-tunes of one model on one map")
+                raise CheckpointError(
+                    f"{str(s)!r} differs from {str(srcs[0])!r} in {key!r} ({ck.get(key)!r} vs {first.get(key)!r}): "
+                    "a soup averages fine-tunes of one model on one map"
+                )
         if {k: tuple(v.shape) for k, v in st.items()} != {k: tuple(v.shape) for k, v in states[0].items()}:
             raise CheckpointError(f"{str(s)!r} has other parameters than {str(srcs[0])!r}")
     total = sum(weights)
@@ -61,11 +66,15 @@ def soup(srcs: list[str | Path], dst: str | Path, weights: list[float] | None = 
             model[k] = (sum(st[k].double() * w for st, w in zip(states, weights)) / total).to(v.dtype)
         else:
             if any(not torch.equal(st[k], v) for st in states[1:]):
-                raise CheckpointError(f"tensor {k!r} is not floating-point and differs between the checkpoints: it cannot be averaged")
+                raise CheckpointError(
+                    f"tensor {k!r} is not floating-point and differs between the checkpoints: it cannot be averaged"
+                )
             model[k] = v
     sources = [{"path": str(s), "sha256": digest(ck), "weight": w} for s, ck, w in zip(srcs, cks, weights)]
     kept = {k: v for k, v in first.items() if k not in TRAINING_STATE}
-    return save_checkpoint(dst, {**kept, "model": model, "soup": sources})  # (save_checkpoint writes its own format and sha256)
+    return save_checkpoint(
+        dst, {**kept, "model": model, "soup": sources}
+    )  # (save_checkpoint writes its own format and sha256)
 
 
 @dataclass

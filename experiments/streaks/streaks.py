@@ -45,15 +45,30 @@ def run(a: CliArgs) -> dict[str, dict[int, dict[str, float]]]:
     entries = [parse_spec(m, core, a.device) for m in a.models]
     T, rng = max(a.steps), np.random.default_rng(a.seed)
     acts = np.repeat(np.arange(4), a.walks)  # UP DOWN LEFT RIGHT
-    starts = np.stack([rng.integers(T, core.grid[0] - T, 4 * a.walks), rng.integers(T, core.grid[1] - T, 4 * a.walks)], 1)
+    starts = np.stack(
+        [rng.integers(T, core.grid[0] - T, 4 * a.walks), rng.integers(T, core.grid[1] - T, 4 * a.walks)], 1
+    )
     vertical = acts < 2  # moving up/down: the stripes run along the columns
     out = {}
     for e in entries:
         true, fake = runners.run_episodes(e.make, core, starts, np.repeat(acts[:, None], T, 1), a.seed)
-        out[e.name] = {t: {f"{side} {part}": streaks(x[:, t], vertical, part) for side, x in (("dream", fake), ("real", true))
-                           for part in ("chroma", "luma")} for t in a.steps}
-        print(e.name, " | ".join(f"step {t}: chroma {r['dream chroma']:.2f} (real {r['real chroma']:.2f}) luma {r['dream luma']:.2f} "
-                                 f"(real {r['real luma']:.2f})" for t, r in out[e.name].items()), flush=True)
+        out[e.name] = {
+            t: {
+                f"{side} {part}": streaks(x[:, t], vertical, part)
+                for side, x in (("dream", fake), ("real", true))
+                for part in ("chroma", "luma")
+            }
+            for t in a.steps
+        }
+        print(
+            e.name,
+            " | ".join(
+                f"step {t}: chroma {r['dream chroma']:.2f} (real {r['real chroma']:.2f}) luma {r['dream luma']:.2f} "
+                f"(real {r['real luma']:.2f})"
+                for t, r in out[e.name].items()
+            ),
+            flush=True,
+        )
     return out
 
 

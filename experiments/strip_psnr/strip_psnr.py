@@ -1,7 +1,8 @@
 """Revealed-strip PSNR of world models on the benchmark's one-step transitions: the same dream path and measure as
 worldbench's "new strip dB" (and "known dB"), without the rest of the benchmark: a check during training.
 
-    python experiments/strip_psnr/strip_psnr.py v5=runs/v5/dec128_20min.pt v4=v4.pt                  (1,000 seed-0 transitions)
+    python experiments/strip_psnr/strip_psnr.py v5=runs/v5/dec128_20min.pt v4=v4.pt                  (1,000 seed-0
+    transitions)
     python experiments/strip_psnr/strip_psnr.py field=runs/v2/last.pt "no field=runs/v2/last.pt?place=0" --n 500
 
 MODEL: a worldbench model spec (``[NAME=]PATH.pt[?steps=N&cfg=W&place=0|1]``, ``copy``, ``shift``, ``oracle``): a
@@ -46,7 +47,10 @@ def run(a: CliArgs) -> dict[str, dict[str, float]]:
     out = {}
     for e in entries:
         true, fake = runners.run_episodes(e.make, core, starts, acts, a.seed)
-        out[e.name] = {f"{part}_db": masked_psnr(fake[:, 1], true[:, 1], acts[:, 0], part == "strip", core.task.stride) for part in ("strip", "known")}
+        out[e.name] = {
+            f"{part}_db": masked_psnr(fake[:, 1], true[:, 1], acts[:, 0], part == "strip", core.task.stride)
+            for part in ("strip", "known")
+        }
         print(f"{e.name}: strip {out[e.name]['strip_db']:.2f} dB, known {out[e.name]['known_db']:.2f} dB", flush=True)
     return out
 

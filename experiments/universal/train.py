@@ -56,15 +56,42 @@ def run(a: CliArgs) -> Path:
     with ProcessPoolExecutor(a.jobs) as pool:
         list(pool.map(_write, jobs))
     print(f"{len(jobs)} maps in {time.time() - t0:.0f}s", flush=True)
-    common = dict(experiment="world_flow", preset="small", cfg=GuidanceArgs(on=True), t_sampling="logit_normal", extra_maps=(str(maps),),
-                  batch_size=a.batch_size, device=a.device, eval_every=0, progress=False, arch=ArchArgs(copy_pad="mean"), lr=1e-4)
-    flow = train(Args(**common, out=str(a.out / "flow"), pretrained=str(UNIVERSAL_MODEL), time_budget=a.flow_seconds,
-                      cond=CondNoiseArgs(noise=0.05)))
+    common = dict(
+        experiment="world_flow",
+        preset="small",
+        cfg=GuidanceArgs(on=True),
+        t_sampling="logit_normal",
+        extra_maps=(str(maps),),
+        batch_size=a.batch_size,
+        device=a.device,
+        eval_every=0,
+        progress=False,
+        arch=ArchArgs(copy_pad="mean"),
+        lr=1e-4,
+    )
+    flow = train(
+        Args(
+            **common,
+            out=str(a.out / "flow"),
+            pretrained=str(UNIVERSAL_MODEL),
+            time_budget=a.flow_seconds,
+            cond=CondNoiseArgs(noise=0.05),
+        )
+    )
     export(flow, a.out / "flow.pt")
-    adv = train(Args(**common, out=str(a.out / "adversarial"), pretrained=str(a.out / "flow.pt"), time_budget=a.adv_seconds,
-                     adv=AdvArgs(weight=1.0, highpass=True)))
+    adv = train(
+        Args(
+            **common,
+            out=str(a.out / "adversarial"),
+            pretrained=str(a.out / "flow.pt"),
+            time_budget=a.adv_seconds,
+            adv=AdvArgs(weight=1.0, highpass=True),
+        )
+    )
     final = export(adv, a.out / "universal.pt", steps=1, cfg_scale=1.0)
-    (a.out / "done.json").write_text(json.dumps({"seconds": time.time() - t0, "styles": TRAIN_STYLES, "maps": len(jobs)}))
+    (a.out / "done.json").write_text(
+        json.dumps({"seconds": time.time() - t0, "styles": TRAIN_STYLES, "maps": len(jobs)})
+    )
     print(f"wrote {final} in {time.time() - t0:.0f}s", flush=True)
     return final
 

@@ -50,9 +50,20 @@ def test_evaluate_real_counts_exactly_and_is_reproducible(monkeypatch):
 
 @pytest.mark.parametrize("env_id", ["WorldMap-v0", "DreamWorldMap-v0"])
 def test_train_agent_smoke(tmp_path, env_id, ckpt):
-    report = train(Args(env=env_id, timesteps=256, n_envs=2, out=str(tmp_path / "run"), eval_every=128, eval_episodes=10,
-                        world_model=ckpt if env_id == "DreamWorldMap-v0" else None,  # the real env refuses dream settings
-                        progress=env_id == "WorldMap-v0", n_steps=64, batch_size=64))  # SB3's progress bar needs tqdm and rich
+    report = train(
+        Args(
+            env=env_id,
+            timesteps=256,
+            n_envs=2,
+            out=str(tmp_path / "run"),
+            eval_every=128,
+            eval_episodes=10,
+            world_model=ckpt if env_id == "DreamWorldMap-v0" else None,  # the real env refuses dream settings
+            progress=env_id == "WorldMap-v0",
+            n_steps=64,
+            batch_size=64,
+        )
+    )  # SB3's progress bar needs tqdm and rich
     assert all((tmp_path / "run" / f).exists() for f in ("model.zip", "eval.gif", "curve.png", "report.md"))
     saved = json.loads((tmp_path / "run" / "report.json").read_text())
     assert saved["ppo_real_eval"]["episodes"] == 10 and len(saved["curve"]) >= 1
@@ -114,20 +125,44 @@ def test_map_and_task_options_reach_training_evaluation_and_gif(tmp_path, monkey
         def wrapped(*a, **k):
             seen[key].append(k)
             return fn(*a, **k)
+
         return wrapped
 
     monkeypatch.setattr(tr, "make_sb3_vec_env", spy("train", tr.make_sb3_vec_env))
     monkeypatch.setattr(tr, "evaluate_real", spy("eval", tr.evaluate_real))
     monkeypatch.setattr(tr, "record_gif", spy("gif", tr.record_gif))
-    rep = train(Args(env="WorldMap-v0", task="far", map=str(tmp_path / "mine.png"), goal_distance=(8, 9), max_episode_steps=20,
-                     out=str(tmp_path / "run"), timesteps=64, n_envs=2, n_steps=16, batch_size=16, n_epochs=1, eval_every=32,
-                     eval_episodes=4, progress=False))
-    want = {"map_path": str(tmp_path / "mine.png"), "goal_distance": (8, 9), "goal_out_of_view": True, "max_episode_steps": 20}
+    rep = train(
+        Args(
+            env="WorldMap-v0",
+            task="far",
+            map=str(tmp_path / "mine.png"),
+            goal_distance=(8, 9),
+            max_episode_steps=20,
+            out=str(tmp_path / "run"),
+            timesteps=64,
+            n_envs=2,
+            n_steps=16,
+            batch_size=16,
+            n_epochs=1,
+            eval_every=32,
+            eval_episodes=4,
+            progress=False,
+        )
+    )
+    want = {
+        "map_path": str(tmp_path / "mine.png"),
+        "goal_distance": (8, 9),
+        "goal_out_of_view": True,
+        "max_episode_steps": 20,
+    }
     for key in ("train", "eval", "gif"):
         assert seen[key] and all({k: kw.get(k) for k in want} == want for kw in seen[key]), (key, seen[key])
     assert len(seen["eval"]) >= 3  # the periodic evaluation, the final one and the random baseline
     assert rep["map"].endswith("mine.png") and rep["task"] == "far" and rep["ppo_real_eval"]["mean_length"] <= 20
-    assert "mine.png" in (tmp_path / "run" / "report.md").read_text() and "out of view" in (tmp_path / "run" / "report.md").read_text()
+    assert (
+        "mine.png" in (tmp_path / "run" / "report.md").read_text()
+        and "out of view" in (tmp_path / "run" / "report.md").read_text()
+    )
     with pytest.raises(SystemExit, match="--task must be one of"):
         train(Args(env="WorldMap-v0", task="medium", out=str(tmp_path / "x")))
     with pytest.raises(SystemExit, match="goal_out_of_view needs goals at least 8 moves"):
@@ -160,6 +195,14 @@ def test_dream_remember_goal_reaches_the_dream_with_a_given_simulator(tmp_path, 
 
     monkeypatch.setattr(tr, "make_sb3_vec_env", fake_vec_env)
     with pytest.raises(Stop):
-        tr.train(tr.Args(env="DreamWorldMap-v0", task="far", dream_remember_goal=remember_goal, out=str(tmp_path / "run"), progress=False),
-                 simulator=lambda: noise_with_memory(WorldCore()))
+        tr.train(
+            tr.Args(
+                env="DreamWorldMap-v0",
+                task="far",
+                dream_remember_goal=remember_goal,
+                out=str(tmp_path / "run"),
+                progress=False,
+            ),
+            simulator=lambda: noise_with_memory(WorldCore()),
+        )
     assert seen["remember_goal"] is remember_goal and seen["model"] is not None

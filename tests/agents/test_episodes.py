@@ -52,25 +52,43 @@ def test_a_recorded_dataset_is_what_the_env_produced_step_by_step(tmp_path, smal
             steps.append((obs, info))
             acts.append(a), rews.append(r), terms.append(te), truncs.append(tr)
             done = te or tr
-        replay.append({"id": i, "seed": s, "actions": acts, "rewards": rews, "terminations": terms,
-                       "truncations": truncs,
-                       "observations": {k: np.stack([o[k] for o, _ in steps]) for k in ("image", "goal")},
-                       "infos": {k: np.stack([np.asarray(f[k]) for _, f in steps]) for k in steps[0][1]}})
+        replay.append(
+            {
+                "id": i,
+                "seed": s,
+                "actions": acts,
+                "rewards": rews,
+                "terminations": terms,
+                "truncations": truncs,
+                "observations": {k: np.stack([o[k] for o, _ in steps]) for k in ("image", "goal")},
+                "infos": {k: np.stack([np.asarray(f[k]) for _, f in steps]) for k in steps[0][1]},
+            }
+        )
     assert sorted(episodes[0]["infos"]) == ["agent_pos", "distance", "goal_pos", "is_success"]
     _same_episodes(episodes, replay)
     # the transitions are the consecutive pairs of those steps
     t = load_transitions(out, WorldCore(small_map))
     imgs, pos = [r["observations"]["image"] for r in replay], [r["infos"]["agent_pos"] for r in replay]
-    for got, want in ((t.views, [x[:-1] for x in imgs]), (t.next_views, [x[1:] for x in imgs]),
-                      (t.positions, [p[:-1] for p in pos]), (t.next_positions, [p[1:] for p in pos])):
+    for got, want in (
+        (t.views, [x[:-1] for x in imgs]),
+        (t.next_views, [x[1:] for x in imgs]),
+        (t.positions, [p[:-1] for p in pos]),
+        (t.next_positions, [p[1:] for p in pos]),
+    ):
         np.testing.assert_array_equal(got, np.concatenate(want))
     np.testing.assert_array_equal(t.actions, np.concatenate([r["actions"] for r in replay]))
     np.testing.assert_array_equal(t.episodes, np.concatenate([np.full(len(r["actions"]), r["id"]) for r in replay]))
     assert t.views.dtype == np.uint8 and t.views.shape[1:] == (64, 64, 3) and len(t) == meta["steps"]
     # the metadata names the map, the task, the policy and the seed
     w = read_metadata(out)["worldgen"]
-    assert (w["map_fingerprint"], w["map_path"], w["task"], w["policy"], w["seed"], w["episodes"]) == \
-        (WorldCore(small_map).fingerprint, small_map, "near", "random", 5, 3)
+    assert (w["map_fingerprint"], w["map_path"], w["task"], w["policy"], w["seed"], w["episodes"]) == (
+        WorldCore(small_map).fingerprint,
+        small_map,
+        "near",
+        "random",
+        5,
+        3,
+    )
     # and it is a Minari dataset that Minari itself reads, and recovers the env of
     import minari
 

@@ -10,7 +10,8 @@ EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 
 
 def load_experiment(relpath: str):
-    """The module ``experiments/<relpath>``, registered under its file's stem (dataclasses and worker processes look it up by name)."""
+    """The module ``experiments/<relpath>``, registered under its file's stem (dataclasses and worker processes look it
+    up by name)."""
     spec = importlib.util.spec_from_file_location(Path(relpath).stem, EXPERIMENTS / relpath)
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod
@@ -19,7 +20,8 @@ def load_experiment(relpath: str):
 
 
 def one_error_line(capsys, main, argv: list[str]) -> str:
-    """Run ``main(argv)``, which must exit non-zero with exactly one ``error:`` line on stderr and no traceback; return that line."""
+    """Run ``main(argv)``, which must exit non-zero with exactly one ``error:`` line on stderr and no traceback; return
+    that line."""
     with pytest.raises(SystemExit) as e:
         main(argv)
     err = capsys.readouterr().err

@@ -26,7 +26,9 @@ def tiny_model(tmp_path_factory):
 def test_strip_psnr_scores_the_baselines_and_a_model(tiny_model, capsys):
     res = strip_psnr.main(["oracle", "shift", f"tiny={tiny_model}", f"tiny-no-field={tiny_model}?place=0", "--n", "16"])
     assert res["oracle"] == {"strip_db": 100.0, "known_db": 100.0}
-    assert res["shift"]["known_db"] == 100.0 and 5 < res["shift"]["strip_db"] < 40  # shift copies what it knows and smears the edge
+    assert (
+        res["shift"]["known_db"] == 100.0 and 5 < res["shift"]["strip_db"] < 40
+    )  # shift copies what it knows and smears the edge
     assert 0 < res["tiny"]["strip_db"] < 100 and "tiny: strip" in capsys.readouterr().out
     assert "--n must be >= 1" in one_error_line(capsys, strip_psnr.main, ["copy", "--n", "0"])
 
@@ -64,6 +66,8 @@ def test_loop_steps_cuts_the_chosen_panels_and_frames(tmp_path, capsys):
 
 
 def test_profile_model_tables_the_predictions_ops(tiny_model, capsys):
-    table = profile_model.main(["--model", str(tiny_model), "--device", "cpu", "--batch", "2", "--warmup", "0", "--calls", "1", "--rows", "5"])
+    table = profile_model.main(
+        ["--model", str(tiny_model), "--device", "cpu", "--batch", "2", "--warmup", "0", "--calls", "1", "--rows", "5"]
+    )
     assert "aten::" in table and "Self CPU" in table
     assert "does not exist" in one_error_line(capsys, profile_model.main, ["--model", "nope.pt", "--device", "cpu"])

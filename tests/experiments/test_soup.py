@@ -69,15 +69,20 @@ def test_soup_of_training_checkpoints_averages_their_ema_weights(tmp_path):
     for k, v in wm.model.state_dict().items():
         if v.is_floating_point():
             torch.testing.assert_close(v, (ea[k].double() * 0.25 + eb[k].double() * 0.75).to(v.dtype), msg=k)
-    assert "ema" not in load_checkpoint(tmp_path / "soup.pt") and "optimizer" not in load_checkpoint(tmp_path / "soup.pt")
+    assert "ema" not in load_checkpoint(tmp_path / "soup.pt") and "optimizer" not in load_checkpoint(
+        tmp_path / "soup.pt"
+    )
 
 
-@pytest.mark.parametrize("args, says", [
-    (["{tmp}/s.pt", "{a}", "{a}", "--weights", "nan", "1"], "one non-negative number per checkpoint (finite)"),
-    (["{tmp}/s.pt", "{a}", "{a}", "--weights", "inf", "1"], "one non-negative number per checkpoint (finite)"),
-    (["{tmp}", "{a}", "{a}"], "is a folder"),
-    (["{tmp}/s.pt", "{tmp}/nope.pt", "{a}"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args, says",
+    [
+        (["{tmp}/s.pt", "{a}", "{a}", "--weights", "nan", "1"], "one non-negative number per checkpoint (finite)"),
+        (["{tmp}/s.pt", "{a}", "{a}", "--weights", "inf", "1"], "one non-negative number per checkpoint (finite)"),
+        (["{tmp}", "{a}", "{a}"], "is a folder"),
+        (["{tmp}/s.pt", "{tmp}/nope.pt", "{a}"], "does not exist"),
+    ],
+)
 def test_soup_answers_mistakes_with_one_error_line(two_models, tmp_path, capsys, args, says):
     line = one_error_line(capsys, main, [x.format(tmp=tmp_path, a=two_models[0]) for x in args])
     assert says in line and not (tmp_path / "s.pt").exists()

@@ -14,7 +14,11 @@ def test_universal_experiment_runs_end_to_end(tmp_path):
     mod = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = mod  # its dataclass and its map workers look the module up by name
     spec.loader.exec_module(mod)
-    out = mod.run(mod.CliArgs(out=tmp_path / "u", flow_seconds=2, adv_seconds=2, device="cpu", batch_size=4, jobs=1, maps_per_style=1))
+    out = mod.run(
+        mod.CliArgs(
+            out=tmp_path / "u", flow_seconds=2, adv_seconds=2, device="cpu", batch_size=4, jobs=1, maps_per_style=1
+        )
+    )
     ck = load_checkpoint(out)
     assert ck["config"]["copy_pad"] == "mean" and ck["sampling"]["steps"] == 1
     assert len(list((tmp_path / "u" / "maps").glob("*.png"))) == 3

@@ -12,7 +12,9 @@ from worldgen_core.world import WorldCore
 
 
 def test_transition_sampler_draws_only_moves_that_happen():
-    core = WorldCore(world=np.random.default_rng(0).integers(0, 256, (80, 400, 3), dtype=np.uint8))  # grid (3, 43): a third of the cells on each horizontal edge
+    core = WorldCore(
+        world=np.random.default_rng(0).integers(0, 256, (80, 400, 3), dtype=np.uint8)
+    )  # grid (3, 43): a third of the cells on each horizontal edge
     sampler = TransitionSampler(core, seed=0)
     b = sampler.sample(400)
     assert not (dyn.move(b["pos"], b["action"], core.grid) == b["pos"]).all(1).any()
@@ -24,7 +26,10 @@ def test_transition_sampler_draws_only_moves_that_happen():
 
 
 def test_many_maps_are_drawn_in_proportion_to_their_view_positions(tmp_path):
-    small, big = stripe_map(tmp_path / "s.png", (255, 0, 0), (120, 96)), stripe_map(tmp_path / "b.png", (0, 0, 255), (320, 240))
+    small, big = (
+        stripe_map(tmp_path / "s.png", (255, 0, 0), (120, 96)),
+        stripe_map(tmp_path / "b.png", (0, 0, 255), (320, 240)),
+    )
     cores = [WorldCore(small), WorldCore(big)]
     batch = TransitionSampler(cores, seed=0).sample(4000)
     from_small = (batch["view"][:, :, :, 0].mean((1, 2)) > 127).mean()

@@ -47,20 +47,25 @@ def _minari_dataset(root, name, small_map, jpeg: bool):
 @pytest.mark.parametrize("jpeg", [False, True])
 def test_reads_a_dataset_written_by_minari_without_importing_gymnasium(tmp_path, maps, jpeg):
     ds = _minari_dataset(tmp_path, "plain-v0", maps[0], jpeg)
-    code = ("import sys, numpy as np; from world_models.episodes import load_transitions; "
-            f"t = load_transitions({str(tmp_path / 'plain-v0')!r}); "
-            f"np.savez({str(tmp_path / 't.npz')!r}, views=t.views, next_views=t.next_views, positions=t.positions, "
-            "actions=t.actions, episodes=t.episodes); "
-            "print(','.join(m for m in ('gymnasium', 'minari', 'worldgen_env', 'agents') if m in sys.modules))")
+    code = (
+        "import sys, numpy as np; from world_models.episodes import load_transitions; "
+        f"t = load_transitions({str(tmp_path / 'plain-v0')!r}); "
+        f"np.savez({str(tmp_path / 't.npz')!r}, views=t.views, next_views=t.next_views, positions=t.positions, "
+        "actions=t.actions, episodes=t.episodes); "
+        "print(','.join(m for m in ('gymnasium', 'minari', 'worldgen_env', 'agents') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"the loader imported {out.stdout.strip()}"
     t = np.load(tmp_path / "t.npz")
     eps = list(ds.iterate_episodes())  # Minari's reader (JPEG decoded by Minari) is the reference
-    for key, want in (("views", [e.observations["image"][:-1] for e in eps]),
-                      ("next_views", [e.observations["image"][1:] for e in eps]),
-                      ("positions", [e.infos["agent_pos"][:-1] for e in eps]), ("actions", [e.actions for e in eps]),
-                      ("episodes", [np.full(len(e.actions), e.id) for e in eps])):
+    for key, want in (
+        ("views", [e.observations["image"][:-1] for e in eps]),
+        ("next_views", [e.observations["image"][1:] for e in eps]),
+        ("positions", [e.infos["agent_pos"][:-1] for e in eps]),
+        ("actions", [e.actions for e in eps]),
+        ("episodes", [np.full(len(e.actions), e.id) for e in eps]),
+    ):
         np.testing.assert_array_equal(t[key], np.concatenate(want), err_msg=key)
     assert [e["seed"] for e in read_episodes(tmp_path / "plain-v0")] == [11, 12]
 
@@ -86,14 +91,32 @@ def test_covered_cells_are_the_cells_under_every_view_seen(recorded, maps):
     # by brute force: a cell is covered iff some position's 8x8-cell view holds it
     cells = np.concatenate([t.positions, t.next_positions]) // 8
     r, c = np.indices(core.place_grid)
-    inside = ((cells[:, 0, None, None] <= r) & (r < cells[:, 0, None, None] + 8)
-              & (cells[:, 1, None, None] <= c) & (c < cells[:, 1, None, None] + 8))
+    inside = (
+        (cells[:, 0, None, None] <= r)
+        & (r < cells[:, 0, None, None] + 8)
+        & (cells[:, 1, None, None] <= c)
+        & (c < cells[:, 1, None, None] + 8)
+    )
     np.testing.assert_array_equal(grid, inside.any(0))
     assert 0 < grid.sum() < grid.size
     # one transition: exactly its two views
-    one = Transitions(**{k: getattr(t, k)[:1] for k in ("views", "actions", "next_views", "positions", "next_positions",
-                                                        "episodes", "rewards", "terminations", "truncations")},
-                      metadata=t.metadata)
+    one = Transitions(
+        **{
+            k: getattr(t, k)[:1]
+            for k in (
+                "views",
+                "actions",
+                "next_views",
+                "positions",
+                "next_positions",
+                "episodes",
+                "rewards",
+                "terminations",
+                "truncations",
+            )
+        },
+        metadata=t.metadata,
+    )
     moved = 1 if (t.positions[0] != t.next_positions[0]).any() else 0
     assert covered_cells(one, core).sum() == 8 * (8 + moved)
 

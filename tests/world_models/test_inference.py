@@ -26,4 +26,6 @@ def test_dream_env_resolves_auto_once_per_machine(tiny_world_model):
 
     wm = load_dream_model(ckpt, "cpu", "auto")
     assert wm.dtype == fast_dtype("cpu")
-    assert load_dream_model(ckpt, "cpu", str(fast_dtype("cpu")).removeprefix("torch.")) is wm  # one cached copy per real dtype
+    assert (
+        load_dream_model(ckpt, "cpu", str(fast_dtype("cpu")).removeprefix("torch.")) is wm
+    )  # one cached copy per real dtype

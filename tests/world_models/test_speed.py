@@ -1,9 +1,6 @@
 """world_models.speed: the model speed benchmark runs."""
 
 
-
-
-
 def test_model_benchmark_smoke():
     from world_models.speed import measure
 

@@ -29,7 +29,15 @@ def test_a_perfect_model_is_exact_everywhere(core):
     true, fake = runners.run_episodes(parse_spec("oracle", core).make, core, starts, acts, batch=128)
     assert np.array_equal(true, fake)
     r, c, _ = evaluate_entry(parse_spec("oracle", core), core, QUICK)
-    for k in ("psnr_known", "psnr_new", "rollout_psnr@1", "rollout_psnr@16", "loop_line_back_min", "loop_square_back_min", "loop_square_turn_min"):
+    for k in (
+        "psnr_known",
+        "psnr_new",
+        "rollout_psnr@1",
+        "rollout_psnr@16",
+        "loop_line_back_min",
+        "loop_square_back_min",
+        "loop_square_turn_min",
+    ):
         assert r[k] == 100.0, k
     assert all(v == 100.0 for v in c["rollout_psnr"])
     assert c["streaks_chroma"] == c["streaks_luma"] == [1.0] * 16  # the map's own stripes
@@ -88,8 +96,13 @@ def test_c2st_is_chance_on_real_data_and_catches_noise(core):
 
 def test_quick_command_writes_the_leaderboard(tmp_path, tiny_world_model):
     out = tmp_path / "bench"
-    r = subprocess.run([sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "copy", "shift", f"tiny={tiny_world_model}"],
-                       capture_output=True, text=True, timeout=600, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "copy", "shift", f"tiny={tiny_world_model}"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=ROOT,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     for f in ("leaderboard.md", "leaderboard.json", "psnr_curves.png", "c2st.png", "strips.png", "loop.gif"):
         assert (out / f).stat().st_size > 0, f
@@ -99,8 +112,16 @@ def test_quick_command_writes_the_leaderboard(tmp_path, tiny_world_model):
     assert "| tiny |" in md
 
     # the report names the weights each row measured
-    assert f"| tiny | `{tiny_world_model}` | `{file_sha256(tiny_world_model)[:16]}` |" in md and "| shift | `shift` | - |" in md
-    bad = subprocess.run([sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "banana"], capture_output=True, text=True, cwd=ROOT)
+    assert (
+        f"| tiny | `{tiny_world_model}` | `{file_sha256(tiny_world_model)[:16]}` |" in md
+        and "| shift | `shift` | - |" in md
+    )
+    bad = subprocess.run(
+        [sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "banana"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert bad.returncode != 0 and bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
 
 
@@ -123,9 +144,12 @@ def test_agent_transfer_trains_in_each_simulator_and_reuses_runs(tmp_path, monke
 
     monkeypatch.setattr(agents.training, "train", lambda *a, **k: pytest.fail("a finished run was trained again"))
     again = tr.transfer([entry], tmp_path, config)
-    assert again["copy"]["transfer_near_success"] == r["transfer_near_success"] and made == [1]  # reused: its simulator is not even made
+    assert again["copy"]["transfer_near_success"] == r["transfer_near_success"] and made == [
+        1
+    ]  # reused: its simulator is not even made
     monkeypatch.undo()
     from agents.training import Args, train
+
     with pytest.raises(ValueError, match="simulator= replaces"):
         train(Args(env="WorldMap-v0", out=str(tmp_path / "x")), simulator=entry.make)
 
@@ -139,12 +163,16 @@ def test_agent_transfer_in_worker_processes_matches_one_process(tmp_path):
     one, two = tr.transfer([entry], tmp_path / "one", config), tr.transfer([entry], tmp_path / "two", config, jobs=2)
     assert json.dumps(one) == json.dumps(two)  # (nan ratios included)
     for run in ("real_seed0", "copy_seed0"):  # returns and lengths too, not only the success rates
-        reps = [json.loads((tmp_path / w / "near" / run / "report.json").read_text())["ppo_real_eval"] for w in ("one", "two")]
+        reps = [
+            json.loads((tmp_path / w / "near" / run / "report.json").read_text())["ppo_real_eval"]
+            for w in ("one", "two")
+        ]
         assert reps[0] == reps[1]
 
 
 def test_transfer_command_writes_its_table_and_learning_curves(tmp_path, monkeypatch):
-    """``--eval-every``: each row holds, per seed, real-env success and training-episode success against steps, plotted."""
+    """``--eval-every``: each row holds, per seed, real-env success and training-episode success against steps,
+    plotted."""
     import functools
 
     from worldbench import transfer as tr
@@ -155,7 +183,9 @@ def test_transfer_command_writes_its_table_and_learning_curves(tmp_path, monkeyp
         (curve,), (train_success,) = rows[name]["transfer_near_curves"], rows[name]["transfer_near_train_success"]
         assert curve[0][0] == 0 and len(curve) >= 2 and curve[-1][1] == rows[name]["transfer_near_success"]
         assert train_success and all(0 <= v <= 1 for _, v in train_success)
-    assert json.dumps(json.loads((tmp_path / "transfer.json").read_text())["rows"]) == json.dumps(rows)  # (nan ratios included)
+    assert json.dumps(json.loads((tmp_path / "transfer.json").read_text())["rows"]) == json.dumps(
+        rows
+    )  # (nan ratios included)
     md = (tmp_path / "transfer.md").read_text()
     assert "| m |" in md and "![curves_near](curves_near.png)" in md
     assert (tmp_path / "curves_near.png").stat().st_size > 1000 and (tmp_path / "train_success_near.png").exists()
@@ -171,7 +201,11 @@ def test_drawn_task_is_the_far_task_without_the_goal_view_and_shares_its_real_ru
     def fake_train(args, simulator=None, simulator_id=None):
         trained.append(args)
         ok = {"WorldMap-v0": 0.5, "DreamWorldMap-v0": 0.4 if args.dream_remember_goal is None else 0.1}[args.env]
-        return {"ppo_real_eval": {"success_rate": ok}, "random_real_eval": {"success_rate": 0.0}, "timesteps": args.timesteps}
+        return {
+            "ppo_real_eval": {"success_rate": ok},
+            "random_real_eval": {"success_rate": 0.0},
+            "timesteps": args.timesteps,
+        }
 
     import agents.training
 
@@ -213,8 +247,15 @@ def test_explain_puts_each_known_defect_in_its_own_view(core):
     grain = x * (1 + rng.normal(0, 0.1, x.shape[:3] + (1,)))  # every channel scaled alike
     n = rng.normal(0, 4, x.shape)
     colour = x + n - n.mean(-1, keepdims=True)  # per-channel noise, the brightness kept
-    acc = {name: {v: r["accuracy"] for v, r in c2st.explain(a, np.clip(f, 0, 255).round().astype(np.uint8), seed=0, steps=200, repeats=1).items()}
-           for name, f in (("grain", grain), ("colour", colour))}
+    acc = {
+        name: {
+            v: r["accuracy"]
+            for v, r in c2st.explain(
+                a, np.clip(f, 0, 255).round().astype(np.uint8), seed=0, steps=200, repeats=1
+            ).items()
+        }
+        for name, f in (("grain", grain), ("colour", colour))
+    }
     assert acc["grain"]["luma"] > 0.8 and acc["grain"]["chroma"] < 0.62, acc
     assert acc["colour"]["chroma"] > 0.8 and acc["colour"]["luma"] < 0.62, acc
     assert acc["grain"]["layout"] < 0.62 and acc["colour"]["layout"] < 0.62, acc

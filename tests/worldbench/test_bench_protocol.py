@@ -81,7 +81,9 @@ def test_model_specs(tiny_world_model):
     assert parse_spec("copy", core).name == "copy"
     e = parse_spec(f"tiny={tiny_world_model}?steps=1&cfg=1.0", core)
     assert e.name == "tiny" and e.learned
-    assert isinstance(parse_spec("worldbench.models:OracleSimulator", core).make(), OracleSimulator)  # anyone's factory(core)
+    assert isinstance(
+        parse_spec("worldbench.models:OracleSimulator", core).make(), OracleSimulator
+    )  # anyone's factory(core)
     with pytest.raises(ValueError, match="unknown settings"):
         parse_spec(f"{tiny_world_model}?temperature=2", core)
     with pytest.raises(ValueError, match="memory must be 0 or 1"):
@@ -119,6 +121,8 @@ def test_calibration_simulators_remember_and_invent_their_defect(factory):
     if factory == "noise_with_memory":
         assert new.std() > 60  # uniform noise (std 74), not map content
     else:
-        assert np.array_equal(out[0, :, -8:], np.repeat(first[0, :, -1:], 8, axis=1))  # shift's streak: the edge column repeated
+        assert np.array_equal(
+            out[0, :, -8:], np.repeat(first[0, :, -1:], 8, axis=1)
+        )  # shift's streak: the edge column repeated
     back = sim.step(np.array([2]), np.array([True]))  # and back: all remembered
     assert np.array_equal(back, first)

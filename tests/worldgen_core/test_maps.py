@@ -20,11 +20,15 @@ def test_random_styles_differ_in_palette_and_density_and_are_deterministic():
 
 
 def test_mapgen_writes_many_maps_in_parallel_and_keeps_existing_files(tmp_path):
-    paths = mapgen_main(["--seeds", "3-4", "--random-style", "--width", "160", "--height", "128", "--out-dir", str(tmp_path), "-j", "2"])
+    paths = mapgen_main(
+        ["--seeds", "3-4", "--random-style", "--width", "160", "--height", "128", "--out-dir", str(tmp_path), "-j", "2"]
+    )
     assert sorted(p.name for p in paths) == ["mapgen_3.png", "mapgen_4.png"]
     want = generate_map(4, 160, 128, MapStyle.random(4))
     assert (np.asarray(Image.open(tmp_path / "mapgen_4.png")) == want).all()
-    assert mapgen_main(["--seeds", "3-5", "--random-style", "--width", "160", "--height", "128", "--out-dir", str(tmp_path)]) == [tmp_path / "mapgen_5.png"]
+    assert mapgen_main(
+        ["--seeds", "3-5", "--random-style", "--width", "160", "--height", "128", "--out-dir", str(tmp_path)]
+    ) == [tmp_path / "mapgen_5.png"]
     with pytest.raises(ValueError, match="'100-163'"):
         parse_seeds("a-b")
     with pytest.raises(SystemExit):

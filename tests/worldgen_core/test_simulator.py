@@ -124,7 +124,9 @@ def test_memory_checks_its_sizes():
     with pytest.raises(ValueError, match="multiple of the stride"):
         TileMemory(stride=8).reset(np.array([0]), np.zeros((1, 60, 60, 3), np.uint8), np.zeros((1, 2), np.int64))
     with pytest.raises(ValueError, match="use cells >= 8"):
-        TileMemory(stride=8, cells=4).reset(np.array([0]), np.zeros((1, 64, 64, 3), np.uint8), np.zeros((1, 2), np.int64))
+        TileMemory(stride=8, cells=4).reset(
+            np.array([0]), np.zeros((1, 64, 64, 3), np.uint8), np.zeros((1, 2), np.int64)
+        )
 
 
 def test_a_place_aware_predictor_gets_the_next_views_cells():

@@ -7,7 +7,14 @@ from PIL import Image
 
 import worldgen_env
 from world_models.training.trainer import Args, train
-from worldgen_env.dream import DEFAULT_WORLD_MODEL, UNIVERSAL_WORLD_MODEL, DreamWorldMapEnv, DreamWorldMapVectorEnv, dream_views, load_dream_model
+from worldgen_env.dream import (
+    DEFAULT_WORLD_MODEL,
+    UNIVERSAL_WORLD_MODEL,
+    DreamWorldMapEnv,
+    DreamWorldMapVectorEnv,
+    dream_views,
+    load_dream_model,
+)
 
 
 def test_dream_env_passes_both_checkers(ckpt):
@@ -64,7 +71,9 @@ def test_vector_dream_steps_all_envs_with_batched_calls(ckpt, monkeypatch):
     envs = DreamWorldMapVectorEnv(num_envs=5, checkpoint=ckpt, remember_goal=False)  # no first view is all remembered
     calls = []
     orig = envs.dreamer.model.model.forward
-    monkeypatch.setattr(envs.dreamer.model.model, "forward", lambda x, *a, **k: calls.append(x.shape[0]) or orig(x, *a, **k))
+    monkeypatch.setattr(
+        envs.dreamer.model.model, "forward", lambda x, *a, **k: calls.append(x.shape[0]) or orig(x, *a, **k)
+    )
     envs.reset(seed=0)
     obs, *_ = envs.step(np.arange(5) % 4)
     assert obs["image"].shape == (5, 64, 64, 3)
@@ -84,14 +93,21 @@ def test_blocked_move_keeps_the_view_without_a_model_call(ckpt, monkeypatch):
     out = dream_views(predict, prev_pos, pos, views, np.array([0, 0, 0]))
     assert calls == [1] and (out[1] == 7).all()  # only the row that moved is dreamed
     assert np.array_equal(out[[0, 2]], views[[0, 2]]) and out is not views
-    assert dream_views(predict, pos, pos, views, np.zeros(3, np.int64)) is not views and calls == [1]  # none moved: no call
+    assert dream_views(predict, pos, pos, views, np.zeros(3, np.int64)) is not views and calls == [
+        1
+    ]  # none moved: no call
 
     env = DreamWorldMapEnv(checkpoint=ckpt)  # at the map's top-left corner, up and left are blocked
     env.reset(seed=0, options={"start": (0, 0)})
-    monkeypatch.setattr(env.dreamer.model.model, "forward", lambda *a, **k: pytest.fail("the model was called for a blocked move"))
+    monkeypatch.setattr(
+        env.dreamer.model.model, "forward", lambda *a, **k: pytest.fail("the model was called for a blocked move")
+    )
     for a in (0, 2):
         obs, *_, info = env.step(a)
-        assert np.array_equal(obs["image"], env.core.views(np.zeros((1, 2), np.int64))[0]) and (info["agent_pos"] == 0).all()
+        assert (
+            np.array_equal(obs["image"], env.core.views(np.zeros((1, 2), np.int64))[0])
+            and (info["agent_pos"] == 0).all()
+        )
 
 
 def test_resync_every_step_equals_real_env(ckpt):
@@ -111,7 +127,17 @@ def test_dream_bad_inputs(ckpt, tmp_path):
         DreamWorldMapEnv(checkpoint=ckpt, resync_every=-1)
     with pytest.raises(ValueError, match="dtype"):
         DreamWorldMapEnv(checkpoint=ckpt, dtype="float8")
-    dit = train(Args(experiment="diffusion", preset="tiny", out=str(tmp_path / "dit"), steps=1, batch_size=2, eval_every=0, progress=False))
+    dit = train(
+        Args(
+            experiment="diffusion",
+            preset="tiny",
+            out=str(tmp_path / "dit"),
+            steps=1,
+            batch_size=2,
+            eval_every=0,
+            progress=False,
+        )
+    )
     with pytest.raises(ValueError, match="unconditional DiT"):
         DreamWorldMapEnv(checkpoint=str(dit))
 
@@ -131,9 +157,15 @@ def test_play_headless(ckpt, monkeypatch, dream):
 
     from worldgen_env import play
 
-    script = [[pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT)], [pygame.event.Event(pygame.KEYUP, key=pygame.K_RIGHT)],
-              [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_DOWN)], [pygame.event.Event(pygame.QUIT)]]
-    monkeypatch.setattr(pygame.event, "get", lambda *a, **k: script.pop(0) if script else [pygame.event.Event(pygame.QUIT)])
+    script = [
+        [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_RIGHT)],
+        [pygame.event.Event(pygame.KEYUP, key=pygame.K_RIGHT)],
+        [pygame.event.Event(pygame.KEYDOWN, key=pygame.K_DOWN)],
+        [pygame.event.Event(pygame.QUIT)],
+    ]
+    monkeypatch.setattr(
+        pygame.event, "get", lambda *a, **k: script.pop(0) if script else [pygame.event.Event(pygame.QUIT)]
+    )
     steps = []
     orig = worldgen_env.WorldMapEnv.step
     monkeypatch.setattr(worldgen_env.WorldMapEnv, "step", lambda self, a: steps.append(a) or orig(self, a))
@@ -146,7 +178,9 @@ def test_dream_benchmark_smoke(ckpt):
 
     out = dream(sizes=(2,), seconds=0.01, repeats=1, checkpoint=ckpt, settings=("memory", "no-memory", "seed"))
     assert all(out[(s, 2)] > 0 for s in ("memory", "no-memory", "seed"))
-    assert out["flops_per_frame"] > 1e6 and 0 < out["peak_share"] < 1.5  # a model forward, a plausible share of the peak
+    assert (
+        out["flops_per_frame"] > 1e6 and 0 < out["peak_share"] < 1.5
+    )  # a model forward, a plausible share of the peak
 
 
 def test_dream_memory_walk_out_and_back_is_exact_and_optional(ckpt):
@@ -169,8 +203,11 @@ def test_dream_memory_walk_out_and_back_is_exact_and_optional(ckpt):
     for a in [1 if d[0] > 0 else 0] * abs(d[0]) + [3 if d[1] > 0 else 2] * abs(d[1]):
         obs, *_ = env.step(a)
     assert np.array_equal(obs["image"], obs["goal"])
-    for bad, match in ((dict(memory="yes"), "memory must be True or False"), (dict(memory=False, remember_goal=True), "needs memory=True"),
-                       (dict(memory_cells=2), "memory_cells")):
+    for bad, match in (
+        (dict(memory="yes"), "memory must be True or False"),
+        (dict(memory=False, remember_goal=True), "needs memory=True"),
+        (dict(memory_cells=2), "memory_cells"),
+    ):
         with pytest.raises(ValueError, match=match):
             DreamWorldMapEnv(checkpoint=ckpt, **bad)
 
@@ -180,7 +217,9 @@ def test_remember_goal_is_on_whenever_the_dream_has_a_memory(ckpt):
 
     assert DreamWorldMapEnv(checkpoint=ckpt).dreamer.remember_goal
     assert not DreamWorldMapEnv(checkpoint=ckpt, memory=False).dreamer.remember_goal
-    assert not DreamWorldMapEnv(model=PredictorSimulator(lambda v, a: v)).dreamer.remember_goal  # a simulator without memory
+    assert not DreamWorldMapEnv(
+        model=PredictorSimulator(lambda v, a: v)
+    ).dreamer.remember_goal  # a simulator without memory
     with pytest.raises(ValueError, match="can remember"):
         DreamWorldMapEnv(model=PredictorSimulator(lambda v, a: v), remember_goal=True)
     with pytest.raises(ValueError, match="remember_goal must be"):
@@ -189,7 +228,9 @@ def test_remember_goal_is_on_whenever_the_dream_has_a_memory(ckpt):
 
 def test_dream_of_another_map_uses_the_universal_model_by_default(tmp_path):
     Image.fromarray(np.random.default_rng(0).integers(0, 256, (200, 240, 3), dtype=np.uint8)).save(tmp_path / "m.png")
-    with pytest.warns(UserWarning, match=r"dreams it zero-shot.*python train_world.py --map .*m.png --out runs/m`") as caught:
+    with pytest.warns(
+        UserWarning, match=r"dreams it zero-shot.*python train_world.py --map .*m.png --out runs/m`"
+    ) as caught:
         mine = gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png")).unwrapped
     assert sum("zero-shot" in str(w.message) for w in caught) == 1
     with warnings.catch_warnings():
@@ -199,5 +240,7 @@ def test_dream_of_another_map_uses_the_universal_model_by_default(tmp_path):
     shipped_by_path = gym.make("DreamWorldMap-v0", map_path="data/world_map.png").unwrapped
     assert mine.dreamer.model is load_dream_model(str(UNIVERSAL_WORLD_MODEL))
     assert default.dreamer.model is shipped_by_path.dreamer.model is load_dream_model(str(DEFAULT_WORLD_MODEL))
-    given = gym.make("DreamWorldMap-v0", map_path=str(tmp_path / "m.png"), checkpoint=str(DEFAULT_WORLD_MODEL)).unwrapped
+    given = gym.make(
+        "DreamWorldMap-v0", map_path=str(tmp_path / "m.png"), checkpoint=str(DEFAULT_WORLD_MODEL)
+    ).unwrapped
     assert given.dreamer.model is default.dreamer.model  # a checkpoint given is the one used

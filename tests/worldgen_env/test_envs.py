@@ -22,7 +22,9 @@ def test_env_checkers_pass():
 
 
 def test_registration_without_import():
-    code = "import gymnasium as gym; e = gym.make('worldgen_env:WorldMap-v0'); print(e.observation_space['image'].shape)"
+    code = (
+        "import gymnasium as gym; e = gym.make('worldgen_env:WorldMap-v0'); print(e.observation_space['image'].shape)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "(64, 64, 3)" in out
 
@@ -127,7 +129,12 @@ def test_success_terminates_with_positive_reward():
     env = WorldMapEnv()
     _, info = env.reset(seed=5)
     g, p = info["goal_pos"] // 8, info["agent_pos"] // 8
-    path = [dyn.DOWN] * max(g[0] - p[0], 0) + [dyn.UP] * max(p[0] - g[0], 0) + [dyn.RIGHT] * max(g[1] - p[1], 0) + [dyn.LEFT] * max(p[1] - g[1], 0)
+    path = (
+        [dyn.DOWN] * max(g[0] - p[0], 0)
+        + [dyn.UP] * max(p[0] - g[0], 0)
+        + [dyn.RIGHT] * max(g[1] - p[1], 0)
+        + [dyn.LEFT] * max(p[1] - g[1], 0)
+    )
     for i, a in enumerate(path):
         obs, r, te, tr, info = env.step(a)
         assert te == (i == len(path) - 1)
@@ -261,7 +268,11 @@ def test_reset_options_place_start_and_goal_and_name_bad_values():
     assert info["goal_pos"].tolist() == [16, 40] and np.array_equal(obs["goal"], env.core.views(np.array([[2, 5]]))[0])
     drawn = env.reset(seed=3)[1]["agent_pos"]
     assert np.array_equal(info["agent_pos"], drawn)  # the start is still the seeded draw
-    for bad, msg in [({"start": (3, 0)}, "multiples of 8"), ({"start": (0, 10**6)}, "0 <= x"), ({"goal": (0.0, 8.0)}, "pixels"),
-                     ({"here": (0, 0)}, "unknown reset options")]:
+    for bad, msg in [
+        ({"start": (3, 0)}, "multiples of 8"),
+        ({"start": (0, 10**6)}, "0 <= x"),
+        ({"goal": (0.0, 8.0)}, "pixels"),
+        ({"here": (0, 0)}, "unknown reset options"),
+    ]:
         with pytest.raises(ValueError, match=msg):
             env.reset(seed=0, options=bad)

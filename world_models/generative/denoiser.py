@@ -39,7 +39,9 @@ def cfg_predict(native_fn: Callable, model, x_t: torch.Tensor, t: torch.Tensor, 
     B = x_t.shape[0]
     x2, t2 = torch.cat([x_t, x_t]), torch.cat([t, t])  # (2B, C, H, W), (2B,)
     cond2 = {k: torch.cat([v, v]) for k, v in cond.items()}
-    drop = torch.cat([torch.zeros(B, dtype=torch.bool, device=x_t.device), torch.ones(B, dtype=torch.bool, device=x_t.device)])
+    drop = torch.cat(
+        [torch.zeros(B, dtype=torch.bool, device=x_t.device), torch.ones(B, dtype=torch.bool, device=x_t.device)]
+    )
     pred = native_fn(model_out(model, x2, t2, cond2, drop), x2, t2)
     p_cond, p_uncond = pred.chunk(2)
     return p_uncond + w * (p_cond - p_uncond)

@@ -67,7 +67,8 @@ class LinearPath(GaussianPath):
 
     >>> p = LinearPath()
     >>> x_0, x_1, t = torch.zeros(1, 1, 2, 2), torch.ones(1, 1, 2, 2), torch.tensor([0.25])
-    >>> float(p.x_t(x_0, x_1, t)[0, 0, 0, 0]), float(p.x1_from_target(p.target(x_0, x_1), p.x_t(x_0, x_1, t), t)[0, 0, 0, 0])
+    >>> x_t = p.x_t(x_0, x_1, t)
+    >>> float(x_t[0, 0, 0, 0]), float(p.x1_from_target(p.target(x_0, x_1), x_t, t)[0, 0, 0, 0])
     (0.25, 1.0)
     """
 
@@ -109,7 +110,9 @@ class CosinePath(GaussianPath):
         f = torch.cos((i / T + s) / (1 + s) * math.pi / 2) ** 2
         abar = f / f[0]
         self.betas = (1 - abar[1:] / abar[:-1]).clamp(max=0.999)  # (T,)
-        self.abar = torch.cat([torch.ones(1, dtype=torch.float64), torch.cumprod(1 - self.betas, 0)])  # (T+1,), abar[0] = 1
+        self.abar = torch.cat(
+            [torch.ones(1, dtype=torch.float64), torch.cumprod(1 - self.betas, 0)]
+        )  # (T+1,), abar[0] = 1
 
     def _abar_at(self, t: torch.Tensor) -> torch.Tensor:
         i = ((1 - t.double()) * self.T).round().long().clamp(0, self.T)

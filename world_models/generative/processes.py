@@ -29,7 +29,9 @@ __all__ = ["Process", "DDPM", "FlowMatching", "make_process", "cfg_predict"]
 class Process:
     """A path and the names of the solvers that sample it."""
 
-    def __init__(self, name: str, path: GaussianPath, samplers: tuple[str, ...], default_sampler: str, default_steps: int):
+    def __init__(
+        self, name: str, path: GaussianPath, samplers: tuple[str, ...], default_sampler: str, default_steps: int
+    ):
         self.name, self.path, self.samplers = name, path, samplers
         self.default_sampler, self.default_steps = default_sampler, default_steps
 
@@ -37,8 +39,16 @@ class Process:
         """Training times (n,)."""
         return self.path.sample_t(n, device, generator)
 
-    def loss(self, model, x_1: torch.Tensor, cond: dict | None = None, drop: torch.Tensor | None = None, generator=None,
-             t: torch.Tensor | None = None, return_x1: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    def loss(
+        self,
+        model,
+        x_1: torch.Tensor,
+        cond: dict | None = None,
+        drop: torch.Tensor | None = None,
+        generator=None,
+        t: torch.Tensor | None = None,
+        return_x1: bool = False,
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """MSE between the (converted) prediction and the target at random t and noise, plus the
         model's auxiliary loss (WorldDiT's copy filter; zero for others).
 
@@ -58,8 +68,18 @@ class Process:
         return (loss, self.path.x1_from_target(pred, x_t, t)) if return_x1 else loss
 
     @torch.no_grad()
-    def sample(self, model, cond: dict | None = None, *, n: int | None = None, sampler: str | None = None, steps: int | None = None,
-               cfg_scale: float = 1.0, generator: torch.Generator | None = None, trajectory: list | None = None) -> torch.Tensor:
+    def sample(
+        self,
+        model,
+        cond: dict | None = None,
+        *,
+        n: int | None = None,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float = 1.0,
+        generator: torch.Generator | None = None,
+        trajectory: list | None = None,
+    ) -> torch.Tensor:
         """Generate x_1 (B, C, H, W) in [-1, 1].
 
         ``cond``: ``{"view": (B, C, H, W), "action": (B,)}`` or None (unconditional; give ``n``).
@@ -80,10 +100,15 @@ class Process:
         if n is None:
             raise ValueError("give cond= (conditional model) or n= (unconditional)")
         device = next(model.parameters()).device
-        x_0 = torch.randn((n, c.channels, c.img_size, c.img_size), generator=generator,
-                          device=generator.device if generator is not None else device).to(device)
+        x_0 = torch.randn(
+            (n, c.channels, c.img_size, c.img_size),
+            generator=generator,
+            device=generator.device if generator is not None else device,
+        ).to(device)
         callback = None if trajectory is None else (lambda s: trajectory.append(s["x1"]))
-        x_1 = SOLVERS[sampler](Denoiser(model, self.path, cfg_scale), x_0, cond, steps, generator=generator, callback=callback)
+        x_1 = SOLVERS[sampler](
+            Denoiser(model, self.path, cfg_scale), x_0, cond, steps, generator=generator, callback=callback
+        )
         return x_1.clamp(-1, 1)
 
 

@@ -35,8 +35,15 @@ class SamplingConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def resolve(cls, process, base: SamplingConfig | dict | None = None, *, sampler: str | None = None, steps: int | None = None,
-                cfg_scale: float | None = None) -> SamplingConfig:
+    def resolve(
+        cls,
+        process,
+        base: SamplingConfig | dict | None = None,
+        *,
+        sampler: str | None = None,
+        steps: int | None = None,
+        cfg_scale: float | None = None,
+    ) -> SamplingConfig:
         """``sampler``/``steps``/``cfg_scale`` where given, else ``base``'s (a config or a checkpoint's
         dict), else ``process``'s defaults; a clear ``ValueError`` for settings the process cannot run."""
         b = base.to_dict() if isinstance(base, SamplingConfig) else dict(base or {})
@@ -44,9 +51,15 @@ class SamplingConfig:
         steps = steps if steps is not None else b.get("steps", process.default_steps)
         cfg_scale = cfg_scale if cfg_scale is not None else b.get("cfg_scale", 1.0)
         if sampler not in process.samplers:
-            raise ValueError(f"sampler must be one of {process.samplers} for this {process.name} model, got {sampler!r}")
+            raise ValueError(
+                f"sampler must be one of {process.samplers} for this {process.name} model, got {sampler!r}"
+            )
         if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
             raise ValueError(f"steps must be an int >= 1 (sampler steps per generated frame), got {steps!r}")
-        if isinstance(cfg_scale, bool) or not isinstance(cfg_scale, (int, float, np.number)) or not math.isfinite(cfg_scale):
+        if (
+            isinstance(cfg_scale, bool)
+            or not isinstance(cfg_scale, (int, float, np.number))
+            or not math.isfinite(cfg_scale)
+        ):
             raise ValueError(f"cfg_scale must be a finite number (1.0: no guidance), got {cfg_scale!r}")
         return cls(str(sampler), int(steps), float(cfg_scale))

@@ -39,21 +39,29 @@ def _ode(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, heun: bool, call
     return x
 
 
-def sample_euler(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None) -> torch.Tensor:
+def sample_euler(
+    denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None
+) -> torch.Tensor:
     """Euler steps of the flow ODE (deterministic: ``generator`` is unused)."""
     return _ode(denoiser, x, cond, steps, False, callback)
 
 
-def sample_heun(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None) -> torch.Tensor:
+def sample_heun(
+    denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None
+) -> torch.Tensor:
     """Heun (2nd order) steps of the flow ODE; the last step is Euler."""
     return _ode(denoiser, x, cond, steps, True, callback)
 
 
-def _diffusion(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, eta: float, generator, callback: Callback) -> torch.Tensor:
+def _diffusion(
+    denoiser: Denoiser, x: torch.Tensor, cond, steps: int, eta: float, generator, callback: Callback
+) -> torch.Tensor:
     """DDIM (``eta = 0``) or ancestral DDPM (``eta = 1``) on an evenly spaced subsequence of the schedule."""
     path = denoiser.path
     if not isinstance(path, CosinePath):
-        raise ValueError(f"ddim/ddpm sampling needs a discrete diffusion schedule (CosinePath), got {type(path).__name__}")
+        raise ValueError(
+            f"ddim/ddpm sampling needs a discrete diffusion schedule (CosinePath), got {type(path).__name__}"
+        )
     seq = path.timesteps(steps)
     B = x.shape[0]
     abar = path.abar.to(x.device)
@@ -69,20 +77,31 @@ def _diffusion(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, eta: float
         sig = eta * ((1 - ab_prev) / (1 - ab) * (1 - ab / ab_prev)).clamp_min(0).sqrt()
         x = ab_prev.sqrt() * x1 + (1 - ab_prev - sig**2).clamp_min(0).sqrt() * eps
         if eta > 0 and i_prev > 0:
-            z = torch.randn(x.shape, generator=generator, device=generator.device if generator is not None else x.device)
+            z = torch.randn(
+                x.shape, generator=generator, device=generator.device if generator is not None else x.device
+            )
             x = x + sig * z.to(x.device, x.dtype)
     return x
 
 
-def sample_ddim(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None) -> torch.Tensor:
+def sample_ddim(
+    denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None
+) -> torch.Tensor:
     """Deterministic DDIM (eta = 0)."""
     return _diffusion(denoiser, x, cond, steps, 0.0, generator, callback)
 
 
-def sample_ddpm(denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None) -> torch.Tensor:
+def sample_ddpm(
+    denoiser: Denoiser, x: torch.Tensor, cond, steps: int, generator=None, callback: Callback = None
+) -> torch.Tensor:
     """Ancestral DDPM (eta = 1): fresh noise from ``generator`` at every step but the last."""
     return _diffusion(denoiser, x, cond, steps, 1.0, generator, callback)
 
 
 #: sampler name -> solver function
-SOLVERS: dict[str, Callable[..., torch.Tensor]] = {"euler": sample_euler, "heun": sample_heun, "ddim": sample_ddim, "ddpm": sample_ddpm}
+SOLVERS: dict[str, Callable[..., torch.Tensor]] = {
+    "euler": sample_euler,
+    "heun": sample_heun,
+    "ddim": sample_ddim,
+    "ddpm": sample_ddpm,
+}

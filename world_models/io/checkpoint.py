@@ -25,7 +25,16 @@ import torch
 
 from worldgen_core.files import atomic_write
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "first_non_finite", "atomic_save", "safe_load", "digest", "CheckpointError"]
+__all__ = [
+    "FORMAT",
+    "save_checkpoint",
+    "load_checkpoint",
+    "first_non_finite",
+    "atomic_save",
+    "safe_load",
+    "digest",
+    "CheckpointError",
+]
 
 FORMAT = 1
 _REQUIRED = ("config", "process", "sampling", "model")
@@ -71,17 +80,22 @@ def safe_load(path: str | Path, what: str = "checkpoint", map_location="cpu"):
     """``torch.load(weights_only=True)`` whose every failure is a :class:`CheckpointError` naming the file."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{what} {str(path)!r} does not exist; pass the path of a .pt file written by this project")
+        raise CheckpointError(
+            f"{what} {str(path)!r} does not exist; pass the path of a .pt file written by this project"
+        )
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: BLE001 - random bytes raise anything (IndexError, KeyError, UnicodeDecodeError, ...)
-        raise CheckpointError(f"{what} {str(path)!r} is corrupted or not a WorldGen checkpoint "
-                              f"({e.__class__.__name__}: {str(e)[:200]})") from e
+        raise CheckpointError(
+            f"{what} {str(path)!r} is corrupted or not a WorldGen checkpoint ({e.__class__.__name__}: {str(e)[:200]})"
+        ) from e
     if isinstance(obj, dict) and "sha256" in obj:
         want = obj.pop("sha256")
         if digest(obj) != want:
-            raise CheckpointError(f"{what} {str(path)!r} is corrupted: its contents do not match the sha256 stored in it "
-                                  "(a damaged copy or disk); use another copy, or an earlier checkpoint")
+            raise CheckpointError(
+                f"{what} {str(path)!r} is corrupted: its contents do not match the sha256 stored in it "
+                "(a damaged copy or disk); use another copy, or an earlier checkpoint"
+            )
     return obj
 
 
@@ -98,21 +112,35 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     """Load a checkpoint with ``weights_only=True``; clear errors for missing, broken or altered files."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {str(path)!r} does not exist; train one with train_world.py or pass the path of a .pt file")
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} does not exist; train one with train_world.py or pass the path of a .pt file"
+        )
     ckpt = safe_load(path, "checkpoint", map_location)
     if not isinstance(ckpt, dict) or any(k not in ckpt for k in ("format", *_REQUIRED)):
         have = sorted(map(str, ckpt)) if isinstance(ckpt, dict) else type(ckpt).__name__
-        raise CheckpointError(f"checkpoint {str(path)!r} lacks keys {['format', *_REQUIRED]} (has {have}); it was not written by world_models")
+        raise CheckpointError(
+            f"checkpoint {str(path)!r} lacks keys {['format', *_REQUIRED]} (has {have}); it was not written by "
+            "world_models"
+        )
     if ckpt["format"] != FORMAT:
         raise CheckpointError(f"checkpoint {str(path)!r} has format {ckpt['format']}, this code reads format {FORMAT}")
     for key in ("model", "ema"):
         bad = first_non_finite(ckpt.get(key) or {})
         if bad:
-            raise CheckpointError(f"checkpoint {str(path)!r} holds weights that are not finite ({key}: {bad} has NaN or inf values); "
-                                  "it would dream blank views. Use an earlier checkpoint of its run")
+            raise CheckpointError(
+                f"checkpoint {str(path)!r} holds weights that are not finite ({key}: {bad} has NaN or inf values); "
+                "it would dream blank views. Use an earlier checkpoint of its run"
+            )
     return ckpt
 
 
 def first_non_finite(state: dict) -> str | None:
     """The name of the first floating-point tensor of a state dict with a NaN or inf value, or None."""
-    return next((k for k, v in state.items() if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()), None)
+    return next(
+        (
+            k
+            for k, v in state.items()
+            if isinstance(v, torch.Tensor) and v.is_floating_point() and not torch.isfinite(v).all()
+        ),
+        None,
+    )

@@ -23,17 +23,34 @@ from worldgen_core.cli import refuse_overwrite, run_cli
 __all__ = ["Args", "export", "main"]
 
 
-def export(src: str | Path, dst: str | Path, sampler: str | None = None, steps: int | None = None, cfg_scale: float | None = None,
-           extra: dict | None = None, overwrite: bool = False) -> Path:
+def export(
+    src: str | Path,
+    dst: str | Path,
+    sampler: str | None = None,
+    steps: int | None = None,
+    cfg_scale: float | None = None,
+    extra: dict | None = None,
+    overwrite: bool = False,
+) -> Path:
     """Write the slim checkpoint of ``src`` to ``dst``; ``extra`` adds plain values (e.g. the recipe's stage history).
     An existing ``dst`` is replaced only with ``overwrite``."""
     refuse_overwrite(dst, overwrite)
     ck = load_checkpoint(src)
-    sampling = SamplingConfig.resolve(make_process(ck["process"]), ck["sampling"], sampler=sampler, steps=steps, cfg_scale=cfg_scale)
-    slim = {"config": ck["config"], "process": ck["process"], "sampling": sampling.to_dict(), "model": ck.get("ema") or ck["model"],
-            "step": ck.get("step"), "elapsed": ck.get("elapsed"), "train_args": ck.get("train_args"),
-            **({"place_map": ck["place_map"]} if ck.get("place_map") else {}), **({"maps": ck["maps"]} if ck.get("maps") else {}),
-            **(extra or {})}
+    sampling = SamplingConfig.resolve(
+        make_process(ck["process"]), ck["sampling"], sampler=sampler, steps=steps, cfg_scale=cfg_scale
+    )
+    slim = {
+        "config": ck["config"],
+        "process": ck["process"],
+        "sampling": sampling.to_dict(),
+        "model": ck.get("ema") or ck["model"],
+        "step": ck.get("step"),
+        "elapsed": ck.get("elapsed"),
+        "train_args": ck.get("train_args"),
+        **({"place_map": ck["place_map"]} if ck.get("place_map") else {}),
+        **({"maps": ck["maps"]} if ck.get("maps") else {}),
+        **(extra or {}),
+    }
     return save_checkpoint(dst, slim)
 
 

@@ -21,7 +21,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from world_models.model.layers import BLOCKS, DynamicFilterCopy, FinalLayer, PatchEmbed, TimestepEmbedding, VisionEncoder, unpatchify
+from world_models.model.layers import (
+    BLOCKS,
+    DynamicFilterCopy,
+    FinalLayer,
+    PatchEmbed,
+    TimestepEmbedding,
+    VisionEncoder,
+    unpatchify,
+)
 
 __all__ = ["ModelConfig", "PRESETS", "preset", "DiT", "WorldDiT", "build_model"]
 
@@ -80,9 +88,15 @@ class ModelConfig:
     place_decoder: bool = False
 
     def __post_init__(self):
-        choices = {"kind": ("dit", "world"), "norm": ("rms", "layer"), "cond": ("film", "additive"),
-                   "conditioning": ("global", "spatial"), "stem": ("linear", "conv"), "prediction": ("native", "x1"),
-                   "copy_pad": ("replicate", "mean")}
+        choices = {
+            "kind": ("dit", "world"),
+            "norm": ("rms", "layer"),
+            "cond": ("film", "additive"),
+            "conditioning": ("global", "spatial"),
+            "stem": ("linear", "conv"),
+            "prediction": ("native", "x1"),
+            "copy_pad": ("replicate", "mean"),
+        }
         for k, ok in choices.items():
             if getattr(self, k) not in ok:
                 raise ValueError(f"ModelConfig.{k} must be one of {ok}, got {getattr(self, k)!r}")
@@ -90,17 +104,30 @@ class ModelConfig:
             raise ValueError(f"img_size {self.img_size} must be divisible by patch {self.patch}")
         if self.dim % self.heads:
             raise ValueError(f"dim {self.dim} must be divisible by heads {self.heads}")
-        if self.copy_kernel and (self.copy_kernel % 2 == 0 or self.kind != "world" or self.conditioning != "spatial" or self.prediction != "x1"):
-            raise ValueError(f"copy_kernel must be 0, or odd with kind='world', conditioning='spatial' and prediction='x1'; "
-                             f"got {self.copy_kernel} ({self.kind}, {self.conditioning}, {self.prediction})")
+        if self.copy_kernel and (
+            self.copy_kernel % 2 == 0
+            or self.kind != "world"
+            or self.conditioning != "spatial"
+            or self.prediction != "x1"
+        ):
+            raise ValueError(
+                f"copy_kernel must be 0, or odd with kind='world', conditioning='spatial' and prediction='x1'; "
+                f"got {self.copy_kernel} ({self.kind}, {self.conditioning}, {self.prediction})"
+            )
         g = self.img_size // self.patch
-        if (self.place_rows or self.place_cols) and (self.kind != "world" or min(self.place_rows, self.place_cols) < g or self.place_dim < 1):
-            raise ValueError(f"a place field needs kind='world', place_rows and place_cols >= {g} (one view) and place_dim >= 1; "
-                             f"got {self.kind!r}, {self.place_rows}x{self.place_cols}x{self.place_dim}")
+        if (self.place_rows or self.place_cols) and (
+            self.kind != "world" or min(self.place_rows, self.place_cols) < g or self.place_dim < 1
+        ):
+            raise ValueError(
+                f"a place field needs kind='world', place_rows and place_cols >= {g} (one view) and place_dim >= 1; "
+                f"got {self.kind!r}, {self.place_rows}x{self.place_cols}x{self.place_dim}"
+            )
         if self.place_decoder and not (self.place_rows and self.copy_kernel):
-            raise ValueError("place_decoder=True needs a place field (place_rows, place_cols > 0) and the copy filter "
-                             f"(copy_kernel > 0), which says where the view is new; got {self.place_rows}x{self.place_cols}, "
-                             f"copy_kernel {self.copy_kernel}")
+            raise ValueError(
+                "place_decoder=True needs a place field (place_rows, place_cols > 0) and the copy filter "
+                f"(copy_kernel > 0), which says where the view is new; got {self.place_rows}x{self.place_cols}, "
+                f"copy_kernel {self.copy_kernel}"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -110,13 +137,18 @@ class ModelConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}: the checkpoint comes from another version of world_models")
+            raise ValueError(
+                f"unknown ModelConfig fields {sorted(unknown)}: the checkpoint comes from another version of "
+                "world_models"
+            )
         return cls(**{"copy_pad": "replicate", "place_dim": 64, **d})  # the defaults before these fields were saved
 
 
 def _config(sizes: dict, overrides: dict) -> ModelConfig:
     kw = {**sizes, **overrides}
-    if "copy_kernel" not in overrides and (kw.get("kind") == "dit" or kw.get("conditioning") == "global" or kw.get("prediction") == "native"):
+    if "copy_kernel" not in overrides and (
+        kw.get("kind") == "dit" or kw.get("conditioning") == "global" or kw.get("prediction") == "native"
+    ):
         kw["copy_kernel"] = 0  # the copy filter only exists for spatial WorldDiTs that predict x1
     return ModelConfig(**kw)
 
@@ -139,7 +171,12 @@ def base(**overrides) -> ModelConfig:
 def seed(**overrides) -> ModelConfig:
     """The original research's WorldDiT: dim 256, depth 3, patch 4 (256 tokens), global conditioning,
     linear stem, native prediction, no copy filter."""
-    return _config(dict(patch=4, dim=256, depth=3, heads=8, conditioning="global", stem="linear", prediction="native", copy_kernel=0), overrides)
+    return _config(
+        dict(
+            patch=4, dim=256, depth=3, heads=8, conditioning="global", stem="linear", prediction="native", copy_kernel=0
+        ),
+        overrides,
+    )
 
 
 #: Size presets, as small constructors (DiT's ``DiT_S_2`` style): ``PRESETS["small"](kind="dit")``.
@@ -164,7 +201,10 @@ class DiT(nn.Module):
         self.patch_embed = PatchEmbed(in_ch, config.dim, config.patch, config.stem)
         self.pos_embed = nn.Parameter(torch.randn(1, self.n_tokens, config.dim) * 0.02)
         self.t_embed = TimestepEmbedding(config.dim)
-        self.blocks = nn.ModuleList(BLOCKS[config.cond](config.dim, config.heads, config.dim, config.mlp_ratio, config.norm) for _ in range(config.depth))
+        self.blocks = nn.ModuleList(
+            BLOCKS[config.cond](config.dim, config.heads, config.dim, config.mlp_ratio, config.norm)
+            for _ in range(config.depth)
+        )
         self.final = FinalLayer(config.dim, config.dim, config.patch * config.patch * config.channels, config.norm)
         self.apply(self._init)
 
@@ -226,12 +266,18 @@ class WorldDiT(DiT):
             self.cond_proj = nn.Linear(3 * config.dim, config.dim)
         else:
             self.cond_proj = nn.Linear(2 * config.dim, config.dim)
-        self.copy = DynamicFilterCopy(config.n_actions + 1, config.copy_kernel, pad=config.copy_pad) if config.copy_kernel else None
+        self.copy = (
+            DynamicFilterCopy(config.n_actions + 1, config.copy_kernel, pad=config.copy_pad)
+            if config.copy_kernel
+            else None
+        )
         if config.place_rows:
             # a zero field (a pretrained model's output is unchanged at the start) read through a random
             # projection, so the field's gradients flow from the first step (a zero projection would
             # leave the field without any until the projection had grown)
-            self.place_field = nn.Parameter(torch.zeros(config.place_rows, config.place_cols, config.place_dim))  # (R, C, P)
+            self.place_field = nn.Parameter(
+                torch.zeros(config.place_rows, config.place_cols, config.place_dim)
+            )  # (R, C, P)
             self.place_proj = nn.Linear(config.place_dim, config.dim, bias=False)
             nn.init.xavier_uniform_(self.place_proj.weight)
         if config.place_decoder:  # zero: a model given a decoder starts as it was
@@ -257,7 +303,13 @@ class WorldDiT(DiT):
         where the copy filter reads beyond the view (the revealed strip), zero elsewhere and for
         rows in ``drop``. -> (B, C, H, W)."""
         config = self.config
-        img = unpatchify(self.place_out(vec.to(self.place_out.weight.dtype)), config.patch, config.channels, config.img_size, config.img_size)
+        img = unpatchify(
+            self.place_out(vec.to(self.place_out.weight.dtype)),
+            config.patch,
+            config.channels,
+            config.img_size,
+            config.img_size,
+        )
         img = img * self.copy.beyond(action, config.img_size, config.img_size).to(img.dtype)  # (B, C, H, W)
         if drop is not None:
             img = img * (~drop).to(img.dtype)[:, None, None, None]
@@ -271,10 +323,15 @@ class WorldDiT(DiT):
         assert place.shape == (B, 2), f"place must be (B, 2) cells, got {tuple(place.shape)}"
         lim = torch.tensor([config.place_rows - g, config.place_cols - g], device=place.device)
         if ((place < 0) | (place > lim)).any():
-            raise ValueError(f"place cells must lie in [0, {config.place_rows - g}] x [0, {config.place_cols - g}] (the map the place field "
-                             f"was trained on), got {place.min(0).values.tolist()}..{place.max(0).values.tolist()}")
+            raise ValueError(
+                f"place cells must lie in [0, {config.place_rows - g}] x [0, {config.place_cols - g}] (the map the "
+                "place field "
+                f"was trained on), got {place.min(0).values.tolist()}..{place.max(0).values.tolist()}"
+            )
         k = torch.arange(g, device=place.device)
-        rows = (place[:, 0, None] + k)[:, :, None].expand(B, g, g)  # (B, g, g): each token's cell, row-major as the patches
+        rows = (place[:, 0, None] + k)[:, :, None].expand(
+            B, g, g
+        )  # (B, g, g): each token's cell, row-major as the patches
         cols = (place[:, 1, None] + k)[:, None, :].expand(B, g, g)
         return self.place_field[rows, cols].reshape(B, g * g, -1)  # (B, N, P)
 

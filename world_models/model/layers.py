@@ -11,8 +11,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["RMSNorm", "make_norm", "FiLM", "Attention", "Block", "AdditiveBlock", "BLOCKS", "FinalLayer", "TimestepEmbedding",
-           "VisionEncoder", "PatchEmbed", "patchify", "unpatchify", "DynamicFilterCopy"]
+__all__ = [
+    "RMSNorm",
+    "make_norm",
+    "FiLM",
+    "Attention",
+    "Block",
+    "AdditiveBlock",
+    "BLOCKS",
+    "FinalLayer",
+    "TimestepEmbedding",
+    "VisionEncoder",
+    "PatchEmbed",
+    "patchify",
+    "unpatchify",
+    "DynamicFilterCopy",
+]
 
 
 class RMSNorm(nn.Module):
@@ -101,7 +115,9 @@ class _PreNorm(nn.Module):
         self.norm1 = make_norm(norm, dim, affine=affine)
         self.attn = Attention(dim, heads)
         self.norm2 = make_norm(norm, dim, affine=affine)
-        self.mlp = nn.Sequential(nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(approximate="tanh"), nn.Linear(int(dim * mlp_ratio), dim))
+        self.mlp = nn.Sequential(
+            nn.Linear(dim, int(dim * mlp_ratio)), nn.GELU(approximate="tanh"), nn.Linear(int(dim * mlp_ratio), dim)
+        )
 
 
 class Block(_PreNorm):

@@ -44,7 +44,9 @@ def revealed_band(x: torch.Tensor, action: torch.Tensor, width: int) -> torch.Te
     the top rows, down the bottom rows (flipped), left the first columns (transposed), right the
     last columns (transposed and flipped).
     """
-    assert x.dim() == 4 and x.shape[-1] == x.shape[-2], f"revealed_band needs square (B, C, H, W) views, got {tuple(x.shape)}"
+    assert x.dim() == 4 and x.shape[-1] == x.shape[-2], (
+        f"revealed_band needs square (B, C, H, W) views, got {tuple(x.shape)}"
+    )
     assert action.shape == (x.shape[0],), f"action must be ({x.shape[0]},), got {tuple(action.shape)}"
     xt = x.transpose(-1, -2)
     turn = {dyn.UP: x, dyn.DOWN: x.flip(-2), dyn.LEFT: xt, dyn.RIGHT: xt.flip(-2)}
@@ -61,14 +63,19 @@ class BandDiscriminator(nn.Module):
     generator then learns to add); without it, train with the R1 penalty (``Adversary(r1=...)``).
     """
 
-    def __init__(self, channels: int = 3, width: int = 64, spectral: bool = True, highpass: bool = False, chroma: bool = False):
+    def __init__(
+        self, channels: int = 3, width: int = 64, spectral: bool = True, highpass: bool = False, chroma: bool = False
+    ):
         super().__init__()
         sn = spectral_norm if spectral else (lambda m: m)
         self.highpass, self.chroma = highpass, chroma
         self.net = nn.Sequential(
-            sn(nn.Conv2d(channels * (1 + highpass + chroma), width, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
-            sn(nn.Conv2d(2 * width, 4 * width, 3, 1, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(channels * (1 + highpass + chroma), width, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, 2 * width, 4, 2, 1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * width, 4 * width, 3, 1, 1)),
+            nn.LeakyReLU(0.2),
             sn(nn.Conv2d(4 * width, 1, 3, 1, 1)),
         )
 
@@ -89,12 +96,25 @@ class Adversary:
     ``weight``: the adversarial term's size relative to the flow loss (adaptive, see the module).
     """
 
-    def __init__(self, device, band: int = 24, weight: float = 0.5, lr: float = 2e-4, channels: int = 3, r1: float = 0.0,
-                 r1_every: int = 4, spectral: bool = True, highpass: bool = False, chroma: bool = False):
+    def __init__(
+        self,
+        device,
+        band: int = 24,
+        weight: float = 0.5,
+        lr: float = 2e-4,
+        channels: int = 3,
+        r1: float = 0.0,
+        r1_every: int = 4,
+        spectral: bool = True,
+        highpass: bool = False,
+        chroma: bool = False,
+    ):
         self.band, self.weight, self.r1, self.r1_every = band, weight, r1, r1_every
         self.steps = 0
         self.disc = BandDiscriminator(channels, spectral=spectral, highpass=highpass, chroma=chroma).to(device)
-        self.train_disc: nn.Module = self.disc  # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
+        self.train_disc: nn.Module = (
+            self.disc
+        )  # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
         self.opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
 
     def bands(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -120,9 +140,15 @@ class Adversary:
         regularisation, as in StyleGAN2, scaled by ``r1_every``)."""
         lazy = self.r1 > 0 and self.steps % self.r1_every == 0
         real_band = real_band.detach().float().requires_grad_(lazy)
-        d_real, d_fake = self.train_disc(torch.cat([real_band, fake_band.detach().float()])).chunk(2)  # one forward (one DDP reducer pass)
+        d_real, d_fake = self.train_disc(torch.cat([real_band, fake_band.detach().float()])).chunk(
+            2
+        )  # one forward (one DDP reducer pass)
         loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
-        logs = {"losses/disc": loss.item(), "charts/disc_real": d_real.mean().item(), "charts/disc_fake": d_fake.mean().item()}
+        logs = {
+            "losses/disc": loss.item(),
+            "charts/disc_real": d_real.mean().item(),
+            "charts/disc_fake": d_fake.mean().item(),
+        }
         if lazy:
             (g,) = torch.autograd.grad(d_real.float().sum(), real_band, create_graph=True)
             penalty = g.pow(2).flatten(1).sum(1).mean()  # (B,) -> ()
@@ -166,19 +192,35 @@ class AdvArgs:
     per-channel errors show and brightness grain does not; on RGB and its high-pass it cannot see them"""
 
     def check(self, a) -> None:
-        """``a``: the trainer's settings (the adversary sharpens the flow's one-step sampler; the dreams may share it)."""
+        """``a``: the trainer's settings (the adversary sharpens the flow's one-step sampler; the dreams may share
+        it)."""
         if self.weight < 0 or (self.weight > 0 and a.experiment != "world_flow"):
-            raise SystemExit(f"error: --adv.weight must be >= 0, and > 0 only with --experiment world_flow (its one-step "
-                             f"sampler is what it sharpens); got {self.weight} with {a.experiment!r}")
+            raise SystemExit(
+                f"error: --adv.weight must be >= 0, and > 0 only with --experiment world_flow (its one-step "
+                f"sampler is what it sharpens); got {self.weight} with {a.experiment!r}"
+            )
         if self.chroma and not self.weight > 0:
-            raise SystemExit(f"error: --adv.chroma needs --adv.weight > 0 (it is an input of the discriminator); got {self.weight}")
+            raise SystemExit(
+                f"error: --adv.chroma needs --adv.weight > 0 (it is an input of the discriminator); got {self.weight}"
+            )
         if self.weight > 0 and (self.batch < (0 if a.rollout.batch else 1) or not 8 <= self.band <= 64):
-            raise SystemExit(f"error: --adv.batch must be >= 1 (>= 0 with --rollout.batch) and --adv.band in [8, 64], got {self.batch} and {self.band}")
+            raise SystemExit(
+                "error: --adv.batch must be >= 1 (>= 0 with --rollout.batch) and --adv.band in [8, 64], got "
+                f"{self.batch} and {self.band}"
+            )
 
     def make(self, device, channels: int, band: int | None = None) -> Adversary:
         """The adversary these settings describe (``band``: instead of ``self.band``, e.g. whole views)."""
-        return Adversary(device, band or self.band, self.weight, self.lr, channels, spectral=self.spectral, highpass=self.highpass,
-                         chroma=self.chroma)
+        return Adversary(
+            device,
+            band or self.band,
+            self.weight,
+            self.lr,
+            channels,
+            spectral=self.spectral,
+            highpass=self.highpass,
+            chroma=self.chroma,
+        )
 
 
 class AdversarialPlugin(TrainerPlugin):

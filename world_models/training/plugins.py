@@ -45,8 +45,9 @@ class TrainerPlugin:
     def prepare(self, t: torch.Tensor, drop: torch.Tensor | None, rows: slice) -> None:
         """Set this plug-in's rows' training times ``t`` and condition dropout ``drop`` in place."""
 
-    def loss(self, loss: torch.Tensor, x1_hat: torch.Tensor, x_1: torch.Tensor, action: torch.Tensor,
-             rows: slice) -> tuple[torch.Tensor | None, dict]:
+    def loss(
+        self, loss: torch.Tensor, x1_hat: torch.Tensor, x_1: torch.Tensor, action: torch.Tensor, rows: slice
+    ) -> tuple[torch.Tensor | None, dict]:
         """A term added to the process's ``loss`` (None: none) and scalars to log; ``x1_hat``: the
         model's clean-view estimate of the whole batch, ``x_1`` the targets."""
         return None, {}
@@ -70,7 +71,8 @@ class CondNoiseArgs:
     """Noise on the conditioning view (drift robustness, as DIAMOND)."""
 
     noise: float = 0.0
-    """max std of Gaussian noise added to the conditioning view: each row draws its std uniformly in [0, max) (0: off)"""
+    """max std of Gaussian noise added to the conditioning view: each row draws its std uniformly in [0, max) (0:
+    off)"""
 
     def check(self, a) -> None:
         if not 0 <= self.noise < float("inf"):

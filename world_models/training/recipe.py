@@ -61,7 +61,8 @@ class Args:
     extra_maps: tuple[str, ...] = ()
     """more map images or folders of images to train on as well (a model for many maps)"""
     time_budget: float = 2700.0
-    """seconds of training over all stages (the default, 45 min, fits 2 CPU cores; a GPU trains 8x the batch in the same time)"""
+    """seconds of training over all stages (the default, 45 min, fits 2 CPU cores; a GPU trains 8x the batch in the same
+    time)"""
     out: str = "runs/world"
     """run folder: one sub-folder per stage, world_model.pt at the end; must not hold another run"""
     pretrained: str | None = "universal"
@@ -71,12 +72,14 @@ class Args:
     """model size preset: tiny | small | base (a --pretrained model's weights load where shapes match)"""
     place_field: bool = True
     """learn a place field over --map: the model learns what is where on your map, and dreams it wherever the known
-    motion puts the view (world_models.model.dit.ModelConfig.place_rows); off with --extra-maps, a field is of one map"""
+    motion puts the view (world_models.model.dit.ModelConfig.place_rows); off with --extra-maps, a field is of one
+    map"""
     place_dim: int = training.PlaceArgs.dim
     """with --place-field: numbers per 8-px cell"""
     place_decoder: bool = True
     """with --place-field: also decode each cell's numbers straight to the revealed strip's pixels (on the default map,
-    with --place-dim 128, 60 CPU minutes took the strip from 29.6 to 33.9 dB and C2ST below 60%: docs/results/worlddit-worldmap-v5.md)"""
+    with --place-dim 128, 60 CPU minutes took the strip from 29.6 to 33.9 dB and C2ST below 60%:
+    docs/results/worlddit-worldmap-v5.md)"""
     adv_share: float = 0.3
     """share of the budget for the adversarial stage (0: skip it)"""
     batch_size: int | None = None
@@ -102,8 +105,10 @@ def pretrained_path(a: Args) -> str | None:
 
 def _validate(a: Args) -> None:
     if not 0 < a.time_budget < math.inf:
-        raise SystemExit(f"error: --time-budget must be a finite number of seconds > 0, got {a.time_budget} (Ctrl-C stops the "
-                         "recipe at any time and saves it; --resume continues it)")
+        raise SystemExit(
+            f"error: --time-budget must be a finite number of seconds > 0, got {a.time_budget} (Ctrl-C stops the "
+            "recipe at any time and saves it; --resume continues it)"
+        )
     if not 0 <= a.adv_share < 1:
         raise SystemExit(f"error: --adv-share must be in [0, 1), got {a.adv_share}")
     if a.map is not None and not Path(a.map).is_file():
@@ -113,7 +118,10 @@ def _validate(a: Args) -> None:
     except (FileNotFoundError, ValueError) as e:
         raise SystemExit(f"error: --extra-maps: {e}") from None
     if a.pretrained is not None and not Path(pretrained_path(a)).is_file():
-        raise SystemExit(f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None to train from scratch")
+        raise SystemExit(
+            f"error: --pretrained {pretrained_path(a)!r} does not exist; pass a world-model checkpoint (.pt), or None "
+            "to train from scratch"
+        )
     if a.place_dim < 1:
         raise SystemExit(f"error: --place-dim must be >= 1, got {a.place_dim}")
     if a.batch_size is not None and a.batch_size < 1 or a.lr is not None and not a.lr > 0:
@@ -134,16 +142,35 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
     budget = a.time_budget * (a.adv_share if stage == "adversarial" else 1 - a.adv_share)
     batch = a.batch_size or (256 if gpu else 32)
     place = a.place_field and one_map(a)
-    common = dict(experiment="world_flow", preset=a.preset, cfg=training.GuidanceArgs(on=True), t_sampling="logit_normal", map=a.map,
-                  extra_maps=tuple(a.extra_maps), batch_size=batch, time_budget=budget, seed=a.seed, device=a.device,
-                  eval_every=a.eval_every, threads=a.threads, progress=a.progress, out=str(out / stage), pretrained=start,
-                  place=training.PlaceArgs(field=place, dim=a.place_dim, decoder=place and a.place_decoder),
-                  resume=(out / stage / "last.pt").exists())
+    common = dict(
+        experiment="world_flow",
+        preset=a.preset,
+        cfg=training.GuidanceArgs(on=True),
+        t_sampling="logit_normal",
+        map=a.map,
+        extra_maps=tuple(a.extra_maps),
+        batch_size=batch,
+        time_budget=budget,
+        seed=a.seed,
+        device=a.device,
+        eval_every=a.eval_every,
+        threads=a.threads,
+        progress=a.progress,
+        out=str(out / stage),
+        pretrained=start,
+        place=training.PlaceArgs(field=place, dim=a.place_dim, decoder=place and a.place_decoder),
+        resume=(out / stage / "last.pt").exists(),
+    )
     if stage == "flow":
         return training.Args(**common, cond=training.CondNoiseArgs(noise=0.05), lr=a.lr or (1e-4 if start else 3e-4))
     dreams = training.RolloutArgs(batch=batch, horizon=16, frames=True) if one_map(a) else training.RolloutArgs()
-    return training.Args(**common, lr=1e-4, colour=training.ColourArgs(weight=30.0), adv=training.AdvArgs(weight=1.0, batch=batch, highpass=True),
-                         rollout=dreams)
+    return training.Args(
+        **common,
+        lr=1e-4,
+        colour=training.ColourArgs(weight=30.0),
+        adv=training.AdvArgs(weight=1.0, batch=batch, highpass=True),
+        rollout=dreams,
+    )
 
 
 def run(a: Args) -> Path:
@@ -154,7 +181,10 @@ def run(a: Args) -> Path:
     try:
         return _run(a)
     except KeyboardInterrupt:  # between stages (a stage saves and exits 130 itself)
-        print(f"interrupted between stages; every finished stage is saved in {a.out}: continue with --resume", file=sys.stderr)
+        print(
+            f"interrupted between stages; every finished stage is saved in {a.out}: continue with --resume",
+            file=sys.stderr,
+        )
         raise SystemExit(130) from None
     finally:
         release_run_dir(a.out)
@@ -171,7 +201,9 @@ def _run(a: Args) -> Path:
         maps = None
         for stage in STAGES:  # a finished stage's maps must still be the run's (a running stage checks its own)
             if (out / f"{stage}.pt").exists():
-                maps = maps or training.map_fingerprints([WorldCore(p, TaskConfig()) for p in [a.map, *map_files(a.extra_maps)]])
+                maps = maps or training.map_fingerprints(
+                    [WorldCore(p, TaskConfig()) for p in [a.map, *map_files(a.extra_maps)]]
+                )
                 training.check_maps(load_checkpoint(out / f"{stage}.pt"), a, maps, out)
     record_args(out, dataclasses.asdict(a), changed)
     t0 = time.perf_counter()
@@ -181,19 +213,38 @@ def _run(a: Args) -> Path:
         done = out / f"{stage}.pt"
         if not done.exists():
             sa = stage_args(a, stage, out, start)
-            print(f"[recipe] stage {i + 1}/{len(stages)}: {stage}, {sa.time_budget:.0f}s, batch {sa.batch_size}, lr {sa.lr:g}"
-                  f"{', from ' + start if start else ''}{' (resumed)' if sa.resume else ''}", flush=True)
+            print(
+                f"[recipe] stage {i + 1}/{len(stages)}: {stage}, {sa.time_budget:.0f}s, batch {sa.batch_size}, lr "
+                f"{sa.lr:g}"
+                f"{', from ' + start if start else ''}{' (resumed)' if sa.resume else ''}",
+                flush=True,
+            )
             export(training.train(sa), done)  # training.train saves on Ctrl-C and exits 130: --resume continues here
         start = str(done)
     history = {}
     for stage in stages:
         ck = load_checkpoint(out / f"{stage}.pt")
-        history[stage] = {"step": ck["step"], "elapsed": ck["elapsed"], "batch_size": ck["train_args"]["batch_size"], "lr": ck["train_args"]["lr"]}
-    final = export(start, out / "world_model.pt", steps=1, cfg_scale=1.0, extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}},
-                   overwrite=True)  # the folder is this run's (claim_run_dir): its world_model.pt is its own
-    print(f"[recipe] done in {time.perf_counter() - t0:.0f}s: {final} ({final.stat().st_size / 1e6:.1f} MB). Dream in it with "
-          f"gym.make('DreamWorldMap-v0', checkpoint={str(final)!r}{', map_path=' + repr(a.map) if a.map else ''}); "
-          f"score it with python -m worldbench {final}{' --map ' + a.map if a.map else ''}", flush=True)
+        history[stage] = {
+            "step": ck["step"],
+            "elapsed": ck["elapsed"],
+            "batch_size": ck["train_args"]["batch_size"],
+            "lr": ck["train_args"]["lr"],
+        }
+    final = export(
+        start,
+        out / "world_model.pt",
+        steps=1,
+        cfg_scale=1.0,
+        extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}},
+        overwrite=True,
+    )  # the folder is this run's (claim_run_dir): its world_model.pt is its own
+    print(
+        f"[recipe] done in {time.perf_counter() - t0:.0f}s: {final} ({final.stat().st_size / 1e6:.1f} MB). Dream in it "
+        "with "
+        f"gym.make('DreamWorldMap-v0', checkpoint={str(final)!r}{', map_path=' + repr(a.map) if a.map else ''}); "
+        f"score it with python -m worldbench {final}{' --map ' + a.map if a.map else ''}",
+        flush=True,
+    )
     return final
 
 

@@ -63,12 +63,16 @@ class RolloutArgs:
     def check(self, a) -> None:
         """``a``: the trainer's settings (the dreams advance by the flow's one-step sample, on one map)."""
         if self.frames and not (self.batch > 0 and a.adv.weight > 0):
-            raise SystemExit(f"error: --rollout.frames is a discriminator on the dreams' frames: it needs --rollout.batch > 0 and "
-                             f"--adv.weight > 0, got {self.batch} and {a.adv.weight}")
+            raise SystemExit(
+                f"error: --rollout.frames is a discriminator on the dreams' frames: it needs --rollout.batch > 0 and "
+                f"--adv.weight > 0, got {self.batch} and {a.adv.weight}"
+            )
         if self.batch < 0 or (self.batch and (a.experiment != "world_flow" or a.extra_maps or self.horizon < 1)):
-            raise SystemExit(f"error: --rollout.batch must be >= 0, and > 0 only with --experiment world_flow (its one-step sample "
-                             f"advances the dreams), one map (no --extra-maps) and --rollout.horizon >= 1; got {self.batch} with "
-                             f"{a.experiment!r}, {len(a.extra_maps)} extra map(s), horizon {self.horizon}")
+            raise SystemExit(
+                f"error: --rollout.batch must be >= 0, and > 0 only with --experiment world_flow (its one-step sample "
+                f"advances the dreams), one map (no --extra-maps) and --rollout.horizon >= 1; got {self.batch} with "
+                f"{a.experiment!r}, {len(a.extra_maps)} extra map(s), horizon {self.horizon}"
+            )
 
 
 class RolloutPlugin(TrainerPlugin):
@@ -82,8 +86,17 @@ class RolloutPlugin(TrainerPlugin):
     name = "rollout"
     keeps_state = True
 
-    def __init__(self, core: WorldCore, rows: int, horizon: int, seed: int = 0, adversary: Adversary | None = None,
-                 owns_adversary: bool = True, frames: bool = False, last: torch.Tensor | None = None):
+    def __init__(
+        self,
+        core: WorldCore,
+        rows: int,
+        horizon: int,
+        seed: int = 0,
+        adversary: Adversary | None = None,
+        owns_adversary: bool = True,
+        frames: bool = False,
+        last: torch.Tensor | None = None,
+    ):
         if rows < 1 or horizon < 1:
             raise ValueError(f"rows and horizon must be >= 1, got {rows} and {horizon}")
         self.core, self.rows, self.horizon = core, int(rows), int(horizon)
@@ -94,10 +107,14 @@ class RolloutPlugin(TrainerPlugin):
             raise ValueError("an adversary weighs its term at the model's output layer: pass last=model.last_layer()")
         self.rng = np.random.default_rng(seed)
         g = core.task.view_size // core.task.stride
-        self.memory = TileMemory(core.task.stride, cells=g + self.horizon)  # a dream spans at most g + horizon cells: no wrap
+        self.memory = TileMemory(
+            core.task.stride, cells=g + self.horizon
+        )  # a dream spans at most g + horizon cells: no wrap
         self.idx = np.arange(self.rows)
         self.pos = np.zeros((self.rows, 2), np.int64)  # (R, 2) each dream's cell
-        self.views = np.zeros((self.rows, core.task.view_size, core.task.view_size, 3), np.uint8)  # (R, H, W, 3) what it shows
+        self.views = np.zeros(
+            (self.rows, core.task.view_size, core.task.view_size, 3), np.uint8
+        )  # (R, H, W, 3) what it shows
         self.left = np.zeros(self.rows, np.int64)  # (R,) moves before the dream restarts
         self._restart(self.idx, self.rng.integers(1, self.horizon + 1, self.rows))  # staggered lengths
         self._next_pos: np.ndarray | None = None
@@ -154,7 +171,9 @@ class RolloutPlugin(TrainerPlugin):
         logs: dict[str, float] = {}
         if self.adversary is not None:
             fake, self._fake = self._fake, None
-            real = to_tensor(self._true, x_1.device) if self.frames else x_1[rows]  # true frames, or the targets (true strip, dreamed context)
+            real = (
+                to_tensor(self._true, x_1.device) if self.frames else x_1[rows]
+            )  # true frames, or the targets (true strip, dreamed context)
             d = self.adversary.discriminator_step(self.adversary.bands(real, action[rows]), fake)
             logs = {k.replace("disc", "rollout_disc"): v for k, v in d.items()}
         drawn = to_uint8(self._x1_hat)  # (R, H, W, 3)
@@ -171,17 +190,29 @@ class RolloutPlugin(TrainerPlugin):
             self.adversary.train_disc = torch.nn.parallel.DistributedDataParallel(self.adversary.disc)
 
     def state_dict(self) -> dict:
-        st = {"pos": torch.from_numpy(self.pos.copy()), "views": torch.from_numpy(self.views.copy()), "left": torch.from_numpy(self.left.copy()),
-              "tiles": torch.from_numpy(self.memory.tiles.copy()), "tags": torch.from_numpy(self.memory.tags.copy()),
-              "rng": self.rng.bit_generator.state}
+        st = {
+            "pos": torch.from_numpy(self.pos.copy()),
+            "views": torch.from_numpy(self.views.copy()),
+            "left": torch.from_numpy(self.left.copy()),
+            "tiles": torch.from_numpy(self.memory.tiles.copy()),
+            "tags": torch.from_numpy(self.memory.tags.copy()),
+            "rng": self.rng.bit_generator.state,
+        }
         if self.adversary is not None and self.owns_adversary:
             st["adversary"] = self.adversary.state_dict()
         return st
 
     def load_state_dict(self, st: dict) -> None:
         if st["views"].shape != self.views.shape:
-            raise ValueError(f"the checkpoint's rollout state has {tuple(st['views'].shape)} dreams' views, this run {self.views.shape}")
-        self.pos, self.views, self.left = st["pos"].numpy().copy(), st["views"].numpy().copy(), st["left"].numpy().copy()
+            raise ValueError(
+                f"the checkpoint's rollout state has {tuple(st['views'].shape)} dreams' views, this run "
+                f"{self.views.shape}"
+            )
+        self.pos, self.views, self.left = (
+            st["pos"].numpy().copy(),
+            st["views"].numpy().copy(),
+            st["left"].numpy().copy(),
+        )
         self.memory.tiles, self.memory.tags = st["tiles"].numpy().copy(), st["tags"].numpy().copy()
         self.rng.bit_generator.state = st["rng"]
         if self.adversary is not None and self.owns_adversary and st.get("adversary") is not None:

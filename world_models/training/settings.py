@@ -16,7 +16,16 @@ from world_models.training.adversarial import AdvArgs
 from world_models.training.plugins import ColourArgs, CondNoiseArgs
 from world_models.training.rollout import RolloutArgs
 
-__all__ = ["Args", "ArchArgs", "PlaceArgs", "GuidanceArgs", "SampleArgs", "EXPERIMENTS", "RESUME_MAY_CHANGE", "flat_args"]
+__all__ = [
+    "Args",
+    "ArchArgs",
+    "PlaceArgs",
+    "GuidanceArgs",
+    "SampleArgs",
+    "EXPERIMENTS",
+    "RESUME_MAY_CHANGE",
+    "flat_args",
+]
 
 #: experiment -> (model kind, process), as in the original research.
 EXPERIMENTS = {"diffusion": ("dit", "ddpm"), "world": ("world", "ddpm"), "world_flow": ("world", "flow")}
@@ -24,8 +33,25 @@ EXPERIMENTS = {"diffusion": ("dit", "ddpm"), "world": ("world", "ddpm"), "world_
 #: Settings (flat names) a ``--resume`` may change: when to stop, how fast to step, what to log. Every
 #: other setting (model, process, data, seed, CFG, adversary) must match the run's, or the run would be
 #: two runs mixed.
-RESUME_MAY_CHANGE = {"out", "resume", "steps", "time_budget", "lr", "place_lr", "warmup", "grad_clip", "bf16", "device", "threads",
-                     "progress", "log_every", "eval_every", "ckpt_every", "ckpt_seconds", "pretrained"}
+RESUME_MAY_CHANGE = {
+    "out",
+    "resume",
+    "steps",
+    "time_budget",
+    "lr",
+    "place_lr",
+    "warmup",
+    "grad_clip",
+    "bf16",
+    "device",
+    "threads",
+    "progress",
+    "log_every",
+    "eval_every",
+    "ckpt_every",
+    "ckpt_seconds",
+    "pretrained",
+}
 
 
 @dataclass
@@ -63,21 +89,27 @@ class PlaceArgs:
     field: bool = False
     """learn the place field"""
     dim: int = 128
-    """the size of each cell's vector (a --pretrained field of fewer dims is kept in the first ones, the new ones start at zero)"""
+    """the size of each cell's vector (a --pretrained field of fewer dims is kept in the first ones, the new ones start
+    at zero)"""
     decoder: bool = False
     """also decode each cell's vector straight to the revealed strip's pixels (a zero-initialised Linear;
     ModelConfig.place_decoder), past the transformer's dim-number bottleneck per token"""
     lr: float = 1e-2
-    """the field's learning rate (each cell is in few batches; measured on one H100, 330 s from the shipped model: new strip
+    """the field's learning rate (each cell is in few batches; measured on one H100, 330 s from the shipped model: new
+    strip
     26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/findings.md)"""
 
     def check(self, a) -> None:
         if self.decoder and not self.field:
             raise SystemExit("error: --place.decoder decodes the place field's vectors: it needs --place.field")
         if self.field and (a.experiment == "diffusion" or a.extra_maps or self.dim < 1 or not self.lr > 0):
-            raise SystemExit(f"error: --place.field learns one map by place: it needs a WorldDiT (--experiment world or world_flow), "
-                             f"no --extra-maps, --place.dim >= 1 and --place.lr > 0; got {a.experiment!r}, {len(a.extra_maps)} extra map(s), "
-                             f"{self.dim}, {self.lr}")
+            raise SystemExit(
+                "error: --place.field learns one map by place: it needs a WorldDiT (--experiment world or "
+                "world_flow), "
+                f"no --extra-maps, --place.dim >= 1 and --place.lr > 0; got {a.experiment!r}, {len(a.extra_maps)} "
+                "extra map(s), "
+                f"{self.dim}, {self.lr}"
+            )
 
 
 @dataclass
@@ -175,12 +207,21 @@ class Args:
             raise SystemExit("error: give --steps N and/or --time-budget SECONDS so the run knows when to stop")
         if self.batch_size < 1 or self.lr <= 0:
             raise SystemExit(f"error: --batch-size must be >= 1 and --lr > 0, got {self.batch_size} and {self.lr}")
-        if self.steps is not None and self.steps < 1 or self.time_budget is not None and not 0 < self.time_budget < math.inf:
-            raise SystemExit(f"error: --steps must be >= 1 and --time-budget a finite number of seconds > 0, got {self.steps} and "
-                             f"{self.time_budget} (Ctrl-C stops any run and saves it)")
+        if (
+            self.steps is not None
+            and self.steps < 1
+            or self.time_budget is not None
+            and not 0 < self.time_budget < math.inf
+        ):
+            raise SystemExit(
+                f"error: --steps must be >= 1 and --time-budget a finite number of seconds > 0, got {self.steps} and "
+                f"{self.time_budget} (Ctrl-C stops any run and saves it)"
+            )
         if self.ckpt_every < 1 or self.log_every < 1 or self.eval_every < 0:
-            raise SystemExit(f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {self.ckpt_every}, "
-                             f"{self.log_every}, {self.eval_every}")
+            raise SystemExit(
+                f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {self.ckpt_every}, "
+                f"{self.log_every}, {self.eval_every}"
+            )
         for group in (self.cfg, self.place, self.cond, self.colour, self.adv, self.rollout):
             group.check(self)
 

@@ -34,7 +34,17 @@ from world_models.model.dit import ModelConfig, build_model, preset
 from world_models.training.adversarial import AdvArgs, AdversarialPlugin
 from world_models.training.plugins import ColourArgs, ColourPlugin, CondNoiseArgs, CondNoisePlugin, TrainerPlugin
 from world_models.training.rollout import RolloutArgs, RolloutPlugin
-from world_models.training.settings import EXPERIMENTS, RESUME_MAY_CHANGE, ArchArgs, Args, GuidanceArgs, PlaceArgs, SampleArgs, flat_args, recorded_flags
+from world_models.training.settings import (
+    EXPERIMENTS,
+    RESUME_MAY_CHANGE,
+    ArchArgs,
+    Args,
+    GuidanceArgs,
+    PlaceArgs,
+    SampleArgs,
+    flat_args,
+    recorded_flags,
+)
 from worldgen_core import dynamics, metrics, simulator
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
@@ -43,8 +53,23 @@ from worldgen_core.runs import check_resume_args, claim_run_dir, record_args, re
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
 
-__all__ = ["Args", "ArchArgs", "PlaceArgs", "GuidanceArgs", "SampleArgs", "CondNoiseArgs", "ColourArgs", "AdvArgs", "RolloutArgs",
-           "EXPERIMENTS", "RESUME_MAY_CHANGE", "TrainerPlugin", "flat_args", "make_plugins", "train"]
+__all__ = [
+    "Args",
+    "ArchArgs",
+    "PlaceArgs",
+    "GuidanceArgs",
+    "SampleArgs",
+    "CondNoiseArgs",
+    "ColourArgs",
+    "AdvArgs",
+    "RolloutArgs",
+    "EXPERIMENTS",
+    "RESUME_MAY_CHANGE",
+    "TrainerPlugin",
+    "flat_args",
+    "make_plugins",
+    "train",
+]
 
 
 def _model_config(a: Args, kind: str, core: WorldCore) -> ModelConfig:
@@ -54,9 +79,13 @@ def _model_config(a: Args, kind: str, core: WorldCore) -> ModelConfig:
         over["place_dim"], over["place_decoder"] = a.place.dim, a.place.decoder
     config = preset(a.preset, kind=kind, **over)
     if a.place.field and config.patch != core.task.stride:
-        raise SystemExit(f"error: --place.field needs the model's patch ({config.patch}) to equal the map's stride ({core.task.stride}) "
-                         "so that each token shows one cell")
+        raise SystemExit(
+            f"error: --place.field needs the model's patch ({config.patch}) to equal the map's stride "
+            f"({core.task.stride}) "
+            "so that each token shows one cell"
+        )
     return config
+
 
 class _Dist:
     """torchrun's environment -> process group (NCCL on GPUs, gloo on CPU); a no-op otherwise."""
@@ -126,7 +155,9 @@ class Divergence:
         if self.recent:
             med = statistics.median(self.recent)
             if loss > self.factor * max(med, self.floor):
-                return f"loss jumped to {loss:.3g}, over {self.factor:g}x its recent median {med:.3g} (training diverged)"
+                return (
+                    f"loss jumped to {loss:.3g}, over {self.factor:g}x its recent median {med:.3g} (training diverged)"
+                )
         self.recent.append(loss)
         return None
 
@@ -162,11 +193,21 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
         if k in own and own[k].shape == v.shape:
             own[k] = v
             loaded.append(k)
-        elif k in own and k.endswith("patch_embed.proj.weight") and own[k].shape[1] > v.shape[1] and own[k].shape[2:] == v.shape[2:]:
+        elif (
+            k in own
+            and k.endswith("patch_embed.proj.weight")
+            and own[k].shape[1] > v.shape[1]
+            and own[k].shape[2:] == v.shape[2:]
+        ):
             own[k] = own[k].clone()
             own[k][:, : v.shape[1]] = v
             loaded.append(k)
-        elif k in ("place_field", "place_proj.weight") and k in own and own[k].shape[:-1] == v.shape[:-1] and own[k].shape[-1] > v.shape[-1]:
+        elif (
+            k in ("place_field", "place_proj.weight")
+            and k in own
+            and own[k].shape[:-1] == v.shape[:-1]
+            and own[k].shape[-1] > v.shape[-1]
+        ):
             own[k] = torch.zeros_like(own[k]) if k == "place_field" else own[k].clone()
             own[k][..., : v.shape[-1]] = v
             loaded.append(k)
@@ -176,9 +217,12 @@ def init_from_pretrained(model: torch.nn.Module, path: str) -> tuple[list[str], 
     return loaded, skipped
 
 
-def make_plugins(a: Args, model: torch.nn.Module, core: WorldCore, device: torch.device, seed: int = 0) -> list[TrainerPlugin]:
+def make_plugins(
+    a: Args, model: torch.nn.Module, core: WorldCore, device: torch.device, seed: int = 0
+) -> list[TrainerPlugin]:
     """The plug-ins the settings ask for, in the order of their rows and loss terms: ``--cond.noise`` the noise on the
-    conditioning view, ``--colour.weight`` the colour loss, ``--adv.weight`` the adversary (its own rows: ``--adv.batch``),
+    conditioning view, ``--colour.weight`` the colour loss, ``--adv.weight`` the adversary (its own rows:
+    ``--adv.batch``),
     ``--rollout.batch`` the dreams (judged by the same adversary, or with ``--rollout.frames`` by one of their own)."""
     plugins: list[TrainerPlugin] = []
     if a.cond.noise > 0:
@@ -194,7 +238,11 @@ def make_plugins(a: Args, model: torch.nn.Module, core: WorldCore, device: torch
         frames = a.adv.make(device, model.config.channels, band=core.task.view_size)
         plugins.append(RolloutPlugin(core, a.rollout.batch, a.rollout.horizon, seed, frames, frames=True, last=last))
     elif a.rollout.batch > 0:
-        plugins.append(RolloutPlugin(core, a.rollout.batch, a.rollout.horizon, seed, shared, owns_adversary=not own_rows, last=last))
+        plugins.append(
+            RolloutPlugin(
+                core, a.rollout.batch, a.rollout.horizon, seed, shared, owns_adversary=not own_rows, last=last
+            )
+        )
     return plugins
 
 
@@ -206,6 +254,7 @@ def train(a: Args) -> Path:
     finally:
         release_run_dir(a.out)
 
+
 def map_fingerprints(cores: list[WorldCore]) -> list[str]:
     """Which maps a run trains on (``WorldCore.fingerprint`` of each, in order): a resume checks them."""
     return [c.fingerprint for c in cores]
@@ -214,16 +263,21 @@ def map_fingerprints(cores: list[WorldCore]) -> list[str]:
 def check_maps(ck: dict, a, maps: list[str], where: Path) -> None:
     """Refuse a resume whose map files changed since the checkpoint ``ck`` (same path, other pixels or size); ``a``:
     settings with ``map`` and ``extra_maps`` (this module's or the recipe's)."""
-    saved = ck.get("maps") or ([ck["place_map"]] if ck.get("place_map") else None)  # older checkpoints: the place field's map
+    saved = ck.get("maps") or (
+        [ck["place_map"]] if ck.get("place_map") else None
+    )  # older checkpoints: the place field's map
     ta = ck.get("train_args") or {}
     if saved is None or ta.get("map") != a.map or list(ta.get("extra_maps") or ()) != list(a.extra_maps):
         return  # no fingerprints, or other map paths: the settings' check (check_resume_args) names the flag
     names = [a.map or "data/world_map.png", *map(str, map_files(a.extra_maps))]
     changed = [n for n, x, y in zip(names, saved, maps) if x != y]
     if changed or len(saved) != len(maps):
-        raise SystemExit(f"error: --resume: the map {changed[0] if changed else ', '.join(names)!r} is not the one the run in {where} "
-                         "was trained on (its pixels or size changed since); a model trained on both would claim to know a map it "
-                         "has not learnt. Resume with the original map file, or start a new run with a new --out")
+        raise SystemExit(
+            f"error: --resume: the map {changed[0] if changed else ', '.join(names)!r} is not the one the run in "
+            f"{where} "
+            "was trained on (its pixels or size changed since); a model trained on both would claim to know a map it "
+            "has not learnt. Resume with the original map file, or start a new run with a new --out"
+        )
 
 
 def _seed(seed: int) -> None:
@@ -232,7 +286,9 @@ def _seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def _build(a: Args, config: ModelConfig, device: torch.device) -> tuple[torch.nn.Module, torch.optim.Optimizer, AveragedModel]:
+def _build(
+    a: Args, config: ModelConfig, device: torch.device
+) -> tuple[torch.nn.Module, torch.optim.Optimizer, AveragedModel]:
     """The model, its optimiser (the place field learns at its own rate: each cell is in few batches) and its EMA."""
     model = build_model(config).to(device)
     groups = [{"params": [p for n, p in model.named_parameters() if n != "place_field"], "base_lr": a.lr}]
@@ -245,7 +301,9 @@ def _build(a: Args, config: ModelConfig, device: torch.device) -> tuple[torch.nn
 
 def _sampling(a: Args, process) -> SamplingConfig:
     try:
-        return SamplingConfig.resolve(process, sampler=a.sample.sampler, steps=a.sample.steps, cfg_scale=a.cfg.scale if a.cfg.on else 1.0)
+        return SamplingConfig.resolve(
+            process, sampler=a.sample.sampler, steps=a.sample.steps, cfg_scale=a.cfg.scale if a.cfg.on else 1.0
+        )
     except ValueError as e:
         raise SystemExit(f"error: --sample.sampler/--sample.steps/--cfg.scale: {e}") from e
 
@@ -265,24 +323,48 @@ class Checkpointer:
     has come out finite: an update can explode the weights without a non-finite value anywhere, and
     the checkpoint a failure names as the last good one must not hold them."""
 
-    def __init__(self, path: Path, model, ema, opt, plugins: list[TrainerPlugin], sampler: TransitionSampler, fixed: dict):
-        self.path, self.model, self.ema, self.opt, self.plugins, self.sampler, self.fixed = path, model, ema, opt, plugins, sampler, fixed
+    def __init__(
+        self, path: Path, model, ema, opt, plugins: list[TrainerPlugin], sampler: TransitionSampler, fixed: dict
+    ):
+        self.path, self.model, self.ema, self.opt, self.plugins, self.sampler, self.fixed = (
+            path,
+            model,
+            ema,
+            opt,
+            plugins,
+            sampler,
+            fixed,
+        )
         self.step: int | None = None  # the step of the last good checkpoint
 
     def __call__(self, step: int, elapsed: float, rng: dict | None = None) -> Path:
         bad = first_non_finite(self.model.state_dict()) or first_non_finite(self.ema.module.state_dict())
         if bad:
-            raise FloatingPointError(f"the weights are not finite at step {step} ({bad}, ...); not saved. The last good "
-                                     f"checkpoint is {self.path} (step {self.step}). Try a lower --lr, then --resume.")
-        ckpt = {**self.fixed, "model": self.model.state_dict(), "ema": self.ema.module.state_dict(), "ema_n": int(self.ema.n_averaged.item()),
-                "optimizer": self.opt.state_dict(), "step": step, "elapsed": elapsed, "rng": rng or _rng_state(self.sampler),
-                **{p.name: p.state_dict() for p in self.plugins if p.keeps_state}}
+            raise FloatingPointError(
+                f"the weights are not finite at step {step} ({bad}, ...); not saved. The last good "
+                f"checkpoint is {self.path} (step {self.step}). Try a lower --lr, then --resume."
+            )
+        ckpt = {
+            **self.fixed,
+            "model": self.model.state_dict(),
+            "ema": self.ema.module.state_dict(),
+            "ema_n": int(self.ema.n_averaged.item()),
+            "optimizer": self.opt.state_dict(),
+            "step": step,
+            "elapsed": elapsed,
+            "rng": rng or _rng_state(self.sampler),
+            **{p.name: p.state_dict() for p in self.plugins if p.keeps_state},
+        }
         try:
             save_checkpoint(self.path, ckpt)
         except OSError as e:  # a full disk, a folder gone read-only: the previous file is untouched (atomic write)
-            kept = (f"the last good checkpoint {self.path} (step {self.step}) is kept as it was; free some space, then --resume"
-                    if self.step is not None else "no checkpoint was written, so the folder holds no run yet: free some space, then "
-                    "run the same command again")
+            kept = (
+                f"the last good checkpoint {self.path} (step {self.step}) is kept as it was; free some space, then "
+                "--resume"
+                if self.step is not None
+                else "no checkpoint was written, so the folder holds no run yet: free some space, then "
+                "run the same command again"
+            )
             raise SystemExit(f"error: could not write the checkpoint at step {step} ({os_error(e)}); {kept}") from None
         self.step = step
         return self.path
@@ -296,9 +378,13 @@ def _resume(a: Args, ckpt: Checkpointer, out: Path, maps: list[str], d: _Dist) -
     ck = load_checkpoint(ckpt.path)
     check_maps(ck, a, maps, out)
     if ck["config"] != ckpt.fixed["config"] or ck["process"] != ckpt.fixed["process"]:
-        raise SystemExit(f"error: {ckpt.path} was trained with another model/process ({ck['process']}, {ck['config']}); "
-                         "resume with the same --experiment/--preset/--arch.* overrides, or use a new --out")
-    changed = check_resume_args(ck.get("train_args") or {}, ckpt.fixed["train_args"], RESUME_MAY_CHANGE, str(out), recorded_flags(a))
+        raise SystemExit(
+            f"error: {ckpt.path} was trained with another model/process ({ck['process']}, {ck['config']}); "
+            "resume with the same --experiment/--preset/--arch.* overrides, or use a new --out"
+        )
+    changed = check_resume_args(
+        ck.get("train_args") or {}, ckpt.fixed["train_args"], RESUME_MAY_CHANGE, str(out), recorded_flags(a)
+    )
     load_state(ckpt.model, ck["model"], str(ckpt.path))
     load_state(ckpt.ema.module, ck["ema"], str(ckpt.path))
     ckpt.ema.n_averaged.fill_(ck["ema_n"])
@@ -322,7 +408,9 @@ def _resume(a: Args, ckpt: Checkpointer, out: Path, maps: list[str], d: _Dist) -
     return step, ck["elapsed"], changed
 
 
-def _batch(a: Args, sampler: TransitionSampler, plugins: list[TrainerPlugin], rows: list[slice], process, place: bool, device):
+def _batch(
+    a: Args, sampler: TransitionSampler, plugins: list[TrainerPlugin], rows: list[slice], process, place: bool, device
+):
     """One training batch, the plug-ins' rows first: targets, condition (None for a DiT), actions,
     condition dropout (None without CFG) and training times."""
     B = a.batch_size + sum(p.rows for p in plugins)
@@ -385,16 +473,32 @@ def _train(a: Args) -> Path:
 
     process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
     cores = [WorldCore(a.map, TaskConfig()), *(WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps))]
-    core, maps = cores[0], map_fingerprints(cores)  # the maps the run trains on: checkpoints keep them, a resume checks them
+    core, maps = (
+        cores[0],
+        map_fingerprints(cores),
+    )  # the maps the run trains on: checkpoints keep them, a resume checks them
     config = _model_config(a, kind, core)
     sampler = TransitionSampler(cores, seed=a.seed + 1000 * d.rank)
     model, opt, ema = _build(a, config, device)
     sampling = _sampling(a, process)
     plugins = make_plugins(a, model, core, device, seed=a.seed + 2000 + d.rank)
     rows = _rows(plugins)
-    ckpt = Checkpointer(out / "last.pt", model, ema, opt, plugins, sampler, {
-        "config": config.to_dict(), "process": process_name, "sampling": sampling.to_dict(), "maps": maps, "train_args": flat_args(a),
-        **({"place_map": core.fingerprint} if config.place_rows else {})})
+    ckpt = Checkpointer(
+        out / "last.pt",
+        model,
+        ema,
+        opt,
+        plugins,
+        sampler,
+        {
+            "config": config.to_dict(),
+            "process": process_name,
+            "sampling": sampling.to_dict(),
+            "maps": maps,
+            "train_args": flat_args(a),
+            **({"place_map": core.fingerprint} if config.place_rows else {}),
+        },
+    )
     step, elapsed, changed = 0, 0.0, None
     if a.resume:
         step, elapsed, changed = _resume(a, ckpt, out, maps, d)
@@ -408,8 +512,12 @@ def _train(a: Args) -> Path:
     amp = (lambda: torch.autocast(device.type, dtype=amp_dtype)) if a.bf16 else contextlib.nullcontext
     writer = _open_log(a, out, step, changed) if d.main else None
     if d.main:
-        print(f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, {sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, "
-              f"{config.conditioning}) on {device}, world size {d.world}, batch {a.batch_size}/process, {len(cores)} map(s) -> {out}")
+        print(
+            f"{a.experiment}: {process.name} + {config.kind} ({a.preset}, "
+            f"{sum(p.numel() for p in model.parameters()) / 1e6:.2f}M params, "
+            f"{config.conditioning}) on {device}, world size {d.world}, batch {a.batch_size}/process, {len(cores)} "
+            f"map(s) -> {out}"
+        )
     eval_batch = TransitionSampler(core, seed=12345).sample(8)
 
     sigterm_as_interrupt()
@@ -422,7 +530,9 @@ def _train(a: Args) -> Path:
     last_ckpt_t = t_log = time.perf_counter()
     n_log = 0
     try:
-        while not ((a.steps is not None and step >= a.steps) or (a.time_budget is not None and elapsed >= a.time_budget)):
+        while not (
+            (a.steps is not None and step >= a.steps) or (a.time_budget is not None and elapsed >= a.time_budget)
+        ):
             t0 = time.perf_counter()
             rng_before = _rng_state(sampler) if ckpt_due else None  # the state this step's batch is drawn from
             x_1, cond, action, drop, t = _batch(a, sampler, plugins, rows, process, bool(config.place_rows), device)
@@ -437,8 +547,10 @@ def _train(a: Args) -> Path:
                     logs.update(more)
             why = diverged(d.max_loss(total))
             if why:
-                raise FloatingPointError(f"{why} at step {step}; stopping. The last good checkpoint is {ckpt.path} (step "
-                                         f"{ckpt.step}). Try a lower --lr, --grad-clip, or --no-bf16, then --resume.")
+                raise FloatingPointError(
+                    f"{why} at step {step}; stopping. The last good checkpoint is {ckpt.path} (step "
+                    f"{ckpt.step}). Try a lower --lr, --grad-clip, or --no-bf16, then --resume."
+                )
             if ckpt_due and d.main:  # due after the last update, written now that its loss came out finite
                 ckpt(step, elapsed, rng_before)
             ckpt_due = False
@@ -457,8 +569,18 @@ def _train(a: Args) -> Path:
             if d.main and (step % a.log_every == 0 or step == 1):
                 sps = n_log / max(time.perf_counter() - t_log, 1e-9)
                 bar.set_postfix(loss=f"{loss.item():.4f}", samples_s=f"{sps:.0f}")
-                _log_scalars(writer, step, {"losses/train": loss, "charts/learning_rate": opt.param_groups[0]["lr"], "charts/samples_per_s": sps,
-                                            "charts/grad_norm": gnorm, "charts/elapsed_s": elapsed, **logs})
+                _log_scalars(
+                    writer,
+                    step,
+                    {
+                        "losses/train": loss,
+                        "charts/learning_rate": opt.param_groups[0]["lr"],
+                        "charts/samples_per_s": sps,
+                        "charts/grad_norm": gnorm,
+                        "charts/elapsed_s": elapsed,
+                        **logs,
+                    },
+                )
                 t_log, n_log = time.perf_counter(), 0
             if d.main and a.eval_every and step % a.eval_every == 0:
                 _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
@@ -468,7 +590,10 @@ def _train(a: Args) -> Path:
     except KeyboardInterrupt:
         if d.main:
             ckpt(step, elapsed)
-            print(f"interrupted at step {step}: checkpoint written to {ckpt.path}; continue with --resume", file=sys.stderr)
+            print(
+                f"interrupted at step {step}: checkpoint written to {ckpt.path}; continue with --resume",
+                file=sys.stderr,
+            )
         d.close()
         raise SystemExit(130) from None
     finally:
@@ -482,9 +607,12 @@ def _train(a: Args) -> Path:
     d.close()
     return ckpt.path
 
+
 def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, step):
-    """Images, and worldbench's measures under worldbench's names (``worldgen_core.metrics``: the same functions), for tensorboard:
-    one step on ``batch``, and 2 open-loop dreams of 6 random moves stepped as the dream env steps them (a blocked move keeps the view)."""
+    """Images, and worldbench's measures under worldbench's names (``worldgen_core.metrics``: the same functions), for
+    tensorboard:
+    one step on ``batch``, and 2 open-loop dreams of 6 random moves stepped as the dream env steps them (a blocked move
+    keeps the view)."""
     model.eval()
     wm = WorldModel(model, process, model.config, sampling, device, amp_dtype)
     if model.config.kind == "world":
@@ -497,14 +625,27 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
         true = fake = [core.views(pos)]
         for action in rng.integers(0, 4, (6, 2)):
             pos, prev = dynamics.move(pos, action, core.grid), pos
-            true, fake = true + [core.views(pos)], fake + [simulator.dream_views(predict, prev, pos, fake[-1], action, place)]
+            true, fake = (
+                true + [core.views(pos)],
+                fake + [simulator.dream_views(predict, prev, pos, fake[-1], action, place)],
+            )
         scalars |= {f"rollout_psnr@{k}": metrics.psnr(fake[k], true[k]) for k in (1, 6)}
         scalars |= {f"{k}_roll@6": v for k, v in metrics.drift(fake[6], true[6]).items()}
         for k, v in scalars.items():
             writer.add_scalar(f"eval/{k}", v, step)
-        writer.add_image("images/current_truth_generated", metrics.image_grid([batch["view"], batch["next"], gen]), step, dataformats="HWC")
+        writer.add_image(
+            "images/current_truth_generated",
+            metrics.image_grid([batch["view"], batch["next"], gen]),
+            step,
+            dataformats="HWC",
+        )
         true, fake = np.stack(true, 1), np.stack(fake, 1)
-        writer.add_image("images/rollout_truth_vs_generated", metrics.image_grid([true[0], fake[0], true[1], fake[1]]), step, dataformats="HWC")
+        writer.add_image(
+            "images/rollout_truth_vs_generated",
+            metrics.image_grid([true[0], fake[0], true[1], fake[1]]),
+            step,
+            dataformats="HWC",
+        )
     else:
         with torch.no_grad(), wm.autocast():
             x = process.sample(model, None, n=8, generator=torch.Generator().manual_seed(0), **sampling.to_dict())
@@ -513,7 +654,8 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
 
 
 def main(argv: list[str] | None = None) -> Path:
-    """``python -m world_models.training --help``: one training stage with every setting (``train_world.py`` runs the whole recipe)."""
+    """``python -m world_models.training --help``: one training stage with every setting (``train_world.py`` runs the
+    whole recipe)."""
     return run_cli(Args, train, argv, __doc__.split("\n\n")[0])
 
 

@@ -1,6 +1,5 @@
 """world_models.generative.paths, solvers, denoiser and processes: schedules, samplers, guidance."""
 
-
 import pytest
 import torch
 from helpers import random_cond
@@ -22,7 +21,6 @@ class _ConstVelocity(torch.nn.Module):
         return self.v.expand_as(x_t)
 
 
-
 @pytest.mark.parametrize("sampler", ["euler", "heun"])
 def test_flow_solvers_integrate_constant_velocity_exactly(sampler):
     v = torch.randn(1, 3, 64, 64) * 0.1
@@ -34,7 +32,6 @@ def test_flow_solvers_integrate_constant_velocity_exactly(sampler):
     assert [s["i"] for s in steps] == list(range(7))  # the callback sees every step
 
 
-
 def test_ddpm_schedule_endpoints():
     d = DDPM().path
     assert d.T == 400 and d.abar[0] == 1 and d.abar[-1] < 1e-4
@@ -43,7 +40,6 @@ def test_ddpm_schedule_endpoints():
     a0, s0 = d.alpha_sigma(torch.tensor([0.0]))
     assert a1.item() == 1 and s1.item() == 0 and a0.item() < 1e-2
     assert d.timesteps(400) == list(range(400, 0, -1)) and len(d.timesteps(10)) == 10
-
 
 
 def test_cfg_with_w1_equals_conditional_and_w_combines_halves():
@@ -61,12 +57,17 @@ def test_cfg_with_w1_equals_conditional_and_w_combines_halves():
     assert torch.allclose(cfg_predict(native, m, x, t, cond, 3.0), unc + 3.0 * (cond_pred - unc), atol=1e-4)
 
 
-
-@pytest.mark.parametrize("proc,sampler", [(FlowMatching(), "euler"), (FlowMatching(), "heun"), (DDPM(), "ddim"), (DDPM(), "ddpm")])
+@pytest.mark.parametrize(
+    "proc,sampler", [(FlowMatching(), "euler"), (FlowMatching(), "heun"), (DDPM(), "ddim"), (DDPM(), "ddpm")]
+)
 def test_samplers_share_one_signature_and_are_seeded(proc, sampler):
     m = build_model(preset("tiny")).eval()
-    a = proc.sample(m, random_cond(), sampler=sampler, steps=4, cfg_scale=2.0, generator=torch.Generator().manual_seed(1))
-    b = proc.sample(m, random_cond(), sampler=sampler, steps=4, cfg_scale=2.0, generator=torch.Generator().manual_seed(1))
+    a = proc.sample(
+        m, random_cond(), sampler=sampler, steps=4, cfg_scale=2.0, generator=torch.Generator().manual_seed(1)
+    )
+    b = proc.sample(
+        m, random_cond(), sampler=sampler, steps=4, cfg_scale=2.0, generator=torch.Generator().manual_seed(1)
+    )
     traj = []
     proc.sample(m, random_cond(), sampler=sampler, steps=4, generator=torch.Generator().manual_seed(1), trajectory=traj)
     assert a.shape == (3, 3, 64, 64) and torch.equal(a, b) and len(traj) == 4

@@ -1,6 +1,5 @@
 """world_models.io.checkpoint and export: safe loading, atomic writes, slim checkpoints."""
 
-
 import os
 import signal
 
@@ -36,7 +35,6 @@ def test_checkpoints_load_safely_and_fail_clearly(tmp_path):
         train(tiny_train_args(tmp_path, steps=2, resume=True, preset="small"))
 
 
-
 def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
     target = tmp_path / "ck.pt"
     save_checkpoint(target, {"config": {}, "process": "flow", "sampling": {}, "model": {}})
@@ -55,6 +53,7 @@ def test_atomic_save_leaves_no_partial_file(tmp_path, monkeypatch):
 def test_signal_during_atomic_write_is_delivered_after_the_file_is_in_place(tmp_path, sig):
     """A trainer's Ctrl-C / SIGTERM landing inside torch.save once raised in the zip writer and
     surfaced as 'RuntimeError: unexpected pos' instead of KeyboardInterrupt (seen once in CI)."""
+
     def interrupt(signum, frame):
         raise KeyboardInterrupt
 
@@ -75,7 +74,6 @@ def test_signal_during_atomic_write_is_delivered_after_the_file_is_in_place(tmp_
         assert list(tmp_path.iterdir()) == [tmp_path / "ck.pt"]  # no temp file left
     finally:
         signal.signal(sig, old)
-
 
 
 def test_export_slim_checkpoint(tmp_path):

@@ -1,6 +1,5 @@
 """world_models.model.dit and world_models.model.layers: presets, shapes, blocks, the copy filter."""
 
-
 import pytest
 import torch
 from helpers import random_cond
@@ -10,10 +9,17 @@ from world_models.model.dit import ModelConfig
 from world_models.model.layers import BLOCKS, DynamicFilterCopy, RMSNorm, patchify, unpatchify
 
 
-@pytest.mark.parametrize("overrides", [
-    dict(kind="dit"), dict(), dict(conditioning="global"), dict(norm="layer", cond="additive"),
-    dict(stem="linear", prediction="native"), dict(patch=4),
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        dict(kind="dit"),
+        dict(),
+        dict(conditioning="global"),
+        dict(norm="layer", cond="additive"),
+        dict(stem="linear", prediction="native"),
+        dict(patch=4),
+    ],
+)
 def test_model_shapes(overrides):
     m = build_model(preset("tiny", **overrides))
     x, t = torch.randn(3, 3, 64, 64), torch.rand(3)
@@ -21,11 +27,9 @@ def test_model_shapes(overrides):
     assert out.shape == (3, 3, 64, 64)
 
 
-
 def test_seed_preset_is_the_original_model():
     c = preset("seed")
     assert (c.dim, c.depth, c.patch, c.conditioning, c.prediction) == (256, 3, 4, "global", "native")
-
 
 
 def test_bad_shapes_and_configs_are_reported():
@@ -40,12 +44,10 @@ def test_bad_shapes_and_configs_are_reported():
         preset("huge")
 
 
-
 def test_patchify_roundtrip():
     x = torch.randn(2, 3, 64, 64)
     assert torch.equal(unpatchify(patchify(x, 8), 8, 3, 64, 64), x)
     assert patchify(x, 8).shape == (2, 64, 192)
-
 
 
 def test_zero_initialised_block_is_identity():
@@ -55,7 +57,6 @@ def test_zero_initialised_block_is_identity():
         assert torch.allclose(blk(x, c), x + (blk.cond_proj(c).unsqueeze(1) if cond == "additive" else 0))
 
 
-
 def test_rmsnorm_runs_in_fp32():
     n = RMSNorm(8)
     x = (torch.randn(4, 8) * 100).bfloat16()
@@ -63,7 +64,6 @@ def test_rmsnorm_runs_in_fp32():
     assert y.dtype == torch.bfloat16
     ref = x.float() / x.float().pow(2).mean(-1, keepdim=True).add(1e-6).sqrt()
     assert torch.allclose(y.float(), ref, atol=2e-2)
-
 
 
 def test_dynamic_filter_can_express_a_translation():
@@ -84,18 +84,25 @@ def test_dynamic_filter_can_express_a_translation():
         DynamicFilterCopy(4, 17, pad="reflect")
     # what the translation reads from beyond the view: exactly the 8 revealed rows
     beyond = dc.beyond(torch.tensor([1]), 64, 64)  # (1, 1, 64, 64)
-    assert torch.allclose(beyond[0, 0, -8:], torch.ones(8, 64), atol=1e-5) and torch.allclose(beyond[0, 0, :-8], torch.zeros(56, 64), atol=1e-5)
+    assert torch.allclose(beyond[0, 0, -8:], torch.ones(8, 64), atol=1e-5) and torch.allclose(
+        beyond[0, 0, :-8], torch.zeros(56, 64), atol=1e-5
+    )
     with pytest.raises(ValueError, match="copy_pad"):
         preset("tiny", copy_pad="zeros")
     assert build_model(preset("tiny", copy_pad="mean")).copy.pad == "mean"
-    assert ModelConfig.from_dict({k: v for k, v in preset("tiny").to_dict().items() if k != "copy_pad"}).copy_pad == "replicate"  # older checkpoints
+    assert (
+        ModelConfig.from_dict({k: v for k, v in preset("tiny").to_dict().items() if k != "copy_pad"}).copy_pad
+        == "replicate"
+    )  # older checkpoints
 
 
 def test_place_field_reads_the_cells_the_next_view_shows():
     m = build_model(preset("tiny", place_rows=12, place_cols=15, place_dim=4))
     x, t, cond = torch.randn(2, 3, 64, 64), torch.rand(2), random_cond(2)
     place = torch.tensor([[0, 0], [4, 7]])
-    assert torch.equal(m(x, t, **cond), m(x, t, **cond, place=place))  # zero-initialised: a pretrained model starts unchanged
+    assert torch.equal(
+        m(x, t, **cond), m(x, t, **cond, place=place)
+    )  # zero-initialised: a pretrained model starts unchanged
     torch.nn.init.normal_(m.place_field)
     torch.nn.init.normal_(m.final.linear.weight)  # zero-initialised too: the output would not depend on the tokens
     out = m(x, t, **cond, place=place)
@@ -129,7 +136,12 @@ def test_place_decoder_writes_the_field_into_the_revealed_strip_only():
     no_dec = m(x, t, **cond, place=place)
     torch.nn.init.normal_(m.place_out.weight)  # zero-initialised: until it learns, the model is the one it was
     diff = (m(x, t, **cond, place=place) - no_dec).abs().amax(1)  # (4, 64, 64)
-    strips = [(slice(0, 8), slice(None)), (slice(56, 64), slice(None)), (slice(None), slice(0, 8)), (slice(None), slice(56, 64))]
+    strips = [
+        (slice(0, 8), slice(None)),
+        (slice(56, 64), slice(None)),
+        (slice(None), slice(0, 8)),
+        (slice(None), slice(56, 64)),
+    ]
     for a, (rows, cols) in enumerate(strips):
         inside = torch.zeros(64, 64, dtype=torch.bool)
         inside[rows, cols] = True

@@ -129,18 +129,50 @@ def test_adversarial_options_are_validated(tmp_path):
 
 def test_torchrun_ddp_adversarial_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29547",
-                        "-m", "world_models.training", "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
-                        "--adv.weight", "0.5", "--adv.batch", "2", "--out", str(tmp_path / "ddp"), "--no-progress"],
-                       capture_output=True, text=True, timeout=180, env=env)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29547",
+            "-m",
+            "world_models.training",
+            "--preset",
+            "tiny",
+            "--steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--eval-every",
+            "0",
+            "--adv.weight",
+            "0.5",
+            "--adv.batch",
+            "2",
+            "--out",
+            str(tmp_path / "ddp"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     ck = load_checkpoint(tmp_path / "ddp" / "last.pt")
     assert ck["step"] == 3 and ck["adversary"] is not None
 
 
 def test_chroma_discriminator_and_colour_loss_train(tmp_path):
-    ck = load_checkpoint(train(_args(tmp_path, steps=2, adv=replace(ADV, chroma=True, highpass=False), colour=ColourArgs(weight=2.0))))
-    assert ck["adversary"]["disc"]["net.0.parametrizations.weight.original"].shape[1] == 6  # RGB and its chroma residual
+    ck = load_checkpoint(
+        train(_args(tmp_path, steps=2, adv=replace(ADV, chroma=True, highpass=False), colour=ColourArgs(weight=2.0)))
+    )
+    assert (
+        ck["adversary"]["disc"]["net.0.parametrizations.weight.original"].shape[1] == 6
+    )  # RGB and its chroma residual
     assert ck["train_args"]["colour_weight"] == 2.0 and ck["train_args"]["adv_chroma"]
 
 

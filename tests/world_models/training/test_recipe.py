@@ -22,7 +22,12 @@ def test_stage_settings_follow_the_device_and_the_start(tmp_path):
     a = Args(time_budget=100, out=str(tmp_path / "r"), device="cpu", pretrained=None)
     flow, adv = stage_args(a, "flow", tmp_path, None), stage_args(a, "adversarial", tmp_path, "x.pt")
     assert (flow.time_budget, adv.time_budget) == pytest.approx((70, 30))
-    assert flow.batch_size == adv.batch_size == 32 and flow.lr == 3e-4 and flow.cond.noise == 0.05 and adv.adv.weight == 1.0
+    assert (
+        flow.batch_size == adv.batch_size == 32
+        and flow.lr == 3e-4
+        and flow.cond.noise == 0.05
+        and adv.adv.weight == 1.0
+    )
     assert stage_args(a, "flow", tmp_path, "u.pt").lr == 1e-4 and adv.pretrained == "x.pt"
     assert flow.cfg.on and flow.t_sampling == "logit_normal" and flow.experiment == "world_flow"
 
@@ -35,8 +40,18 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
     mine = stripe_map(tmp_path / "mine.png", (40, 160, 90))
     (tmp_path / "more").mkdir()
     stripe_map(tmp_path / "more" / "m1.png", (200, 120, 30))
-    a = Args(map=mine, extra_maps=(str(tmp_path / "more"),), time_budget=3, preset="tiny", pretrained=None, batch_size=4, out=str(tmp_path / "run"),
-             eval_every=0, progress=False, device="cpu")
+    a = Args(
+        map=mine,
+        extra_maps=(str(tmp_path / "more"),),
+        time_budget=3,
+        preset="tiny",
+        pretrained=None,
+        batch_size=4,
+        out=str(tmp_path / "run"),
+        eval_every=0,
+        progress=False,
+        device="cpu",
+    )
     final = run(a)
     ck = load_checkpoint(final)
     assert ck["sampling"]["steps"] == 1 and ck["sampling"]["cfg_scale"] == 1.0 and "optimizer" not in ck
@@ -44,14 +59,21 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
     flow = load_checkpoint(tmp_path / "run" / "flow" / "last.pt")
     assert flow["train_args"]["cond_noise"] == 0.05 and flow["step"] > 0
     stages = ck["recipe"]["stages"]  # the history of every stage travels with the model
-    assert list(stages) == ["flow", "adversarial"] and stages["flow"]["step"] == flow["step"] and ck["recipe"]["args"]["map"] == mine
+    assert (
+        list(stages) == ["flow", "adversarial"]
+        and stages["flow"]["step"] == flow["step"]
+        and ck["recipe"]["args"]["map"] == mine
+    )
     env = gym.make("DreamWorldMap-v0", checkpoint=str(final), map_path=mine)
     obs, _ = env.reset(seed=0)
     assert env.step(3)[0]["image"].shape == (64, 64, 3)
     with pytest.raises(SystemExit, match="already holds a run"):
         run(a)  # never overwrites
     again = load_checkpoint(run(Args(**{**a.__dict__, "resume": True})))  # finished stages are kept, not trained again
-    assert all(torch.equal(again["model"][k], v) for k, v in ck["model"].items()) and again["recipe"]["stages"] == ck["recipe"]["stages"]
+    assert (
+        all(torch.equal(again["model"][k], v) for k, v in ck["model"].items())
+        and again["recipe"]["stages"] == ck["recipe"]["stages"]
+    )
     with pytest.raises(SystemExit, match="--preset"):
         run(Args(**{**a.__dict__, "resume": True, "preset": "small"}))
 
@@ -59,8 +81,25 @@ def test_recipe_trains_every_stage_on_many_maps_and_exports_a_dream_model(tmp_pa
 def test_recipe_resumes_the_running_stage(tmp_path, popen):
     """Stopped in stage 1 (SIGINT), --resume finishes stage 1 from its checkpoint and runs the rest."""
     out = tmp_path / "run"
-    cmd = [sys.executable, str(ROOT / "train_world.py"), "--preset", "tiny", "--pretrained", "None", "--batch-size", "4", "--eval-every", "0", "--no-progress",
-           "--device", "cpu", "--out", str(out), "--threads", "1"]
+    cmd = [
+        sys.executable,
+        str(ROOT / "train_world.py"),
+        "--preset",
+        "tiny",
+        "--pretrained",
+        "None",
+        "--batch-size",
+        "4",
+        "--eval-every",
+        "0",
+        "--no-progress",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        "--threads",
+        "1",
+    ]
     p = popen([*cmd, "--time-budget", "600"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     import time
 
@@ -79,16 +118,30 @@ def test_recipe_resumes_the_running_stage(tmp_path, popen):
 
 
 def test_recipe_errors_name_the_bad_input(tmp_path):
-    for kw, msg in [(dict(map=str(tmp_path / "nope.png")), "--map"), (dict(extra_maps=(str(tmp_path / "no"),)), "--extra-maps"),
-                    (dict(pretrained=str(tmp_path / "x.pt")), "x.pt"), (dict(time_budget=0), "--time-budget"),
-                    (dict(adv_share=1.0), "--adv-share")]:
+    for kw, msg in [
+        (dict(map=str(tmp_path / "nope.png")), "--map"),
+        (dict(extra_maps=(str(tmp_path / "no"),)), "--extra-maps"),
+        (dict(pretrained=str(tmp_path / "x.pt")), "x.pt"),
+        (dict(time_budget=0), "--time-budget"),
+        (dict(adv_share=1.0), "--adv-share"),
+    ]:
         with pytest.raises(SystemExit, match=msg):
             run(Args(out=str(tmp_path / "r"), **kw))
 
 
 def test_recipe_fine_tunes_the_universal_model_by_default(tmp_path):
     assert pretrained_path(Args()) == str(UNIVERSAL_MODEL) and UNIVERSAL_MODEL.is_file()
-    final = run(Args(time_budget=2, batch_size=2, out=str(tmp_path / "r"), eval_every=0, progress=False, device="cpu", adv_share=0.0))
+    final = run(
+        Args(
+            time_budget=2,
+            batch_size=2,
+            out=str(tmp_path / "r"),
+            eval_every=0,
+            progress=False,
+            device="cpu",
+            adv_share=0.0,
+        )
+    )
     flow = load_checkpoint(tmp_path / "r" / "flow" / "last.pt")
     assert flow["train_args"]["pretrained"] == str(UNIVERSAL_MODEL) and flow["train_args"]["lr"] == 1e-4
     assert list(load_checkpoint(final)["recipe"]["stages"]) == ["flow"]  # --adv-share 0: no adversarial stage
@@ -102,24 +155,56 @@ def test_recipe_with_a_place_field_exports_a_model_that_knows_the_map(tmp_path):
     from worldgen_core.world import WorldCore
 
     mine = stripe_map(tmp_path / "mine.png", (40, 160, 90))
-    a = Args(map=mine, place_field=True, place_dim=8, place_decoder=True, time_budget=2, preset="tiny", pretrained=None, batch_size=4,
-             out=str(tmp_path / "run"), eval_every=0, progress=False, device="cpu")
+    a = Args(
+        map=mine,
+        place_field=True,
+        place_dim=8,
+        place_decoder=True,
+        time_budget=2,
+        preset="tiny",
+        pretrained=None,
+        batch_size=4,
+        out=str(tmp_path / "run"),
+        eval_every=0,
+        progress=False,
+        device="cpu",
+    )
     final = run(a)
     wm = load_world_model(final)
     assert wm.knows(WorldCore(mine)) and not wm.knows(WorldCore())
     assert wm.config.place_decoder and wm.config.place_dim == 8
-    assert load_checkpoint(tmp_path / "run" / "adversarial" / "last.pt")["train_args"]["place_field"]  # both stages keep the field
+    assert load_checkpoint(tmp_path / "run" / "adversarial" / "last.pt")["train_args"][
+        "place_field"
+    ]  # both stages keep the field
     env = gym.make("DreamWorldMap-v0", checkpoint=str(final), map_path=mine)
     assert env.unwrapped.dreamer.place  # the dream of that map reads the field ...
-    assert not gym.make("DreamWorldMap-v0", checkpoint=str(final)).unwrapped.dreamer.place  # ... the dream of another map does not
+    assert not gym.make(
+        "DreamWorldMap-v0", checkpoint=str(final)
+    ).unwrapped.dreamer.place  # ... the dream of another map does not
     many = run(Args(**{**a.__dict__, "out": str(tmp_path / "r2"), "extra_maps": (mine,)}))  # a field is of one map: off
     assert load_world_model(many).config.place_rows == 0
-    assert load_checkpoint(tmp_path / "r2" / "adversarial" / "last.pt")["train_args"]["rollout_batch"] == 0  # so are the dreams
+    assert (
+        load_checkpoint(tmp_path / "r2" / "adversarial" / "last.pt")["train_args"]["rollout_batch"] == 0
+    )  # so are the dreams
 
 
 #: how a stage is run, not what it trains: may differ from the shipped model's record
-HOW_TO_RUN = {"out", "pretrained", "time_budget", "steps", "seed", "device", "threads", "progress", "eval_every", "log_every",
-              "ckpt_every", "ckpt_seconds", "resume", "map"}
+HOW_TO_RUN = {
+    "out",
+    "pretrained",
+    "time_budget",
+    "steps",
+    "seed",
+    "device",
+    "threads",
+    "progress",
+    "eval_every",
+    "log_every",
+    "ckpt_every",
+    "ckpt_seconds",
+    "resume",
+    "map",
+}
 
 
 def test_recorded_settings_keep_the_names_runs_had_before_the_groups():
@@ -137,7 +222,11 @@ def test_recipe_makes_the_shipped_models_settings(tmp_path):
     sa = flat_args(stage_args(a, "adversarial", tmp_path, "start.pt"))
     recorded = shipped["train_args"]
     # an architecture override left at None is the preset's value: the model configurations are compared below
-    differ = {k: (sa.get(k), v) for k, v in recorded.items() if k not in HOW_TO_RUN and sa.get(k) != v and sa.get(k) is not None}
+    differ = {
+        k: (sa.get(k), v)
+        for k, v in recorded.items()
+        if k not in HOW_TO_RUN and sa.get(k) != v and sa.get(k) is not None
+    }
     assert not differ, f"recipe stage 'adversarial' vs the shipped model's record (recipe, shipped): {differ}"
     config = _model_config(stage_args(a, "flow", tmp_path, None), "world", WorldCore(None, TaskConfig()))
     assert config.to_dict() == shipped["config"]

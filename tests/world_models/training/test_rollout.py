@@ -44,7 +44,8 @@ def test_rows_are_dreamed_context_with_the_true_world_as_target():
     assert (batch["next_pos"][:6] != before["pos"]).any(1).all()  # only moves that happen
     truth = core.views(batch["next_pos"][:6])
     assert np.array_equal(batch["next"][:6], truth)  # the first move: the remembered tiles are real ones
-    # the dream advanced by its sample: the revealed strip is what was "drawn", the rest the memory (the real first view)
+    # the dream advanced by its sample: the revealed strip is what was "drawn", the rest the memory (the real first
+    # view)
     masks = dyn.revealed_masks(64, 8)[batch["action"][:6]]  # (6, H, W)
     drawn = 255 - truth.astype(np.int64)
     assert np.abs(p.views[masks].astype(np.int64) - drawn[masks]).max() <= 1
@@ -60,7 +61,9 @@ def test_rows_are_dreamed_context_with_the_true_world_as_target():
     mem_view, _ = p.memory.recall(p.idx, batch2["next_pos"], true_next)
     assert np.array_equal(batch2["next"], mem_view)
     tiles = lambda v: v.reshape(6, 8, 8, 8, 8, 3).transpose(0, 1, 3, 2, 4, 5)  # (6, g, g, s, s, 3)
-    assert np.array_equal(tiles(batch2["next"])[~shown_before], tiles(true_next)[~shown_before])  # never shown: the truth
+    assert np.array_equal(
+        tiles(batch2["next"])[~shown_before], tiles(true_next)[~shown_before]
+    )  # never shown: the truth
     assert not np.array_equal(batch2["next"], true_next)  # ... and the dreamed tiles it shows again are the dream's
 
 
@@ -97,8 +100,15 @@ def test_state_dict_continues_the_same_dreams():
     assert np.array_equal(a.views, b.views)
 
 
-@pytest.mark.parametrize("extra", [dict(rollout=RolloutArgs(batch=3, horizon=4)), dict(adv=replace(ADV, batch=0), rollout=RolloutArgs(batch=3)),
-                                   dict(adv=ADV, rollout=RolloutArgs(batch=3))], ids=["rollouts", "judged", "judged+adversary"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        dict(rollout=RolloutArgs(batch=3, horizon=4)),
+        dict(adv=replace(ADV, batch=0), rollout=RolloutArgs(batch=3)),
+        dict(adv=ADV, rollout=RolloutArgs(batch=3)),
+    ],
+    ids=["rollouts", "judged", "judged+adversary"],
+)
 def test_training_with_rollouts_resumes_exactly(tmp_path, extra):
     straight = train(tiny_train_args(tmp_path, out=str(tmp_path / "a"), steps=4, **extra))
     train(tiny_train_args(tmp_path, out=str(tmp_path / "b"), steps=2, **extra))
@@ -114,8 +124,12 @@ def test_training_with_rollouts_resumes_exactly(tmp_path, extra):
 
 
 def test_rollout_options_are_validated(tmp_path):
-    for bad in (dict(rollout=RolloutArgs(batch=-1)), dict(rollout=RolloutArgs(batch=2), experiment="world"),
-                dict(rollout=RolloutArgs(batch=2, horizon=0)), dict(adv=replace(ADV, batch=0))):
+    for bad in (
+        dict(rollout=RolloutArgs(batch=-1)),
+        dict(rollout=RolloutArgs(batch=2), experiment="world"),
+        dict(rollout=RolloutArgs(batch=2, horizon=0)),
+        dict(adv=replace(ADV, batch=0)),
+    ):
         with pytest.raises(SystemExit, match="rollout|adv-batch"):
             train(tiny_train_args(tmp_path, **bad))
 
@@ -146,6 +160,7 @@ def test_adversary_judging_rollouts_sees_only_the_strip_differ():
     core = WorldCore()
     p, seen = _spied(core, band=16, seed=0, frames=False)
     for _ in range(3):
+
         def draw(batch, x_1):  # differs from the target in the revealed strips only
             strip = torch.from_numpy(dyn.revealed_masks(64, 8)[batch["action"]])[:, None]  # (4, 1, H, W)
             return torch.where(strip, torch.zeros_like(x_1), x_1)
@@ -178,7 +193,9 @@ def test_frame_adversary_judges_what_the_dream_shows_against_the_true_frame():
 
 
 def test_training_with_a_frame_discriminator_saves_its_own(tmp_path):
-    ck = load_checkpoint(train(tiny_train_args(tmp_path, steps=2, adv=replace(ADV, batch=2), rollout=RolloutArgs(batch=2, frames=True))))
+    ck = load_checkpoint(
+        train(tiny_train_args(tmp_path, steps=2, adv=replace(ADV, batch=2), rollout=RolloutArgs(batch=2, frames=True)))
+    )
     assert "disc" in ck["rollout"]["adversary"] and "disc" in ck["adversary"]
     with pytest.raises(SystemExit, match="--rollout.frames"):
         train(tiny_train_args(tmp_path, out=str(tmp_path / "x"), rollout=RolloutArgs(frames=True)))

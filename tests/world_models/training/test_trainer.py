@@ -37,7 +37,6 @@ def test_tiny_model_overfits_a_handful_of_transitions():
     assert shift_baseline > 20  # the copy filter learned the motion of each action
 
 
-
 #: adversarial fine-tuning of a tiny run (tests/test_adversarial.py uses it too)
 @pytest.mark.parametrize("extra", [{}, dict(adv=ADV)], ids=["plain", "adversarial"])
 def test_checkpoint_resume_is_exact(tmp_path, extra):
@@ -57,15 +56,15 @@ def test_checkpoint_resume_is_exact(tmp_path, extra):
         assert any(not torch.equal(start[k], v) for k, v in a["model"].items())
 
 
-
 def test_pretrained_dit_initialises_world_model(tmp_path):
-    dit = train(tiny_train_args(tmp_path, experiment="diffusion", out=str(tmp_path / "dit"), steps=1, cfg=GuidanceArgs()))
+    dit = train(
+        tiny_train_args(tmp_path, experiment="diffusion", out=str(tmp_path / "dit"), steps=1, cfg=GuidanceArgs())
+    )
     world = build_model(preset("tiny"))
     loaded, skipped = init_from_pretrained(world, str(dit))
     assert any("blocks.0" in k for k in loaded) and "patch_embed.proj.weight" in loaded
     src = load_checkpoint(dit)["ema"]["patch_embed.proj.weight"]
     assert torch.equal(world.state_dict()["patch_embed.proj.weight"][:, :3], src)
-
 
 
 def test_pretrained_place_field_widens_and_gains_a_decoder(tmp_path):
@@ -75,7 +74,9 @@ def test_pretrained_place_field_widens_and_gains_a_decoder(tmp_path):
     torch.nn.init.normal_(small.place_field)
     torch.nn.init.normal_(small.final.linear.weight)
     path = tmp_path / "small.pt"
-    save_checkpoint(path, {"config": small.config.to_dict(), "process": {}, "sampling": {}, "model": small.state_dict()})
+    save_checkpoint(
+        path, {"config": small.config.to_dict(), "process": {}, "sampling": {}, "model": small.state_dict()}
+    )
     wide = build_model(preset("tiny", place_rows=12, place_cols=15, place_dim=6, place_decoder=True))
     loaded, skipped = init_from_pretrained(wide, str(path))
     assert {"place_field", "place_proj.weight"} <= set(loaded) and not skipped
@@ -87,33 +88,94 @@ def test_pretrained_place_field_widens_and_gains_a_decoder(tmp_path):
 @pytest.mark.parametrize("experiment", ["world_flow", "diffusion", "world"])
 def test_cli_smoke(tmp_path, experiment):
     out = tmp_path / experiment
-    r = subprocess.run([sys.executable, "-m", "world_models.training", "--experiment", experiment, "--cfg.on", "--preset", "tiny",
-                        "--steps", "3", "--out", str(out), "--eval-every", "3", "--no-progress"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "world_models.training",
+            "--experiment",
+            experiment,
+            "--cfg.on",
+            "--preset",
+            "tiny",
+            "--steps",
+            "3",
+            "--out",
+            str(out),
+            "--eval-every",
+            "3",
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 0, r.stderr
     wm = load_world_model(out / "last.pt")
     assert wm.process.name == ("flow" if experiment == "world_flow" else "ddpm")
     assert (out / "tb").is_dir()
 
 
-
 def test_cli_rejects_bad_input(tmp_path):
-    r = subprocess.run([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--out", str(tmp_path)], capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "world_models.training", "--preset", "tiny", "--out", str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode != 0 and "--steps" in r.stderr + r.stdout
-    r = subprocess.run([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--steps", "1", "--map", str(tmp_path / "nope.png"),
-                        "--out", str(tmp_path)], capture_output=True, text=True)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "world_models.training",
+            "--preset",
+            "tiny",
+            "--steps",
+            "1",
+            "--map",
+            str(tmp_path / "nope.png"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "nope.png" in r.stderr
-
 
 
 def test_torchrun_ddp_smoke(tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "29533",
-                        "-m", "world_models.training", "--preset", "tiny", "--steps", "3", "--batch-size", "4", "--eval-every", "0",
-                        "--out", str(tmp_path / "ddp"), "--no-progress"], capture_output=True, text=True, timeout=180, env=env)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29533",
+            "-m",
+            "world_models.training",
+            "--preset",
+            "tiny",
+            "--steps",
+            "3",
+            "--batch-size",
+            "4",
+            "--eval-every",
+            "0",
+            "--out",
+            str(tmp_path / "ddp"),
+            "--no-progress",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     assert "world size 2" in r.stdout
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")["step"] == 3
-
 
 
 def test_interrupted_run_keeps_its_progress(tmp_path, popen):
@@ -121,9 +183,29 @@ def test_interrupted_run_keeps_its_progress(tmp_path, popen):
     import time
 
     out = tmp_path / "int"
-    proc = popen([sys.executable, "-m", "world_models.training", "--preset", "tiny", "--steps", "100000", "--out", str(out),
-                             "--eval-every", "0", "--ckpt-every", "100000", "--no-progress", "--batch-size", "2"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = popen(
+        [
+            sys.executable,
+            "-m",
+            "world_models.training",
+            "--preset",
+            "tiny",
+            "--steps",
+            "100000",
+            "--out",
+            str(out),
+            "--eval-every",
+            "0",
+            "--ckpt-every",
+            "100000",
+            "--no-progress",
+            "--batch-size",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     t0 = time.time()
     while not (out / "args.json").exists() and time.time() - t0 < 60:
         time.sleep(0.2)
@@ -144,14 +226,30 @@ def test_place_field_learns_what_the_view_cannot_show(tmp_path):
     from worldgen_core import dynamics as dyn
 
     rng = np.random.default_rng(0)
-    world = np.kron(rng.integers(0, 256, (24, 24, 3), dtype=np.uint8), np.ones((4, 4, 1), np.uint8))  # 96 x 96 px: 5 x 5 views
+    world = np.kron(
+        rng.integers(0, 256, (24, 24, 3), dtype=np.uint8), np.ones((4, 4, 1), np.uint8)
+    )  # 96 x 96 px: 5 x 5 views
     from PIL import Image
 
     Image.fromarray(world).save(tmp_path / "noise.png")
     core = WorldCore(str(tmp_path / "noise.png"))
-    path = train(Args(experiment="world_flow", preset="tiny", map=str(tmp_path / "noise.png"), place=PlaceArgs(field=True, dim=32, lr=3e-2),
-                      lr=2e-3, warmup=10, t_sampling="logit_normal", steps=200, batch_size=16, eval_every=0,
-                      progress=False, bf16=False, out=str(tmp_path / "run")))
+    path = train(
+        Args(
+            experiment="world_flow",
+            preset="tiny",
+            map=str(tmp_path / "noise.png"),
+            place=PlaceArgs(field=True, dim=32, lr=3e-2),
+            lr=2e-3,
+            warmup=10,
+            t_sampling="logit_normal",
+            steps=200,
+            batch_size=16,
+            eval_every=0,
+            progress=False,
+            bf16=False,
+            out=str(tmp_path / "run"),
+        )
+    )
     ck = load_checkpoint(path)
     assert ck["place_map"] == core.fingerprint and ck["config"]["place_rows"] == core.place_grid[0] == 12
     wm = load_world_model(path)
@@ -160,7 +258,9 @@ def test_place_field_learns_what_the_view_cannot_show(tmp_path):
     strip = dyn.revealed_masks(64, 8)[b["action"]]
     cells = b["pos"] + dyn.ACTION_DELTAS[b["action"]]
     g = lambda: torch.Generator().manual_seed(0)
-    with_field = psnr(wm.predict(b["view"], b["action"], g(), steps=1, cells=cells)[strip][None], b["next"][strip][None])
+    with_field = psnr(
+        wm.predict(b["view"], b["action"], g(), steps=1, cells=cells)[strip][None], b["next"][strip][None]
+    )
     without = psnr(wm.predict(b["view"], b["action"], g(), steps=1)[strip][None], b["next"][strip][None])
     assert with_field > without + 3, (with_field, without)
 
@@ -169,6 +269,10 @@ def test_place_field_rejects_many_maps(tmp_path):
     from helpers import stripe_map
 
     with pytest.raises(SystemExit, match="learns one map by place"):
-        train(tiny_train_args(tmp_path, place=PlaceArgs(field=True), extra_maps=(stripe_map(tmp_path / "m.png", (10, 200, 30)),)))
+        train(
+            tiny_train_args(
+                tmp_path, place=PlaceArgs(field=True), extra_maps=(stripe_map(tmp_path / "m.png", (10, 200, 30)),)
+            )
+        )
     with pytest.raises(SystemExit, match="--place.decoder decodes the place field's vectors: it needs --place.field"):
         train(tiny_train_args(tmp_path, place=PlaceArgs(decoder=True)))

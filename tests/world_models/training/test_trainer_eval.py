@@ -27,12 +27,23 @@ def test_eval_logs_worldbench_measures_of_the_views_it_shows(tiny_world_model):
     wm = load_world_model(tiny_world_model, device="cpu")
     core = WorldCore()
     batch = TransitionSampler(core, seed=12345).sample(8)
-    assert len(set(batch["action"].tolist())) > 1  # strips of several actions: pooling them is what makes psnr_new worldbench's
+    assert (
+        len(set(batch["action"].tolist())) > 1
+    )  # strips of several actions: pooling them is what makes psnr_new worldbench's
     w = Recorder()
     _log_eval(w, wm.model, wm.process, core, batch, wm.sampling, torch.device("cpu"), torch.float32, 0)
-    assert set(w.scalars) == {"eval/psnr_known", "eval/psnr_new", "eval/sharpness_new", "eval/rollout_psnr@1", "eval/rollout_psnr@6",
-                              "eval/contrast_roll@6", "eval/sharpness_roll@6"}
-    grid = w.images["images/current_truth_generated"]  # rows: current views, true next views, generated next views (2-px gutters)
+    assert set(w.scalars) == {
+        "eval/psnr_known",
+        "eval/psnr_new",
+        "eval/sharpness_new",
+        "eval/rollout_psnr@1",
+        "eval/rollout_psnr@6",
+        "eval/contrast_roll@6",
+        "eval/sharpness_roll@6",
+    }
+    grid = w.images[
+        "images/current_truth_generated"
+    ]  # rows: current views, true next views, generated next views (2-px gutters)
     gen = np.stack([grid[2 * 68 + 2 : 2 * 68 + 66, 68 * i + 2 : 68 * i + 66] for i in range(8)])
     assert np.array_equal(grid[68 + 2 : 68 + 66, 2:66], batch["next"][0])
     expected = metrics.one_step(gen, batch["next"], batch["action"], core.task.stride)
