@@ -1,9 +1,9 @@
-"""Train a dream-ready world model for a map in one command: ``python train_world.py --map my_map.png --time-budget
-2700``.
+"""Train a dream-ready world model for a map in one command: ``python train_world.py --map my_map.png``.
 
-Runs the whole recipe (:mod:`world_models.training.recipe`: flow matching, then adversarial sharpening of
-the one-step sampler, then export to ``OUT/world_model.pt``) inside one time budget; ``--resume``
-continues it. ``--pretrained data/universal.pt`` fine-tunes the model trained on many maps.
+Runs the whole recipe (:mod:`world_models.training.recipe`: flow matching with a place field, then the
+realism stage, then export to ``OUT/world_model.pt``: the shipped model's stages and settings) inside one
+time budget (``--time-budget``, 45 minutes by default); ``--resume`` continues it. It fine-tunes the
+universal model (``data/universal.pt``) by default.
 One stage with every setting (the experiments, ablations, ``torchrun``):
 ``python -m world_models.training --help``.
 """

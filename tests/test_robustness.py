@@ -498,7 +498,7 @@ def test_bit_flipped_checkpoint_is_refused(tmp_path):
 # ---- the docs table stays true --------------------------------------------------------------------
 def test_robustness_table_names_existing_tests():
     """Every row of docs/ROBUSTNESS.md names tests that exist under tests/; the first
-    pass's rows are numbered 1..N, the second pass's by its case numbers and the hostile passes' letters."""
+    pass's rows are numbered 1..N, the second pass's by its case numbers and the reviews' letters."""
     table = (ROOT / "docs" / "ROBUSTNESS.md").read_text()
     first, _, second = table.partition("## Second pass")
     rows = [ln for ln in first.splitlines() if re.match(r"\|\s*\d+", ln)]

@@ -97,16 +97,18 @@ def test_transfer_refuses_runs_of_another_model_or_map(tmp_path):
     from worldbench.models import parse_spec
 
     core = WorldCore()
-    cfg = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
-    first = tr.transfer([parse_spec("m=copy", core)], tmp_path, cfg)
+    config = tr.TransferConfig(tasks=("near",), steps={"near": 64}, eval_episodes=4, n_envs=2)
+    first = tr.transfer([parse_spec("m=copy", core)], tmp_path, config)
     ident = json.loads((tmp_path / "near" / "m_seed0" / "identity.json").read_text())
     assert ident["world_model"] == {"spec": "copy", "sha256": None} and ident["map_fingerprint"] == core.fingerprint
-    assert json.dumps(tr.transfer([parse_spec("m=copy", core)], tmp_path, cfg)) == json.dumps(first)  # the same: reused
+    assert json.dumps(tr.transfer([parse_spec("m=copy", core)], tmp_path, config)) == json.dumps(
+        first
+    )  # the same: reused
     with pytest.raises(ValueError, match=r"m_seed0 holds a run of something else: world_model .*'shift'.*'copy'"):
-        tr.transfer([parse_spec("m=shift", core)], tmp_path, cfg)
+        tr.transfer([parse_spec("m=shift", core)], tmp_path, config)
     other = _other_map(tmp_path)
     with pytest.raises(ValueError, match="real_seed0 holds a run of something else: .*map_fingerprint"):
-        tr.transfer([parse_spec("m=copy", WorldCore(other))], tmp_path, cfg, map_path=other)
+        tr.transfer([parse_spec("m=copy", WorldCore(other))], tmp_path, config, map_path=other)
     assert json.loads((tmp_path / "near" / "m_seed0" / "identity.json").read_text()) == ident  # nothing changed
 
 
@@ -452,7 +454,7 @@ def test_play_and_rollout_gif_take_a_map_and_the_dreams_default(tmp_path, ckpt, 
     assert play.make_env(map_path=other).unwrapped.core.fingerprint == WorldCore(other).fingerprint
 
 
-# ---- what a hostile pass on the fixes above found ---------------------------------------------------
+# ---- what a review of the fixes above found --------------------------------------------------------
 def test_transfer_refuses_names_that_share_a_run_folder(tmp_path, monkeypatch):
     import agents.training
     from worldbench import transfer as tr

@@ -353,7 +353,7 @@ def test_infinite_time_budget_is_refused(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
-# ---- A. what a hostile pass over these fixes found ----------------------------------------------
+# ---- A. what a review of these fixes found -----------------------------------------------------
 def test_a_linked_lock_file_is_never_written_through(tmp_path, run_ckpt):
     from worldgen_core.runs import LOCK_NAME
 

@@ -16,7 +16,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from world_models.generative.processes import FlowMatching
 from world_models.inference import resolve_device
@@ -41,6 +43,27 @@ def seconds_per_call(fn, seconds: float, repeats: int) -> float:
         sync()
         per.append((time.perf_counter() - t0) / n)
     return statistics.median(per)
+
+
+def matmul_peak(device, dtype, n: int | None = None, seconds: float = 0.5, repeats: int = 5) -> float:
+    """Measured FLOP/s of an ``n x n x n`` matrix product in ``dtype`` on ``device`` (median of ``repeats``)."""
+    dev = torch.device(device)
+    n = n or (8192 if dev.type == "cuda" else 1024)
+    a, b = (torch.randn(n, n, device=dev).to(dtype) for _ in range(2))
+    return 2 * n**3 / seconds_per_call(lambda: a @ b, seconds, repeats)
+
+
+def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[float, float]:
+    """Generated frames/s of ``wm.predict`` at ``batch`` (median of ``repeats``) and its FLOPs per frame."""
+    rng = np.random.default_rng(0)
+    views, actions = (
+        rng.integers(0, 256, (batch, wm.config.img_size, wm.config.img_size, 3), dtype=np.uint8),
+        rng.integers(0, 4, batch),
+    )
+    g = torch.Generator(device=wm.device).manual_seed(0)
+    with FlopCounterMode(display=False) as fc:
+        wm.predict(views[:1], actions[:1], g)
+    return batch / seconds_per_call(lambda: wm.predict(views, actions, g), seconds, repeats), fc.get_total_flops()
 
 
 def train_step_fn(model, process, x_1: torch.Tensor, cond: dict | None, amp) -> Callable[[], None]:

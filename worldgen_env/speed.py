@@ -24,13 +24,12 @@ from typing import Literal
 import gymnasium as gym
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 import worldgen_env  # noqa: F401  (registers the envs)
 from world_models import build_model, preset
 from world_models.inference import resolve_device, resolve_dtype
 from world_models.io.checkpoint import save_checkpoint
-from world_models.speed import seconds_per_call
+from world_models.speed import matmul_peak, model_rate
 from worldgen_core.cli import at_least, input_file, run_cli
 
 from .dream import DEFAULT_WORLD_MODEL, load_dream_model
@@ -87,38 +86,17 @@ def run(
 
 def seed_setting_checkpoint(path) -> str:
     """An (untrained) checkpoint of the original research's model and inference setting."""
-    cfg = preset("seed")
+    config = preset("seed")
     save_checkpoint(
         path,
         {
-            "config": cfg.to_dict(),
+            "config": config.to_dict(),
             "process": "flow",
             "sampling": {"sampler": "euler", "steps": 10, "cfg_scale": 1.5},
-            "model": build_model(cfg).state_dict(),
+            "model": build_model(config).state_dict(),
         },
     )
     return str(path)
-
-
-def matmul_peak(device, dtype, n: int | None = None, seconds: float = 0.5, repeats: int = 5) -> float:
-    """Measured FLOP/s of an ``n x n x n`` matrix product in ``dtype`` on ``device`` (median of ``repeats``)."""
-    dev = torch.device(device)
-    n = n or (8192 if dev.type == "cuda" else 1024)
-    a, b = (torch.randn(n, n, device=dev).to(dtype) for _ in range(2))
-    return 2 * n**3 / seconds_per_call(lambda: a @ b, seconds, repeats)
-
-
-def model_rate(wm, batch: int, seconds: float = 2.0, repeats: int = 3) -> tuple[float, float]:
-    """Generated frames/s of ``wm.predict`` at ``batch`` (median of ``repeats``) and its FLOPs per frame."""
-    rng = np.random.default_rng(0)
-    views, actions = (
-        rng.integers(0, 256, (batch, wm.config.img_size, wm.config.img_size, 3), dtype=np.uint8),
-        rng.integers(0, 4, batch),
-    )
-    g = torch.Generator(device=wm.device).manual_seed(0)
-    with FlopCounterMode(display=False) as fc:
-        wm.predict(views[:1], actions[:1], g)
-    return batch / seconds_per_call(lambda: wm.predict(views, actions, g), seconds, repeats), fc.get_total_flops()
 
 
 def dream(

@@ -7,7 +7,7 @@ set -u
 mkdir -p runs/more
 R="python -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --pretrained ${V4:-v4.pt} --place.field \
   --place.lr 1e-2 --lr 1e-4 --adv.weight 1.0 --adv.highpass --rollout.batch 32 --rollout.horizon 16 \
-  --rollout.frames --threads 1 --time-budget 4200 --ckpt-seconds 120 --eval-every 0 --no-progress --colour.weight 30 --arch.copy-pad mean"
+  --rollout.frames --threads 1 --time-budget 4200 --ckpt-seconds 120 --eval-every 0 --no-progress --colour.weight 30 --arch.copy-pad mean --place.dim 64"
 START=$(date +%s)
 $R --adv.batch 32 --seed 1 --out runs/more/more > runs/more/more.log 2>&1 &
 P1=$!

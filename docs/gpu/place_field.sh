@@ -8,7 +8,7 @@
 set -eu
 source docs/gpu/setup.sh
 R=runs/place; mkdir -p $R
-T="python3 -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0 --lr 1e-4"
+T="python3 -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0 --lr 1e-4 --arch.copy-pad replicate --place.dim 64 --adv.batch 16 --no-adv.highpass"
 E="python3 -m world_models.io.export"
 ($T --pretrained v1.pt --cond.noise 0.05 --time-budget 231 --out $R/control/flow && $E $R/control/flow/last.pt $R/control/flow.pt &&
  $T --pretrained $R/control/flow.pt --adv.weight 1.0 --time-budget 99 --out $R/control/adversarial &&

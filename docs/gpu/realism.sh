@@ -10,7 +10,7 @@ source docs/gpu/setup.sh
 R=runs/realism; mkdir -p $R
 OMP_NUM_THREADS=1 python3 -m worldbench.transfer v2=v2.pt noise_with_memory=worldbench.models:noise_with_memory --tasks near far drawn \
   --seeds 0 1 2 --steps 30000 50000 --jobs 12 --device cuda --out $R/agents > $R/agents.log 2>&1 &
-T="python3 -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0 --pretrained v2.pt --place.field --lr 1e-4 --adv.weight 1.0 --time-budget 400"
+T="python3 -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --batch-size 256 --device cuda --no-progress --threads 2 --eval-every 0 --pretrained v2.pt --place.field --lr 1e-4 --adv.weight 1.0 --time-budget 400 --arch.copy-pad replicate --place.dim 64 --place.lr 1e-1 --adv.batch 16 --no-adv.highpass"
 $T --out $R/adv/adversarial > $R/adv.log 2>&1 &
 $T --adv.highpass --out $R/hp/adversarial > $R/hp.log 2>&1 &
 $T --adv.highpass --adv.batch 64 --out $R/hp64/adversarial > $R/hp64.log 2>&1 &

@@ -60,7 +60,8 @@ class BandDiscriminator(nn.Module):
     Each logit sees about 22 x 22 px, enough to judge a strip against the context above and
     below it. ``spectral``: spectral norm on every conv (stable without a gradient penalty, but a
     1-Lipschitz discriminator barely reacts to low-amplitude high-frequency noise, which a
-    generator then learns to add); without it, train with the R1 penalty (``Adversary(r1=...)``).
+    generator then learns to add; ``highpass`` shows it that noise); without it the discriminator is
+    unregularised.
     """
 
     def __init__(
@@ -103,18 +104,15 @@ class Adversary:
         weight: float = 0.5,
         lr: float = 2e-4,
         channels: int = 3,
-        r1: float = 0.0,
-        r1_every: int = 4,
         spectral: bool = True,
-        highpass: bool = False,
+        highpass: bool = True,
         chroma: bool = False,
     ):
-        self.band, self.weight, self.r1, self.r1_every = band, weight, r1, r1_every
+        self.band, self.weight = band, weight
         self.steps = 0
         self.disc = BandDiscriminator(channels, spectral=spectral, highpass=highpass, chroma=chroma).to(device)
-        self.train_disc: nn.Module = (
-            self.disc
-        )  # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
+        # what discriminator_step calls (DistributedDataParallel(disc) under torchrun)
+        self.train_disc: nn.Module = self.disc
         self.opt = torch.optim.AdamW(self.disc.parameters(), lr=lr, betas=(0.0, 0.99), weight_decay=0.0)
 
     def bands(self, x: torch.Tensor, action: torch.Tensor) -> torch.Tensor:
@@ -135,25 +133,15 @@ class Adversary:
         return (self.weight * g_rec.norm() / (g_adv.norm() + 1e-6)).clamp(0, 1e4).detach()
 
     def discriminator_step(self, real_band: torch.Tensor, fake_band: torch.Tensor) -> dict[str, float]:
-        """One hinge-loss step of the discriminator on real and (detached) generated bands, with
-        the R1 penalty ``r1 / 2 * |grad_x D(x_real)|^2`` every ``r1_every`` steps (lazy
-        regularisation, as in StyleGAN2, scaled by ``r1_every``)."""
-        lazy = self.r1 > 0 and self.steps % self.r1_every == 0
-        real_band = real_band.detach().float().requires_grad_(lazy)
-        d_real, d_fake = self.train_disc(torch.cat([real_band, fake_band.detach().float()])).chunk(
-            2
-        )  # one forward (one DDP reducer pass)
+        """One hinge-loss step of the discriminator on real and (detached) generated bands."""
+        # one forward (one DDP reducer pass)
+        d_real, d_fake = self.train_disc(torch.cat([real_band.detach().float(), fake_band.detach().float()])).chunk(2)
         loss = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
         logs = {
             "losses/disc": loss.item(),
             "charts/disc_real": d_real.mean().item(),
             "charts/disc_fake": d_fake.mean().item(),
         }
-        if lazy:
-            (g,) = torch.autograd.grad(d_real.float().sum(), real_band, create_graph=True)
-            penalty = g.pow(2).flatten(1).sum(1).mean()  # (B,) -> ()
-            loss = loss + 0.5 * self.r1 * self.r1_every * penalty
-            logs["losses/disc_r1"] = penalty.item()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()

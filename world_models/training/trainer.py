@@ -573,7 +573,7 @@ def _train(a: Args) -> Path:
                     writer,
                     step,
                     {
-                        "losses/train": loss,
+                        "losses/train": loss.detach(),
                         "charts/learning_rate": opt.param_groups[0]["lr"],
                         "charts/samples_per_s": sps,
                         "charts/grad_norm": gnorm,

@@ -52,16 +52,16 @@ def test_one_step_estimate_in_the_loss_is_the_one_step_euler_sample():
     torch.testing.assert_close(x1_hat.detach().clamp(-1, 1), sample, atol=1e-5, rtol=0)
 
 
-@pytest.mark.parametrize("spectral, r1", [(True, 0.0), (False, 0.01)])
-def test_discriminator_learns_to_tell_sharp_from_blurred_bands(spectral, r1):
+@pytest.mark.parametrize("spectral", [True, False])
+def test_discriminator_learns_to_tell_sharp_from_blurred_bands(spectral):
     torch.manual_seed(0)
-    adv = Adversary("cpu", band=16, lr=1e-3, spectral=spectral, r1=r1)
+    adv = Adversary("cpu", band=16, lr=1e-3, spectral=spectral, highpass=False)
     real = torch.rand(16, 3, 16, 64) * 2 - 1
     fake = torch.nn.functional.avg_pool2d(real, 5, 1, 2)  # the same bands, blurred
     logs = [adv.discriminator_step(real, fake) for _ in range(60)]
     assert logs[-1]["charts/disc_real"] > logs[-1]["charts/disc_fake"]
     assert logs[-1]["losses/disc"] < logs[0]["losses/disc"] - 0.5, (logs[0], logs[-1])
-    assert ("losses/disc_r1" in logs[0]) == (r1 > 0) and adv.steps == 60  # the lazy penalty runs on step 0, 4, 8, ...
+    assert adv.steps == 60
     # the generator's loss sends gradient to its input only, never into the discriminator
     adv.opt.zero_grad(set_to_none=True)
     x = fake.clone().requires_grad_(True)
@@ -85,7 +85,7 @@ def _margins(real: torch.Tensor, fake: torch.Tensor, settings: dict[str, dict], 
     margin = {}
     for name, kw in settings.items():
         torch.manual_seed(0)
-        adv = Adversary("cpu", band=16, lr=1e-3, **kw)
+        adv = Adversary("cpu", band=16, lr=1e-3, **{"highpass": False, **kw})
         logs = [adv.discriminator_step(real, fake) for _ in range(steps)]
         margin[name] = logs[-1]["charts/disc_real"] - logs[-1]["charts/disc_fake"]
     return margin

@@ -10,7 +10,7 @@ START=$(date +%s)
 python -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --pretrained "${V3:-v3.pt}" --place.field \
   --place.lr 1e-2 --lr 1e-4 --adv.weight 1.0 --adv.highpass --adv.batch 32 --rollout.batch 32 --rollout.horizon 16 \
   --rollout.frames --threads 2 --time-budget 2400 --ckpt-seconds 120 --eval-every 0 --no-progress --colour.weight 30 \
-  --arch.copy-pad mean "$@" --out runs/v4/$NAME > runs/v4/$NAME.log 2>&1 &
+  --arch.copy-pad mean --place.dim 64 "$@" --out runs/v4/$NAME > runs/v4/$NAME.log 2>&1 &
 P=$!
 for m in 13 25; do
   while [ $(( $(date +%s) - START )) -lt $((m * 60)) ]; do sleep 10; kill -0 $P 2>/dev/null || break 2; done

@@ -9,7 +9,7 @@ mkdir -p runs/v5
 R="python -m world_models.training --experiment world_flow --cfg.on --t-sampling logit_normal --pretrained ${V4:-v4.pt} --place.field \
   --place.lr 1e-2 --lr 1e-4 --adv.weight 1.0 --adv.highpass --adv.batch 32 --rollout.batch 32 --rollout.horizon 16 \
   --rollout.frames --threads 1 --time-budget ${BUDGET:-3600} --ckpt-seconds 120 --eval-every 0 --no-progress --colour.weight 30 \
-  --arch.copy-pad mean --place.decoder"
+  --arch.copy-pad mean --place.decoder --place.dim 64"
 START=$(date +%s)
 $R --seed 1 --out runs/v5/dec > runs/v5/dec.log 2>&1 &
 P1=$!
