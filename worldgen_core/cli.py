@@ -112,6 +112,16 @@ def refuse_overwrite(dst: str | Path, overwrite: bool) -> Path:
     return dst
 
 
+def prog() -> str:
+    """How the running command was called, for its usage line: ``python -m worldbench``, ``python
+    train_world.py`` or a console script's name (not the path of a ``__main__.py``)."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    if spec is not None and spec.name:
+        return "python -m " + spec.name.removesuffix(".__main__")
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "worldgen"
+    return f"python {name}" if name.endswith(".py") else name
+
+
 def run_cli(args_cls: type[A], fn: Callable[[A], R], argv: list[str] | None, description: str) -> R:
     """Parse ``argv`` into ``args_cls`` (tyro: one flag per field, its docstring as help) and run
     ``fn``; a bad value (``ValueError``, which a bad checkpoint's error is too), a diverged run
@@ -119,7 +129,7 @@ def run_cli(args_cls: type[A], fn: Callable[[A], R], argv: list[str] | None, des
     one ``error:`` line and exit status 2, not a traceback."""
     import tyro  # the CLI parser, only for command lines
 
-    args = tyro.cli(args_cls, args=argv, description=description)
+    args = tyro.cli(args_cls, args=argv, description=description, prog=prog())
     try:
         return fn(args)
     except (ValueError, FloatingPointError) as e:
