@@ -164,6 +164,7 @@ def run(a: CliArgs) -> dict:
     meta = {
         "models": {e.name: e.spec for e in entries},
         "sha256": {e.name: e.digest for e in entries if e.digest},
+        "model_names": {e.name: e.model for e in entries if e.model},
         "failed": failed,
         "map": a.map or "data/world_map.png",
         "map_fingerprint": core.fingerprint,

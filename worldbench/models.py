@@ -28,6 +28,8 @@ import torch
 
 from world_models.baselines import copy_baseline, shift_baseline
 from world_models.inference import model_predictor
+from world_models.io.card import model_name
+from world_models.io.checkpoint import load_checkpoint
 from worldgen_core import dynamics as dyn
 from worldgen_core.files import file_sha256
 from worldgen_core.simulator import PredictorSimulator, Simulator, TileMemory, check_simulator, with_rows
@@ -46,6 +48,7 @@ class Entry:
     make: Callable[[], Simulator]
     learned: bool = True  # False for the baselines and the oracle
     digest: str | None = None  # a checkpoint's sha256 (its file's bytes): which weights the spec named
+    model: str | None = None  # a checkpoint's model name from its card ("worlddit-worldmap v5"), else its file name
 
     @property
     def identity(self) -> dict:
@@ -150,7 +153,13 @@ def parse_spec(spec: str, core: WorldCore, device: str = "auto", dtype: str = "a
         if not Path(path).is_file():
             raise FileNotFoundError(f"model spec {spec!r}: checkpoint {path!r} does not exist")
         checkpoint_simulator(path, device, dtype, **kw)  # fail now, with the checkpoint's own error, not mid-benchmark
-        return Entry(name, body, lambda: checkpoint_simulator(path, device, dtype, **kw), digest=file_sha256(path))
+        return Entry(
+            name,
+            body,
+            lambda: checkpoint_simulator(path, device, dtype, **kw),
+            digest=file_sha256(path),
+            model=model_name(load_checkpoint(path), path),
+        )
     if ":" in body:
         mod, _, attr = body.partition(":")
         try:

@@ -77,17 +77,17 @@ def leaderboard_md(results: dict[str, dict]) -> str:
 
 
 def models_md(meta: dict) -> str:
-    """Which model each row is (its spec, and a checkpoint's sha256) and which map: no number is
-    attributed to the wrong model or map."""
-    sha = meta.get("sha256", {})
+    """Which model each row is (its spec; a checkpoint's model name from its card and its sha256) and
+    which map: no number is attributed to the wrong model or map."""
+    sha, names = meta.get("sha256", {}), meta.get("model_names", {})
     lines = [
         f"Map `{meta['map']}` (fingerprint `{meta['map_fingerprint']}`).",
         "",
-        "| row | model | sha256 |",
-        "|---|---|---|",
+        "| row | spec | model | sha256 |",
+        "|---|---|---|---|",
     ]
     lines += [
-        f"| {name} | `{spec}` | {('`' + sha[name][:16] + '`') if name in sha else '-'} |"
+        f"| {name} | `{spec}` | {names.get(name, '-')} | {('`' + sha[name][:16] + '`') if name in sha else '-'} |"
         for name, spec in meta["models"].items()
     ]
     return "\n".join(lines)

@@ -111,11 +111,10 @@ def test_quick_command_writes_the_leaderboard(tmp_path, tiny_world_model):
     md = (out / "leaderboard.md").read_text()
     assert "| tiny |" in md
 
-    # the report names the weights each row measured
-    assert (
-        f"| tiny | `{tiny_world_model}` | `{file_sha256(tiny_world_model)[:16]}` |" in md
-        and "| shift | `shift` | - |" in md
-    )
+    # the report names the weights each row measured: its spec, its model (a card's name, else the file's) and sha256
+    name = Path(tiny_world_model).name
+    assert f"| tiny | `{tiny_world_model}` | {name} | `{file_sha256(tiny_world_model)[:16]}` |" in md
+    assert "| shift | `shift` | - | - |" in md
     bad = subprocess.run(
         [sys.executable, "-m", "worldbench", "--quick", "--out", str(out), "banana"],
         capture_output=True,
@@ -259,3 +258,8 @@ def test_explain_puts_each_known_defect_in_its_own_view(core):
     assert acc["grain"]["luma"] > 0.8 and acc["grain"]["chroma"] < 0.62, acc
     assert acc["colour"]["chroma"] > 0.8 and acc["colour"]["luma"] < 0.62, acc
     assert acc["grain"]["layout"] < 0.62 and acc["colour"]["layout"] < 0.62, acc
+
+
+def test_a_checkpoint_row_is_named_by_its_card():
+    entry = parse_spec("v5=data/world_model.pt", WorldCore())
+    assert entry.model == "worlddit-worldmap v5" and entry.digest == file_sha256(ROOT / "data" / "world_model.pt")
