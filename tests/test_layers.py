@@ -102,3 +102,51 @@ def test_a_lower_layer_imports_alone(package, must_not_load):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "", f"importing {package} loaded {out.stdout.strip()}"
+
+
+#: world_models' parts -> the other parts (sub-packages, or top-level modules) each may import: the network knows
+#: nothing of processes, the processes nothing of networks, files only the sampling settings; training uses them all
+WORLD_MODELS_PARTS = {
+    "model": set(),
+    "generative": set(),
+    "io": {"generative"},
+    "data": set(),
+    "baselines": set(),
+    "episodes": set(),
+    "inference": {"data", "generative", "io", "model"},
+    "speed": {"generative", "inference", "model"},
+    "training": {"data", "generative", "inference", "io", "model"},
+}
+
+
+def _world_models_part(path: Path) -> str:
+    rel = path.relative_to(ROOT / "world_models").parts
+    return rel[0] if len(rel) > 1 else Path(rel[0]).stem
+
+
+def test_world_models_parts_depend_one_way():
+    bad = []
+    for path in _modules("world_models"):
+        part = _world_models_part(path)
+        if part == "__init__":
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("world_models."):
+                other = node.module.split(".")[1]
+                if other != part and other not in WORLD_MODELS_PARTS.get(part, set()):
+                    bad.append(f"{path.relative_to(ROOT)}:{node.lineno} ({part}) imports world_models.{other}")
+    assert set(WORLD_MODELS_PARTS) >= {_world_models_part(p) for p in _modules("world_models")} - {"__init__"}
+    assert not bad, "world_models' parts crossing their order:\n" + "\n".join(bad)
+
+
+def test_nothing_imports_the_experiments():
+    """experiments/ sits beside the product: scripts on top of it, never a dependency of it."""
+    bad = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for package in PROJECT
+        for path in _modules(package)
+        for name, line, _ in _imports(path)
+        if name == "experiments"
+    ]
+    assert not bad, f"the product imports experiments/: {bad}"

@@ -50,7 +50,11 @@ def psnr(a: np.ndarray, b: np.ndarray, mask: np.ndarray | None = None) -> float:
     se = (a.astype(np.float64) - b.astype(np.float64)) ** 2
     if mask is not None:
         se = se[:, mask]  # (B, n_pixels, C)
-    mse = float(se.mean())
+    return _db(float(se.mean()))
+
+
+def _db(mse: float) -> float:
+    """PSNR in dB of a mean squared error of uint8 images; 100 dB for exact equality."""
     return 100.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
@@ -90,8 +94,7 @@ def masked_psnr(fake: np.ndarray, true: np.ndarray, actions: np.ndarray, new: bo
     masks = revealed_masks(true.shape[1], stride)
     m = masks[actions] if new else ~masks[actions]  # (B, H, W)
     se = (fake.astype(np.float64) - true.astype(np.float64)) ** 2
-    mse = float(se[m].mean())
-    return 100.0 if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+    return _db(float(se[m].mean()))
 
 
 def gradient_energy(x: np.ndarray, mask: np.ndarray | None = None) -> float:
