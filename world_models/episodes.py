@@ -23,7 +23,7 @@ before and after. :func:`covered_cells` says which cells of the map the views of
 
 Training from a dataset alone (``python -m world_models.training --episodes DATASET``) never opens the map:
 :func:`recorded_map` is the map as the metadata describes it (fingerprint, size, view size and stride) and
-:class:`EpisodeSampler` draws the training batches from the transitions.
+:class:`world_models.data.EpisodeSampler` draws the training batches from the transitions.
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
 __all__ = [
-    "EpisodeSampler",
     "RecordedMap",
     "Transitions",
     "covered_cells",
@@ -298,43 +297,3 @@ def held_out(data: Transitions, episodes: int = 2, steps: int = 6) -> np.ndarray
     if len(ids) <= episodes or len(long) < episodes:
         return np.zeros(len(data), bool)
     return np.isin(data.episodes, long[-episodes:])
-
-
-class EpisodeSampler:
-    """Transitions of a dataset drawn uniformly at random (with replacement), in the batches
-    :class:`world_models.data.TransitionSampler` draws from a map: ``view``, ``action``, ``next``, and the
-    cells ``pos`` and ``next_pos`` (pixels // stride) before and after the move.
-
-    ``keep``: which transitions it may draw (a boolean mask; default all). Only moves that happened: a move
-    the map's edge blocked shows nothing new and teaches the model a ghost of the view (see
-    ``TransitionSampler``), so it is left out. ``state`` is the generator's, for a resumed run."""
-
-    def __init__(self, data: Transitions, stride: int, seed: int = 0, keep: np.ndarray | None = None):
-        moved = (data.positions != data.next_positions).any(1)
-        self.index = np.flatnonzero(moved if keep is None else moved & keep)
-        if not len(self.index):
-            raise ValueError(
-                f"dataset {data.metadata.get('dataset_id', '')!r} holds no move that happened (every action was "
-                "blocked by the map's edge): there is nothing to learn; record more episodes"
-            )
-        self.data, self.stride = data, stride
-        self.rng = np.random.default_rng(seed)
-
-    def sample(self, n: int) -> dict[str, np.ndarray]:
-        i = self.index[self.rng.integers(0, len(self.index), n)]
-        d = self.data
-        return {
-            "view": d.views[i],
-            "action": d.actions[i],
-            "next": d.next_views[i],
-            "pos": d.positions[i] // self.stride,
-            "next_pos": d.next_positions[i] // self.stride,
-        }
-
-    @property
-    def state(self) -> dict:
-        return self.rng.bit_generator.state
-
-    @state.setter
-    def state(self, s: dict) -> None:
-        self.rng.bit_generator.state = s

@@ -25,8 +25,8 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from world_models import inference
-from world_models.data import TransitionSampler, to_tensor, to_uint8
-from world_models.episodes import EpisodeSampler, dataset_files, held_out, load_transitions, recorded_map
+from world_models.data import EpisodeSampler, TransitionSampler, to_tensor, to_uint8
+from world_models.episodes import dataset_files, held_out, load_transitions, recorded_map
 from world_models.generative.processes import make_process
 from world_models.generative.sampling import SamplingConfig
 from world_models.inference import WorldModel, load_state, resolve_device

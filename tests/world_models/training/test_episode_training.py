@@ -152,3 +152,14 @@ def test_the_recipe_trains_from_episodes_and_exports_a_model_that_knows_the_map(
     assert load_world_model(final).knows(WorldCore(recorded[1]))
     with pytest.raises(SystemExit, match="drop --map"):
         recipe.run(recipe.Args(**{**a.__dict__, "map": recorded[1], "out": str(tmp_path / "r2")}))
+
+
+def test_the_episode_sampler_draws_the_map_samplers_batches(recorded):
+    from world_models.data import EpisodeSampler, TransitionSampler
+
+    data = load_transitions(recorded[0])
+    core = WorldCore(recorded[1])
+    mine, theirs = EpisodeSampler(data, 8, seed=1).sample(16), TransitionSampler(core, seed=1).sample(16)
+    assert {k: (v.dtype, v.shape) for k, v in mine.items()} == {k: (v.dtype, v.shape) for k, v in theirs.items()}
+    assert (mine["view"] == core.views(mine["pos"])).all() and (mine["next"] == core.views(mine["next_pos"])).all()
+    assert (mine["pos"] != mine["next_pos"]).any(1).all()  # only moves that happened
