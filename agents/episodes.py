@@ -9,9 +9,9 @@ observation (the view and the goal view), action, reward, termination, truncatio
 episode. ``--out`` is the dataset's folder in Minari's local layout: its name is the dataset id
 (``NAME-vN``), its parent folder the datasets root, so ``MINARI_DATASETS_PATH=PARENT`` makes
 ``minari.load_dataset(NAME-vN)`` find it. The dataset's metadata (``metadata.json``) holds, under
-``"worldgen"``, the map's path and fingerprint, the task, the policy (and its file's sha256), the seed and
-the number of episodes, so a dataset names the map it shows; :mod:`world_models.episodes` reads it back
-without Gymnasium or Minari.
+``"worldgen"``, the map's path, fingerprint and size in pixels (``map_size``, (H, W)), the task, the policy
+(and its file's sha256), the seed and the number of episodes, so a dataset names the map it shows;
+:mod:`world_models.episodes` reads it back without Gymnasium or Minari.
 
 The same seed gives the same dataset: episode ``i`` is reset with a seed drawn from ``--seed`` and ``i``
 (:func:`episode_seeds`) and the random policy draws its moves from ``--seed``.
@@ -157,6 +157,7 @@ def record(
     meta = {
         "map_path": core.map_name,
         "map_fingerprint": core.fingerprint,
+        "map_size": [int(n) for n in core.world.shape[:2]],
         "task": task,
         "env_id": ENV_OF_TASK[task],
         "view_size": core.task.view_size,

@@ -1,4 +1,5 @@
-"""Transitions (view_t, action, view_t+1) generated on the fly from a map, through the env's dynamics."""
+"""Transitions (view_t, action, view_t+1) generated on the fly from a map, through the env's dynamics
+(:class:`TransitionSampler`), or drawn from recorded episodes (:class:`EpisodeSampler`)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from world_models.episodes import Transitions
 from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
-__all__ = ["TransitionSampler", "moves_that_happen", "to_tensor", "to_uint8"]
+__all__ = ["EpisodeSampler", "Seeded", "TransitionSampler", "moves_that_happen", "to_tensor", "to_uint8"]
 
 
 def to_tensor(views: np.ndarray, device="cpu") -> torch.Tensor:
@@ -46,7 +48,21 @@ def moves_that_happen(rng: np.random.Generator, pos: np.ndarray, grid: np.ndarra
     return action, nxt
 
 
-class TransitionSampler:
+class Seeded:
+    """A sampler drawing from ``self.rng``: its generator state (``state``), so a resumed run draws the same batches."""
+
+    rng: np.random.Generator
+
+    @property
+    def state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    @state.setter
+    def state(self, s: dict) -> None:
+        self.rng.bit_generator.state = s
+
+
+class TransitionSampler(Seeded):
     """Uniformly random positions and actions on the map(s); next views from ``dynamics.move``.
 
     ``core`` is one :class:`WorldCore` or a sequence of them (a model for many maps): each
@@ -96,10 +112,34 @@ class TransitionSampler:
         views = core.views(np.concatenate([pos, nxt]))
         return {"view": views[:n], "action": action, "next": views[n:], "pos": pos, "next_pos": nxt}
 
-    @property
-    def state(self) -> dict:
-        return self.rng.bit_generator.state
 
-    @state.setter
-    def state(self, s: dict) -> None:
-        self.rng.bit_generator.state = s
+class EpisodeSampler(Seeded):
+    """Transitions of a dataset drawn uniformly at random (with replacement), in the batches
+    :class:`world_models.data.TransitionSampler` draws from a map: ``view``, ``action``, ``next``, and the
+    cells ``pos`` and ``next_pos`` (pixels // stride) before and after the move.
+
+    ``keep``: which transitions it may draw (a boolean mask; default all). Only moves that happened: a move
+    the map's edge blocked shows nothing new and teaches the model a ghost of the view (see
+    ``TransitionSampler``), so it is left out. ``state``: the generator's, for a resumed run."""
+
+    def __init__(self, data: Transitions, stride: int, seed: int = 0, keep: np.ndarray | None = None):
+        moved = (data.positions != data.next_positions).any(1)
+        self.index = np.flatnonzero(moved if keep is None else moved & keep)
+        if not len(self.index):
+            raise ValueError(
+                f"dataset {data.metadata.get('dataset_id', '')!r} holds no move that happened (every action was "
+                "blocked by the map's edge): there is nothing to learn; record more episodes"
+            )
+        self.data, self.stride = data, stride
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, n: int) -> dict[str, np.ndarray]:
+        i = self.index[self.rng.integers(0, len(self.index), n)]
+        d = self.data
+        return {
+            "view": d.views[i],
+            "action": d.actions[i],
+            "next": d.next_views[i],
+            "pos": d.positions[i] // self.stride,
+            "next_pos": d.next_positions[i] // self.stride,
+        }

@@ -20,6 +20,10 @@ Read with h5py and json alone (no Gymnasium, no Minari), following Minari's on-d
 
 A transition is one step: the view before it, the action, the view after it, and the agent's positions
 before and after. :func:`covered_cells` says which cells of the map the views of a dataset showed.
+
+Training from a dataset alone (``python -m world_models.training --episodes DATASET``) never opens the map:
+:func:`recorded_map` is the map as the metadata describes it (fingerprint, size, view size and stride) and
+:class:`world_models.data.EpisodeSampler` draws the training batches from the transitions.
 """
 
 from __future__ import annotations
@@ -31,9 +35,20 @@ from pathlib import Path
 
 import numpy as np
 
+from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
-__all__ = ["Transitions", "covered_cells", "dataset_files", "load_transitions", "read_episodes", "read_metadata"]
+__all__ = [
+    "RecordedMap",
+    "Transitions",
+    "covered_cells",
+    "dataset_files",
+    "held_out",
+    "load_transitions",
+    "read_episodes",
+    "read_metadata",
+    "recorded_map",
+]
 
 
 def dataset_files(path: str | Path) -> tuple[Path, Path]:
@@ -243,3 +258,42 @@ def covered_cells(data: Transitions, core: WorldCore) -> np.ndarray:
         for dx in range(g):
             grid[cells[:, 0] + dy, cells[:, 1] + dx] = True
     return grid
+
+
+@dataclass(frozen=True)
+class RecordedMap:
+    """The map a dataset was recorded on, as its metadata describes it, without its pixels: what a model of
+    the map needs to know of it (its size in cells for a place field, its fingerprint, the view's motion)."""
+
+    map_name: str
+    fingerprint: str
+    task: dyn.TaskConfig
+    grid: np.ndarray
+    """(rows, cols): the view positions, as ``WorldCore.grid``"""
+
+    place_grid = WorldCore.place_grid
+
+
+def recorded_map(path: str | Path) -> RecordedMap:
+    """The map of the dataset ``path`` from its ``worldgen`` metadata (``map_fingerprint``, ``map_size``,
+    ``view_size``, ``stride``; ``python -m agents.episodes`` writes them); a ``ValueError`` if any is missing."""
+    w = read_metadata(path).get("worldgen", {})
+    missing = [k for k in ("map_fingerprint", "map_size", "view_size", "stride") if k not in w]
+    if missing:
+        raise ValueError(
+            f"dataset {str(path)!r} does not record its map's {', '.join(missing)} (worldgen metadata), which "
+            "training from episodes needs; record it again with python -m agents.episodes"
+        )
+    task = dyn.TaskConfig(view_size=int(w["view_size"]), stride=int(w["stride"]))
+    grid = dyn.grid_shape(tuple(w["map_size"]), task.view_size, task.stride)
+    return RecordedMap(str(w.get("map_path", "the recorded map")), str(w["map_fingerprint"]), task, grid)
+
+
+def held_out(data: Transitions, episodes: int = 2, steps: int = 6) -> np.ndarray:
+    """A boolean mask of the transitions of the last ``episodes`` episodes of at least ``steps`` steps, kept out
+    of training to evaluate on; all False if the dataset has no more than ``episodes`` episodes, or fewer such."""
+    ids, first, counts = np.unique(data.episodes, return_index=True, return_counts=True)
+    long = ids[np.argsort(first)][counts[np.argsort(first)] >= steps]
+    if len(ids) <= episodes or len(long) < episodes:
+        return np.zeros(len(data), bool)
+    return np.isin(data.episodes, long[-episodes:])

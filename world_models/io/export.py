@@ -49,6 +49,7 @@ def export(
         "train_args": ck.get("train_args"),
         **({"place_map": ck["place_map"]} if ck.get("place_map") else {}),
         **({"maps": ck["maps"]} if ck.get("maps") else {}),
+        **({"episodes": ck["episodes"]} if ck.get("episodes") else {}),
         **(extra or {}),
     }
     return save_checkpoint(dst, slim)

@@ -16,7 +16,11 @@ of the shipped default-map model (worlddit-worldmap v5, ``data/world_model.md``)
 3. export: EMA weights, one Euler step per frame, no guidance (the dream's setting).
 
 With ``--extra-maps`` (a model of many maps) the place field and the dreams, which are of one map,
-are off. Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard
+are off. With ``--episodes DATASET`` (episodes recorded by ``python -m agents.episodes``) it trains on the
+dataset's transitions and never opens the map: the place field learns where the episodes went, and the
+realism stage runs without the dreams (their targets are the map's views).
+
+Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard
 log and ``last.pt``); ``--resume`` continues the stage that was running and skips the finished
 ones, and Ctrl-C saves. The batch is 32 on a CPU and 256 on a GPU, so the same command scales to a
 GPU. By default it fine-tunes the universal model (``data/universal.pt``) at a lower learning
@@ -33,6 +37,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from world_models.episodes import recorded_map
 from world_models.inference import UNIVERSAL_MODEL, resolve_device
 from world_models.io.checkpoint import load_checkpoint
 from world_models.io.export import export
@@ -60,6 +65,9 @@ class Args:
     """your world-map image (default: data/world_map.png)"""
     extra_maps: tuple[str, ...] = ()
     """more map images or folders of images to train on as well (a model for many maps)"""
+    episodes: str | None = None
+    """train on the transitions of this Minari dataset (python -m agents.episodes) instead of --map, never opening the
+    map (the model knows the map the episodes were recorded on)"""
     time_budget: float = 2700.0
     """seconds of training over all stages (the default, 45 min, fits 2 CPU cores; a GPU trains 8x the batch in the same
     time)"""
@@ -111,6 +119,13 @@ def _validate(a: Args) -> None:
         )
     if not 0 <= a.adv_share < 1:
         raise SystemExit(f"error: --adv-share must be in [0, 1), got {a.adv_share}")
+    if a.episodes and (a.map or a.extra_maps):
+        raise SystemExit(
+            f"error: --episodes trains on the dataset's transitions alone, on the map it names: drop --map {a.map!r} "
+            f"and --extra-maps ({len(a.extra_maps)} given)"
+        )
+    if a.episodes:
+        recorded_map(a.episodes)  # a dataset that exists and names its map (a ValueError: one error line)
     if a.map is not None and not Path(a.map).is_file():
         raise SystemExit(f"error: --map {a.map!r} is not a file; pass an image (PNG, JPEG, ...)")
     try:
@@ -149,6 +164,7 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
         t_sampling="logit_normal",
         map=a.map,
         extra_maps=tuple(a.extra_maps),
+        episodes=a.episodes,
         batch_size=batch,
         time_budget=budget,
         seed=a.seed,
@@ -163,7 +179,11 @@ def stage_args(a: Args, stage: str, out: Path, start: str | None) -> training.Ar
     )
     if stage == "flow":
         return training.Args(**common, cond=training.CondNoiseArgs(noise=0.05), lr=a.lr or (1e-4 if start else 3e-4))
-    dreams = training.RolloutArgs(batch=batch, horizon=16, frames=True) if one_map(a) else training.RolloutArgs()
+    dreams = (  # of the map: not from episodes
+        training.RolloutArgs(batch=batch, horizon=16, frames=True)
+        if one_map(a) and not a.episodes
+        else training.RolloutArgs()
+    )
     return training.Args(
         **common,
         lr=1e-4,
@@ -200,7 +220,9 @@ def _run(a: Args) -> Path:
         changed = check_resume_args(json.loads(saved.read_text()), dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
         maps = None
         for stage in STAGES:  # a finished stage's maps must still be the run's (a running stage checks its own)
-            if (out / f"{stage}.pt").exists():
+            if (out / f"{stage}.pt").exists() and a.episodes:  # the dataset names its map
+                training.check_dataset(load_checkpoint(out / f"{stage}.pt"), a.episodes, out)
+            elif (out / f"{stage}.pt").exists():
                 maps = maps or training.map_fingerprints(
                     [WorldCore(p, TaskConfig()) for p in [a.map, *map_files(a.extra_maps)]]
                 )
@@ -238,11 +260,12 @@ def _run(a: Args) -> Path:
         extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}},
         overwrite=True,
     )  # the folder is this run's (claim_run_dir): its world_model.pt is its own
+    map_path = recorded_map(a.episodes).map_name if a.episodes else a.map
     print(
         f"[recipe] done in {time.perf_counter() - t0:.0f}s: {final} ({final.stat().st_size / 1e6:.1f} MB). Dream in it "
         "with "
-        f"gym.make('DreamWorldMap-v0', checkpoint={str(final)!r}{', map_path=' + repr(a.map) if a.map else ''}); "
-        f"score it with python -m worldbench {final}{' --map ' + a.map if a.map else ''}",
+        f"gym.make('DreamWorldMap-v0', checkpoint={str(final)!r}{', map_path=' + repr(map_path) if map_path else ''}); "
+        f"score it with python -m worldbench {final}{' --map ' + map_path if map_path else ''}",
         flush=True,
     )
     return final

@@ -144,7 +144,7 @@ def _group(cls):
 
 @dataclass
 class Args:
-    """Train a DiT / WorldDiT on transitions drawn from a world map."""
+    """Train a DiT / WorldDiT on transitions drawn from a world map (or recorded in episodes: --episodes)."""
 
     experiment: str = "world_flow"
     """diffusion (unconditional DiT, DDPM) | world (WorldDiT, DDPM) | world_flow (WorldDiT, flow matching)"""
@@ -161,6 +161,10 @@ class Args:
     extra_maps: tuple[str, ...] = ()
     """more world-map images or folders of images to train on with --map (a model for many maps); each
     transition's map is drawn in proportion to its number of view positions"""
+    episodes: str | None = None
+    """train on the transitions of this Minari dataset (python -m agents.episodes) instead of --map, never opening
+    the map: the place field is sized from the map's size the dataset records, and learns where its episodes went;
+    2 of its episodes are held out for the evaluations"""
     batch_size: int = 32
     """per-process batch size"""
     lr: float = 3e-4
@@ -222,6 +226,16 @@ class Args:
                 f"error: --ckpt-every and --log-every must be >= 1 and --eval-every >= 0, got {self.ckpt_every}, "
                 f"{self.log_every}, {self.eval_every}"
             )
+        if self.episodes and (self.map or self.extra_maps):
+            raise SystemExit(
+                f"error: --episodes trains on the dataset's transitions alone, on the map it names: drop --map "
+                f"{self.map!r} and --extra-maps ({len(self.extra_maps)} given)"
+            )
+        if self.episodes and self.rollout.batch > 0:
+            raise SystemExit(
+                f"error: --rollout.batch {self.rollout.batch} dreams on the map (its targets are the map's views), "
+                "which --episodes never opens: use --rollout.batch 0"
+            )
         for group in (self.cfg, self.place, self.cond, self.colour, self.adv, self.rollout):
             group.check(self)
 
@@ -244,8 +258,9 @@ def _recorded(a: Args):
 
 def flat_args(a: Args) -> dict:
     """The settings as runs record them (args.json, a checkpoint's ``train_args``) and ``--resume``
-    compares them: one flat dict, ``adv.weight`` as ``adv_weight``, ``cfg.on`` as ``cfg``."""
-    return {name: v for name, _, v in _recorded(a)}
+    compares them: one flat dict, ``adv.weight`` as ``adv_weight``, ``cfg.on`` as ``cfg``; ``episodes`` only when
+    given (a run on a map records what it did before the setting)."""
+    return {name: v for name, _, v in _recorded(a) if not (name == "episodes" and v is None)}
 
 
 def recorded_flags(a: Args) -> dict[str, str]:

@@ -25,7 +25,8 @@ from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 
 from world_models import inference
-from world_models.data import TransitionSampler, to_tensor, to_uint8
+from world_models.data import EpisodeSampler, TransitionSampler, to_tensor, to_uint8
+from world_models.episodes import dataset_files, held_out, load_transitions, recorded_map
 from world_models.generative.processes import make_process
 from world_models.generative.sampling import SamplingConfig
 from world_models.inference import WorldModel, load_state, resolve_device
@@ -48,7 +49,7 @@ from world_models.training.settings import (
 from worldgen_core import dynamics, metrics, simulator
 from worldgen_core.cli import os_error, run_cli
 from worldgen_core.dynamics import TaskConfig
-from worldgen_core.files import sigterm_as_interrupt
+from worldgen_core.files import file_sha256, sigterm_as_interrupt
 from worldgen_core.runs import check_resume_args, claim_run_dir, record_args, release_run_dir
 from worldgen_core.world import WorldCore
 from worldgen_core.world_map import map_files
@@ -280,6 +281,34 @@ def check_maps(ck: dict, a, maps: list[str], where: Path) -> None:
         )
 
 
+def dataset_fingerprint(path: str) -> dict:
+    """What a run trained from episodes keeps of its dataset (a checkpoint's ``episodes``): its id and the sha256
+    of its data file; a resume checks them."""
+    meta, h5 = dataset_files(path)
+    return {"dataset_id": h5.parent.parent.name, "sha256": file_sha256(h5)}
+
+
+def check_dataset(ck: dict, episodes: str | None, where: Path) -> None:
+    """Refuse a resume whose ``--episodes`` dataset (None: none) is not the one of the checkpoint ``ck``: its data
+    changed since, at the same path (another path is refused by the settings' check), or one of them trained on a
+    map."""
+    saved = ck.get("episodes")
+    if (saved is None) != (episodes is None):
+        raise SystemExit(
+            f"error: --resume: the run in {where} was trained "
+            + ("on a map, not from --episodes" if saved is None else f"from --episodes {saved['dataset_id']!r}")
+            + "; resume it as it was started, or start a new run with a new --out"
+        )
+    if saved is None or (ck.get("train_args") or {}).get("episodes") != episodes:
+        return  # no dataset, or another path: the settings' check (check_resume_args) names the flag
+    if saved["sha256"] != dataset_fingerprint(episodes)["sha256"]:
+        raise SystemExit(
+            f"error: --resume: the dataset {episodes!r} is not the one the run in {where} was trained on (its data "
+            "changed since); a model trained on both would mix two datasets. Resume with the original dataset, or "
+            "start a new run with a new --out"
+        )
+
+
 def _seed(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -376,6 +405,7 @@ def _resume(a: Args, ckpt: Checkpointer, out: Path, maps: list[str], d: _Dist) -
     if not ckpt.path.exists():
         raise SystemExit(f"error: --resume but {ckpt.path} does not exist; start the run without --resume")
     ck = load_checkpoint(ckpt.path)
+    check_dataset(ck, a.episodes, out)
     check_maps(ck, a, maps, out)
     if ck["config"] != ckpt.fixed["config"] or ck["process"] != ckpt.fixed["process"]:
         raise SystemExit(
@@ -472,13 +502,17 @@ def _train(a: Args) -> Path:
     _seed(a.seed + d.rank)  # each process draws different batches
 
     process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
-    cores = [WorldCore(a.map, TaskConfig()), *(WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps))]
-    core, maps = (
-        cores[0],
-        map_fingerprints(cores),
-    )  # the maps the run trains on: checkpoints keep them, a resume checks them
+    if a.episodes:  # the dataset's transitions and its metadata's map: never the map image
+        core, sampler, evaluation = _from_episodes(a, d)
+        cores, maps = [core], [core.fingerprint]
+    else:
+        cores = [WorldCore(a.map, TaskConfig()), *(WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps))]
+        core, maps = (
+            cores[0],
+            map_fingerprints(cores),
+        )  # the maps the run trains on: checkpoints keep them, a resume checks them
+        sampler = TransitionSampler(cores, seed=a.seed + 1000 * d.rank)
     config = _model_config(a, kind, core)
-    sampler = TransitionSampler(cores, seed=a.seed + 1000 * d.rank)
     model, opt, ema = _build(a, config, device)
     sampling = _sampling(a, process)
     plugins = make_plugins(a, model, core, device, seed=a.seed + 2000 + d.rank)
@@ -497,6 +531,7 @@ def _train(a: Args) -> Path:
             "maps": maps,
             "train_args": flat_args(a),
             **({"place_map": core.fingerprint} if config.place_rows else {}),
+            **({"episodes": dataset_fingerprint(a.episodes)} if a.episodes else {}),
         },
     )
     step, elapsed, changed = 0, 0.0, None
@@ -518,7 +553,10 @@ def _train(a: Args) -> Path:
             f"{config.conditioning}) on {device}, world size {d.world}, batch {a.batch_size}/process, {len(cores)} "
             f"map(s) -> {out}"
         )
-    eval_batch = TransitionSampler(core, seed=12345).sample(8)
+    if not a.episodes:
+        evaluation = TransitionSampler(core, seed=12345).sample(8), None
+    if d.main and a.eval_every and evaluation is None:
+        print("no evaluation in tensorboard: the dataset has no 2 episodes of 6 steps or more to hold out")
 
     sigterm_as_interrupt()
     if d.main and a.resume:  # a new run writes its step-0 state, so that a last good checkpoint always exists
@@ -582,8 +620,10 @@ def _train(a: Args) -> Path:
                     },
                 )
                 t_log, n_log = time.perf_counter(), 0
-            if d.main and a.eval_every and step % a.eval_every == 0:
-                _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
+            if d.main and a.eval_every and evaluation and step % a.eval_every == 0:
+                _log_eval(
+                    writer, ema.module, process, core, evaluation[0], sampling, device, amp_dtype, step, evaluation[1]
+                )
             now = time.perf_counter()
             if step % a.ckpt_every == 0 or now - last_ckpt_t > a.ckpt_seconds:
                 ckpt_due, last_ckpt_t = True, now
@@ -600,19 +640,59 @@ def _train(a: Args) -> Path:
         bar.close()
     if d.main:
         ckpt(step, elapsed)
-        if a.eval_every:
-            _log_eval(writer, ema.module, process, core, eval_batch, sampling, device, amp_dtype, step)
+        if a.eval_every and evaluation:
+            _log_eval(
+                writer, ema.module, process, core, evaluation[0], sampling, device, amp_dtype, step, evaluation[1]
+            )
         writer.close()
         print(f"done: step {step}, {elapsed:.0f}s; checkpoint {ckpt.path}")
     d.close()
     return ckpt.path
 
 
-def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, step):
+def _map_rollouts(core: WorldCore) -> tuple[list, np.ndarray, list]:
+    """2 rollouts of 6 random moves on the map, to dream in the evaluation: the cells (7 of (2, 2)), the actions (6, 2)
+    and the true views (7 of (2, v, v, 3))."""
+    rng = np.random.default_rng(0)
+    pos = np.stack([rng.integers(0, core.grid[0], 2), rng.integers(0, core.grid[1], 2)], 1)
+    cells = [pos]
+    actions = rng.integers(0, 4, (6, 2))
+    for action in actions:
+        cells.append(dynamics.move(cells[-1], action, core.grid))
+    return cells, actions, [core.views(c) for c in cells]
+
+
+def _episode_rollouts(data, mask: np.ndarray, stride: int) -> tuple[list, np.ndarray, list]:
+    """:func:`_map_rollouts` from the first 6 steps of the 2 episodes ``mask`` holds (:func:`held_out`)."""
+    starts = np.flatnonzero(mask & np.r_[True, data.episodes[1:] != data.episodes[:-1]])[:2]
+    steps = starts[None] + np.arange(6)[:, None]  # (6, 2)
+    cells = [data.positions[starts] // stride, *(data.next_positions[i] // stride for i in steps)]
+    return cells, data.actions[steps], [data.views[starts], *(data.next_views[i] for i in steps)]
+
+
+def _from_episodes(a: Args, d: _Dist):
+    """``--episodes``: the recorded map (from the metadata), the sampler over the dataset's transitions and the
+    evaluation's batch and rollouts from 2 held-out episodes (None when the dataset has none to hold out)."""
+    core = recorded_map(a.episodes)
+    if (core.task.view_size, core.task.stride) != (TaskConfig().view_size, TaskConfig().stride):
+        raise SystemExit(
+            f"error: --episodes {a.episodes!r} has {core.task.view_size}-px views moved by {core.task.stride} px; "
+            f"the world models take {TaskConfig().view_size} and {TaskConfig().stride}"
+        )
+    data = load_transitions(a.episodes)
+    test = held_out(data)  # whatever --eval-every says (it may change on a resume; the training data may not)
+    sampler = EpisodeSampler(data, core.task.stride, seed=a.seed + 1000 * d.rank, keep=~test)
+    if not test.any():
+        return core, sampler, None
+    batch = EpisodeSampler(data, core.task.stride, seed=12345, keep=test).sample(8)
+    return core, sampler, (batch, _episode_rollouts(data, test, core.task.stride))
+
+
+def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, step, rollouts=None):
     """Images, and worldbench's measures under worldbench's names (``worldgen_core.metrics``: the same functions), for
     tensorboard:
-    one step on ``batch``, and 2 open-loop dreams of 6 random moves stepped as the dream env steps them (a blocked move
-    keeps the view)."""
+    one step on ``batch``, and 2 open-loop dreams of ``rollouts`` (cells, actions, true views; default: 6 random moves
+    on ``core``'s map, :func:`_map_rollouts`) stepped as the dream env steps them (a blocked move keeps the view)."""
     model.eval()
     wm = WorldModel(model, process, model.config, sampling, device, amp_dtype)
     if model.config.kind == "world":
@@ -620,15 +700,10 @@ def _log_eval(writer, model, process, core, batch, sampling, device, amp_dtype, 
         predict = inference.model_predictor(wm)
         gen = predict(batch["view"], batch["action"], *((batch["next_pos"],) if place else ()))
         scalars = metrics.one_step(gen, batch["next"], batch["action"], core.task.stride)
-        rng = np.random.default_rng(0)
-        pos = np.stack([rng.integers(0, core.grid[0], 2), rng.integers(0, core.grid[1], 2)], 1)
-        true = fake = [core.views(pos)]
-        for action in rng.integers(0, 4, (6, 2)):
-            pos, prev = dynamics.move(pos, action, core.grid), pos
-            true, fake = (
-                true + [core.views(pos)],
-                fake + [simulator.dream_views(predict, prev, pos, fake[-1], action, place)],
-            )
+        cells, actions, true = rollouts or _map_rollouts(core)
+        fake = [true[0]]
+        for k, action in enumerate(actions):
+            fake.append(simulator.dream_views(predict, cells[k], cells[k + 1], fake[-1], action, place))
         scalars |= {f"rollout_psnr@{k}": metrics.psnr(fake[k], true[k]) for k in (1, 6)}
         scalars |= {f"{k}_roll@6": v for k, v in metrics.drift(fake[6], true[6]).items()}
         for k, v in scalars.items():
