@@ -496,9 +496,6 @@ def _train(a: Args) -> Path:
     kind, process_name = EXPERIMENTS[a.experiment]
     d = _Dist(a.device)
     device = d.device
-    out = claim_run_dir(a.out, a.resume, lock=d.main)  # every rank checks before the main one writes anything
-    if d.world > 1:
-        dist.barrier()
     _seed(a.seed + d.rank)  # each process draws different batches
 
     process = make_process(process_name, **({"t_sampling": a.t_sampling} if process_name == "flow" else {}))
@@ -507,16 +504,18 @@ def _train(a: Args) -> Path:
         cores, maps = [core], [core.fingerprint]
     else:
         cores = [WorldCore(a.map, TaskConfig()), *(WorldCore(p, TaskConfig()) for p in map_files(a.extra_maps))]
-        core, maps = (
-            cores[0],
-            map_fingerprints(cores),
-        )  # the maps the run trains on: checkpoints keep them, a resume checks them
+        # the maps the run trains on: checkpoints keep them, a resume checks them
+        core, maps = cores[0], map_fingerprints(cores)
         sampler = TransitionSampler(cores, seed=a.seed + 1000 * d.rank)
     config = _model_config(a, kind, core)
     model, opt, ema = _build(a, config, device)
     sampling = _sampling(a, process)
     plugins = make_plugins(a, model, core, device, seed=a.seed + 2000 + d.rank)
     rows = _rows(plugins)
+    # every setting, map and dataset is checked: now the run folder (every rank checks before the main one writes)
+    out = claim_run_dir(a.out, a.resume, lock=d.main)
+    if d.world > 1:
+        dist.barrier()
     ckpt = Checkpointer(
         out / "last.pt",
         model,

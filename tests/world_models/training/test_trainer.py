@@ -12,7 +12,7 @@ from world_models import FlowMatching, build_model, preset
 from world_models.data import TransitionSampler, to_tensor, to_uint8
 from world_models.inference import load_world_model
 from world_models.io.checkpoint import load_checkpoint, save_checkpoint
-from world_models.training.trainer import GuidanceArgs, PlaceArgs, init_from_pretrained, train
+from world_models.training.trainer import Args, GuidanceArgs, PlaceArgs, SampleArgs, init_from_pretrained, train
 from worldgen_core.metrics import psnr
 from worldgen_core.world import WorldCore
 
@@ -276,3 +276,10 @@ def test_place_field_rejects_many_maps(tmp_path):
         )
     with pytest.raises(SystemExit, match="--place.decoder decodes the place field's vectors: it needs --place.field"):
         train(tiny_train_args(tmp_path, place=PlaceArgs(decoder=True)))
+
+
+@pytest.mark.parametrize("bad", [dict(sample=SampleArgs(sampler="nope")), dict(map="no_such_map.png")])
+def test_a_bad_setting_or_map_leaves_no_run_folder(tmp_path, bad):
+    with pytest.raises((SystemExit, ValueError, OSError)):
+        train(Args(preset="tiny", steps=1, out=str(tmp_path / "run"), progress=False, **bad))
+    assert not (tmp_path / "run").exists()
