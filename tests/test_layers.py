@@ -110,12 +110,12 @@ WORLD_MODELS_PARTS = {
     "model": set(),
     "generative": set(),
     "io": {"generative"},
-    "data": set(),
+    "data": {"episodes"},
     "baselines": set(),
     "episodes": set(),
     "inference": {"data", "generative", "io", "model"},
     "speed": {"generative", "inference", "model"},
-    "training": {"data", "generative", "inference", "io", "model"},
+    "training": {"data", "episodes", "generative", "inference", "io", "model"},
 }
 
 
