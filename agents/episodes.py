@@ -211,8 +211,8 @@ class CliArgs:
     """
 
     out: Path
-    """the new dataset's folder; its name is the Minari dataset id NAME-vN (e.g. runs/datasets/far-random-v0);
-    an existing one is refused"""
+    """the new dataset's folder; its name is the Minari dataset id NAME-vN (e.g. runs/datasets/far-random-v0); an
+    existing one is refused"""
     policy: str = "random"
     """random (seeded by --seed) | PATH of an SB3 PPO model.zip written by train_agent.py (deterministic moves)"""
     episodes: int = 100

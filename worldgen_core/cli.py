@@ -122,6 +122,24 @@ def prog() -> str:
     return f"python {name}" if name.endswith(".py") else name
 
 
+def _help_as_paragraphs(tyro) -> None:
+    """Help texts from docstrings read as paragraphs: tyro joins a docstring's wrapped lines only when
+    they start at column 0, so the indentation of a field docstring's later lines is removed first
+    (``inspect.cleandoc``). Once per process; nothing if tyro's internals differ."""
+    import inspect
+
+    strings = getattr(tyro, "_strings", None)
+    join = getattr(strings, "remove_single_line_breaks", None)
+    if join is None or getattr(join, "cleans_indent", False):
+        return
+
+    def joined(text: str) -> str:
+        return join(inspect.cleandoc(text))
+
+    joined.cleans_indent = True
+    strings.remove_single_line_breaks = joined
+
+
 def run_cli(args_cls: type[A], fn: Callable[[A], R], argv: list[str] | None, description: str) -> R:
     """Parse ``argv`` into ``args_cls`` (tyro: one flag per field, its docstring as help) and run
     ``fn``; a bad value (``ValueError``, which a bad checkpoint's error is too), a diverged run
@@ -129,6 +147,7 @@ def run_cli(args_cls: type[A], fn: Callable[[A], R], argv: list[str] | None, des
     one ``error:`` line and exit status 2, not a traceback."""
     import tyro  # the CLI parser, only for command lines
 
+    _help_as_paragraphs(tyro)
     args = tyro.cli(args_cls, args=argv, description=description, prog=prog())
     try:
         return fn(args)

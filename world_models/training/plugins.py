@@ -97,8 +97,8 @@ class ColourArgs:
 
     weight: float = 0.0
     """weight of an extra loss on the colour part of the clean-view estimate's error (the error minus its per-pixel
-    channel mean), so that what the model cannot know it gets wrong in brightness, as the map's own grain varies,
-    not in colour (0: off)"""
+    channel mean), so that what the model cannot know it gets wrong in brightness, as the map's own grain varies, not in
+    colour (0: off)"""
 
     def check(self, a) -> None:
         if not self.weight >= 0:

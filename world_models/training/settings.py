@@ -96,8 +96,7 @@ class PlaceArgs:
     ModelConfig.place_decoder), past the transformer's dim-number bottleneck per token"""
     lr: float = 1e-2
     """the field's learning rate (each cell is in few batches; measured on one H100, 330 s from the shipped model: new
-    strip
-    26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/findings.md)"""
+    strip 26.9 / 28.0 / 28.7 dB at 1e-2 / 3e-2 / 1e-1, docs/findings.md)"""
 
     def check(self, a) -> None:
         if self.decoder and not self.field:
@@ -159,12 +158,12 @@ class Args:
     map: str | None = None
     """world-map image (default: data/world_map.png); evaluations run on it"""
     extra_maps: tuple[str, ...] = ()
-    """more world-map images or folders of images to train on with --map (a model for many maps); each
-    transition's map is drawn in proportion to its number of view positions"""
+    """more world-map images or folders of images to train on with --map (a model for many maps); each transition's map
+    is drawn in proportion to its number of view positions"""
     episodes: str | None = None
-    """train on the transitions of this Minari dataset (python -m agents.episodes) instead of --map, never opening
-    the map: the place field is sized from the map's size the dataset records, and learns where its episodes went;
-    2 of its episodes are held out for the evaluations"""
+    """train on the transitions of this Minari dataset (python -m agents.episodes) instead of --map, never opening the
+    map: the place field is sized from the map's size the dataset records, and learns where its episodes went; 2 of its
+    episodes are held out for the evaluations"""
     batch_size: int = 32
     """per-process batch size"""
     lr: float = 3e-4
