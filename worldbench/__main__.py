@@ -12,7 +12,11 @@ simulator and in the real env, evaluated in the real env, on the near, far and d
 far task without the goal view in the dream's memory: the one that needs the world's content;
 about 30 minutes per model on 2 CPU cores; runs are kept in ``--out``/agents and reused).
 ``--explain`` adds what gives each model away: C2ST on the bands and frames reduced to brightness,
-colour noise and layout (:func:`worldbench.c2st.explain`). ``--calibrate`` instead shows what C2ST sees: real against
+colour noise and layout (:func:`worldbench.c2st.explain`). ``--episodes DATASET`` (an episode dataset of the
+map, ``python -m agents.episodes``) splits the new-strip PSNR (and, with at least 100 bands each side, the C2ST on
+revealed bands) between the one-step transitions whose revealed strip the dataset's views showed (seen) and those
+whose strip they never showed (unseen): what a model trained from those episodes knows of the places it was shown
+against the places it must invent. ``--calibrate`` instead shows what C2ST sees: real against
 real, noise, blur, lost contrast and
 ``shift``'s streaks.
 """
@@ -36,7 +40,7 @@ from worldgen_core.world import WorldCore
 
 from . import c2st as c2st_mod
 from . import runners
-from .bench import QUICK, STREAK_STEPS, BenchConfig, config_dict, evaluate_entry
+from .bench import MIN_SPLIT_BANDS, QUICK, STREAK_STEPS, BenchConfig, config_dict, evaluate_entry, seen_split
 from .models import parse_spec
 from .report import leaderboard_md, write_report
 from .transfer import QUICK_TRANSFER, TransferConfig, transfer
@@ -90,6 +94,9 @@ class CliArgs:
     """agent-transfer runs trained at once (worker processes: many cores or a GPU)"""
     threads: int | None = None
     """torch CPU threads"""
+    episodes: str | None = None
+    """an episode dataset of --map (python -m agents.episodes): also the new-strip PSNR (and C2ST) on the transitions
+    whose revealed strip its views showed (seen) and on those whose strip they never showed (unseen)"""
 
     def check(self) -> None:
         """Every value, before any work (a ``ValueError``: one ``error:`` line from the command line)."""
@@ -102,8 +109,49 @@ class CliArgs:
             at_least("--threads", self.threads, 1)
         if self.map is not None:
             input_file("--map", self.map, "world-map image")
+        if self.episodes is not None and self.calibrate:
+            raise ValueError("--episodes splits the benchmark's rows; --calibrate has none: drop one of them")
         if not self.models and not self.calibrate:
             raise ValueError("name at least one model (default: copy shift shipped=data/world_model.pt)")
+
+
+def _episodes(path: str, core: WorldCore, config: BenchConfig) -> tuple:
+    """The cells the dataset ``path`` (of ``core``'s map, else a ``ValueError``) covered, and what the benchmark's
+    one-step transitions are to it: (covered grid, meta dict with the dataset's coverage and the seen/unseen counts)."""
+    from world_models.episodes import covered_cells, load_transitions
+
+    data = load_transitions(path, core)
+    covered = covered_cells(data, core)
+    starts, acts = runners.transitions(core, config.n_transitions, config.seed)  # the ones evaluate_entry draws
+    seen, unseen = seen_split(core, starts, acts[:, 0], covered)
+    return covered, {
+        "path": str(path),
+        "dataset_id": data.metadata.get("dataset_id"),
+        "dataset_transitions": len(data),
+        "coverage": float(covered.mean()),
+        "cells_covered": int(covered.sum()),
+        "cells": int(covered.size),
+        "n_transitions": config.n_transitions,
+        "n_new_seen": int(seen.sum()),
+        "n_new_unseen": int(unseen.sum()),
+        "c2st_split": bool(min(seen.sum(), unseen.sum()) >= MIN_SPLIT_BANDS),
+    }
+
+
+def _episodes_line(e: dict) -> str:
+    """The report's line on the episode dataset: its coverage and how the one-step transitions split."""
+    line = (
+        f" Episodes `{e['path']}` ({e['dataset_transitions']} transitions) cover {100 * e['coverage']:.1f}% of the "
+        f"map's cells ({e['cells_covered']} of {e['cells']}); of the {e['n_transitions']} one-step transitions, "
+        f"{e['n_new_seen']} reveal a strip of cells its views all showed (seen) and {e['n_new_unseen']} a strip of "
+        "cells they never showed (unseen; the rest, partly shown, are in neither): new strip dB seen / unseen."
+    )
+    if e["c2st_split"]:
+        return line + " C2ST new strip seen / unseen: on the revealed bands of each side."
+    return line + (
+        f" No C2ST seen / unseen: a side has fewer than {MIN_SPLIT_BANDS} revealed bands "
+        f"({e['n_new_seen']} seen, {e['n_new_unseen']} unseen), too few for a critic."
+    )
 
 
 def _checked_entries(a: CliArgs, core: WorldCore) -> list:
@@ -138,12 +186,13 @@ def run(a: CliArgs) -> dict:
         cal = calibrate(core, 64 if a.quick else 1000, a.seed, config.c2st_steps)
         (a.out / "c2st_calibration.json").write_text(json.dumps(cal, indent=2))
         return cal
+    covered, split = _episodes(a.episodes, core, config) if a.episodes is not None else (None, None)
     entries = _checked_entries(a, core)
     results, curves, arts, failed = {}, {}, {}, {}
     for e in entries:
         t0 = time.perf_counter()
         try:
-            results[e.name], curves[e.name], arts[e.name] = evaluate_entry(e, core, config)
+            results[e.name], curves[e.name], arts[e.name] = evaluate_entry(e, core, config, covered)
         except Exception as err:  # noqa: BLE001 - any model's own failure: its row is lost, not the others'
             failed[e.name] = f"{type(err).__name__}: {err}"
             print(f"{e.name}: failed ({failed[e.name]}); going on with the other models", flush=True)
@@ -187,8 +236,11 @@ def run(a: CliArgs) -> dict:
             f"PSNR in dB against the true views; "
             f"dream env-steps/s at N={config.speed_envs} on this machine ({torch.get_num_threads()} torch threads)."
             + (f" Failed, so not in the table: {why}." if failed else "")
+            + (_episodes_line(split) if split else "")
         ),
     }
+    if split:
+        meta["episodes"] = split
     if a.agents:
         transfer_config = replace(QUICK_TRANSFER if a.quick else TransferConfig(), seeds=tuple(a.agent_seeds))
         if a.agent_steps:

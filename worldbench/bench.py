@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from worldgen_core import dynamics as dyn
-from worldgen_core.metrics import drift, new_bands, one_step, psnr, ratio, streaks
+from worldgen_core.metrics import drift, masked_psnr, new_bands, one_step, psnr, ratio, streaks
 from worldgen_core.world import WorldCore
 
 from . import c2st as c2st_mod
@@ -16,7 +16,7 @@ from . import cost, runners
 from .kid import RandomFeatures, kid
 from .models import Entry
 
-__all__ = ["BenchConfig", "QUICK", "evaluate_entry"]
+__all__ = ["BenchConfig", "QUICK", "evaluate_entry", "seen_split", "MIN_SPLIT_BANDS"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,8 @@ QUICK = BenchConfig(
 ROLLOUT_AT = (1, 4, 16, 64)
 C2ST_STEP = 16
 STREAK_STEPS = 16
+#: revealed bands each side (seen, unseen) needs for its own C2ST
+MIN_SPLIT_BANDS = 100
 
 
 def _c2st(res: dict, key: str, real: np.ndarray, fake: np.ndarray, config: BenchConfig) -> None:
@@ -86,8 +88,23 @@ def _c2st(res: dict, key: str, real: np.ndarray, fake: np.ndarray, config: Bench
             res.update({f"c2st_{key}_{view}_{k}": v for k, v in c.items()})
 
 
-def evaluate_entry(entry: Entry, core: WorldCore, config: BenchConfig) -> tuple[dict, dict, dict]:
-    """Returns (scalars, curves, artefacts) for one model; see ``python -m worldbench --help``."""
+def seen_split(core: WorldCore, starts: np.ndarray, actions: np.ndarray, covered: np.ndarray) -> tuple:
+    """(seen, unseen) boolean masks of one-step transitions from cells ``starts`` (n, 2) under ``actions`` (n,):
+    seen when every cell of the revealed strip is ``covered`` (a grid of ``core.place_grid``), unseen when none is."""
+    cells = dyn.revealed_cells(dyn.move(starts, actions, core.grid), actions, core.task.view_size // core.task.stride)
+    shown = covered[cells[..., 0], cells[..., 1]]  # (n, cells)
+    return shown.all(1), ~shown.any(1)
+
+
+def evaluate_entry(
+    entry: Entry, core: WorldCore, config: BenchConfig, covered: np.ndarray | None = None
+) -> tuple[dict, dict, dict]:
+    """Returns (scalars, curves, artefacts) for one model; see ``python -m worldbench --help``.
+
+    ``covered``: the cells an episode dataset showed (``world_models.episodes.covered_cells``); adds the revealed-strip
+    PSNR on the transitions whose strip the dataset showed and on those it never showed (``psnr_new_seen``,
+    ``psnr_new_unseen``, counted in ``n_new_seen``, ``n_new_unseen``), and C2ST on their bands when each side has at
+    least ``MIN_SPLIT_BANDS``."""
     res: dict = {}
     curves: dict = {}
     art: dict = {}
@@ -109,6 +126,15 @@ def evaluate_entry(entry: Entry, core: WorldCore, config: BenchConfig) -> tuple[
         RandomFeatures(), real_b, fake_b, config.kid_subsets, min(config.kid_subset_size, len(real_b))
     )
     art["bands"] = (real_b[:8], fake_b[:8])
+    if covered is not None:
+        sides = dict(zip(("seen", "unseen"), seen_split(core, starts, a, covered)))
+        for side, m in sides.items():
+            res[f"n_new_{side}"] = int(m.sum())
+            if m.any():  # no transition on a side: no PSNR for it
+                res[f"psnr_new_{side}"] = masked_psnr(fake[m, 1], true[m, 1], a[m], True, stride)
+        if min(res["n_new_seen"], res["n_new_unseen"]) >= MIN_SPLIT_BANDS:
+            for side, m in sides.items():
+                _c2st(res, f"new_{side}", real_b[m], fake_b[m], config)
 
     # open loop: random moves, PSNR against the true views at every step
     starts, acts = runners.open_loop(core, config.n_rollouts, config.horizon, s + 1)

@@ -26,6 +26,8 @@ __all__ = [
 _COLS = [
     ("psnr_known", "known dB"),
     ("psnr_new", "new strip dB"),
+    ("psnr_new_seen", "new strip dB, seen"),
+    ("psnr_new_unseen", "new strip dB, unseen"),
     ("rollout_psnr@1", "roll@1"),
     ("rollout_psnr@4", "roll@4"),
     ("rollout_psnr@16", "roll@16"),
@@ -33,6 +35,8 @@ _COLS = [
     ("loop_line_back_min", "loop back (line, worst k)"),
     ("loop_square_back_min", "loop back (square, worst k)"),
     ("c2st_new", "C2ST new strip"),
+    ("c2st_new_seen", "C2ST new strip, seen"),
+    ("c2st_new_unseen", "C2ST new strip, unseen"),
     ("c2st_roll16", "C2ST roll@16"),
     *(
         (f"c2st_{w}_{v}", f"C2ST {n}, {v}")

@@ -35,6 +35,7 @@ __all__ = [
     "as_int",
     "grid_shape",
     "move",
+    "revealed_cells",
     "revealed_masks",
     "view_windows",
     "crop",
@@ -219,3 +220,20 @@ def revealed_masks(view_size: int = 64, stride: int = 8) -> np.ndarray:
     m[UP, :stride] = m[DOWN, -stride:] = True
     m[LEFT, :, :stride] = m[RIGHT, :, -stride:] = True
     return m
+
+
+def revealed_cells(positions: np.ndarray, actions: np.ndarray, cells: int = 8) -> np.ndarray:
+    """The map cells (row, col) of the strip each move reveals (:func:`revealed_masks`, one cell deep): for views at
+    cells ``positions`` (B, 2) after moves ``actions`` (B,), ``cells`` (view size / stride) cells wide -> (B, cells, 2).
+
+    >>> revealed_cells(np.array([[2, 5], [2, 5]]), np.array([UP, RIGHT]), 3).tolist()
+    [[[2, 5], [2, 6], [2, 7]], [[2, 7], [3, 7], [4, 7]]]
+    """
+    positions, actions = np.asarray(positions, np.int64), np.asarray(actions, np.int64)
+    along = np.arange(cells)
+    # the strip's offset from the view's top-left cell: first/last row (up/down) or column (left/right)
+    edge = np.where(np.isin(actions, (UP, LEFT)), 0, cells - 1)[:, None]
+    vertical = np.isin(actions, (UP, DOWN))[:, None]
+    dy = np.where(vertical, edge, along[None])
+    dx = np.where(vertical, along[None], edge)
+    return positions[:, None] + np.stack([dy, dx], -1)
