@@ -33,6 +33,7 @@ import torch
 import tyro
 
 from world_models.baselines import shift_baseline
+from world_models.episodes import covered_cells, load_transitions
 from worldgen_core import dynamics as dyn
 from worldgen_core.cli import at_least, input_file, output_dir, run_cli
 from worldgen_core.metrics import new_bands
@@ -118,8 +119,6 @@ class CliArgs:
 def _episodes(path: str, core: WorldCore, config: BenchConfig) -> tuple:
     """The cells the dataset ``path`` (of ``core``'s map, else a ``ValueError``) covered, and what the benchmark's
     one-step transitions are to it: (covered grid, meta dict with the dataset's coverage and the seen/unseen counts)."""
-    from world_models.episodes import covered_cells, load_transitions
-
     data = load_transitions(path, core)
     covered = covered_cells(data, core)
     starts, acts = runners.transitions(core, config.n_transitions, config.seed)  # the ones evaluate_entry draws
