@@ -28,6 +28,7 @@ Training from a dataset alone (``python -m world_models.training --episodes DATA
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from dataclasses import dataclass
@@ -175,6 +176,14 @@ class Transitions:
     def __len__(self) -> int:
         return len(self.actions)
 
+    def rows(self, index) -> "Transitions":
+        """The transitions at ``index`` (a slice, indices or a boolean mask), with the same metadata."""
+        return Transitions(**{k: getattr(self, k)[index] for k in ARRAYS}, metadata=self.metadata)
+
+
+#: the per-step arrays of :class:`Transitions` (every field but the metadata)
+ARRAYS = tuple(f.name for f in dataclasses.fields(Transitions) if f.name != "metadata")
+
 
 def _check_map(path, meta: dict, core: WorldCore) -> None:
     fp = meta.get("worldgen", {}).get("map_fingerprint")
@@ -206,20 +215,7 @@ def load_transitions(path: str | Path, core: WorldCore | None = None, view: str 
     meta = {k: v for k, v in read_metadata(path).items() if k not in ("observation_space", "action_space")}
     if core is not None:
         _check_map(path, meta, core)
-    parts = {
-        k: []
-        for k in (
-            "views",
-            "actions",
-            "next_views",
-            "positions",
-            "next_positions",
-            "episodes",
-            "rewards",
-            "terminations",
-            "truncations",
-        )
-    }
+    parts = {k: [] for k in ARRAYS}
     for ep in read_episodes(path):
         obs = ep["observations"]
         frames = obs[view] if isinstance(obs, dict) else obs

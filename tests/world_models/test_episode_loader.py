@@ -11,7 +11,7 @@ from helpers import ROOT, stripe_map
 
 from agents.episodes import record, run_episode
 from agents.evaluation import random_policy
-from world_models.episodes import Transitions, covered_cells, load_transitions, read_episodes
+from world_models.episodes import covered_cells, load_transitions, read_episodes
 from worldgen_core.world import WorldCore
 
 
@@ -100,23 +100,7 @@ def test_covered_cells_are_the_cells_under_every_view_seen(recorded, maps):
     np.testing.assert_array_equal(grid, inside.any(0))
     assert 0 < grid.sum() < grid.size
     # one transition: exactly its two views
-    one = Transitions(
-        **{
-            k: getattr(t, k)[:1]
-            for k in (
-                "views",
-                "actions",
-                "next_views",
-                "positions",
-                "next_positions",
-                "episodes",
-                "rewards",
-                "terminations",
-                "truncations",
-            )
-        },
-        metadata=t.metadata,
-    )
+    one = t.rows(slice(0, 1))
     moved = 1 if (t.positions[0] != t.next_positions[0]).any() else 0
     assert covered_cells(one, core).sum() == 8 * (8 + moved)
 
