@@ -40,6 +40,7 @@ from worldgen_core import dynamics as dyn
 from worldgen_core.world import WorldCore
 
 __all__ = [
+    "ARRAYS",
     "RecordedMap",
     "Transitions",
     "covered_cells",
