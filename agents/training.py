@@ -34,7 +34,17 @@ from .evaluation import evaluate_real, plot_curves, random_policy, record_gif, s
 from .policy import EXTRACTORS
 from .vec_env import make_sb3_vec_env
 
-__all__ = ["Args", "train", "train_or_reuse", "reusable", "run_identity", "main"]
+__all__ = [
+    "Args",
+    "make_ppo",
+    "task_config",
+    "task_kwargs",
+    "train",
+    "train_or_reuse",
+    "reusable",
+    "run_identity",
+    "main",
+]
 
 ENVS = ("WorldMap-v0", "DreamWorldMap-v0")
 #: settings a --resume may change (when to stop, how to report); every other one must match the run's
@@ -116,6 +126,33 @@ def task_kwargs(a: Args) -> dict:
     if a.max_episode_steps is not None:
         kw["max_episode_steps"] = a.max_episode_steps
     return {"map_path": a.map, **kw}
+
+
+def task_config(a: Args) -> TaskConfig:
+    """The run's task as the core's :class:`TaskConfig` (goal range, goal out of view)."""
+    kw = task_kwargs(a)
+    return TaskConfig(**{k: v for k, v in kw.items() if k in ("goal_distance", "goal_out_of_view")})
+
+
+def make_ppo(a: Args, env, seed: int, tensorboard_log: str | Path | None = None, device: str | None = None) -> PPO:
+    """SB3 PPO on ``env`` with ``a``'s settings and policy extractor, seeded with ``seed``."""
+    return PPO(
+        "MultiInputPolicy",
+        env,
+        learning_rate=a.learning_rate,
+        n_steps=a.n_steps,
+        batch_size=min(a.batch_size, a.n_steps * a.n_envs),
+        n_epochs=a.n_epochs,
+        gamma=a.gamma,
+        gae_lambda=a.gae_lambda,
+        ent_coef=a.ent_coef,
+        clip_range=a.clip_range,
+        policy_kwargs=dict(features_extractor_class=EXTRACTORS[a.extractor]),
+        tensorboard_log=None if tensorboard_log is None else str(tensorboard_log),
+        seed=seed,
+        device=device or a.device,
+        verbose=0,
+    )
 
 
 def _validate(a: Args) -> None:
@@ -337,10 +374,7 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
         )
     task_kw = task_kwargs(a)
     try:  # the map and the task, checked before anything is written
-        WorldCore(
-            task_kw["map_path"],
-            TaskConfig(**{k: v for k, v in task_kw.items() if k in ("goal_distance", "goal_out_of_view")}),
-        )
+        WorldCore(task_kw["map_path"], task_config(a))
     except ValueError as e:
         raise SystemExit(f"error: {e}") from e
     out = claim_run_dir(a.out, a.resume)
@@ -375,23 +409,7 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
         else:
             kw.update(checkpoint=a.world_model, steps=a.dream_steps, cfg_scale=a.dream_cfg_scale, dtype=a.dream_dtype)
     env = make_sb3_vec_env(a.env, a.n_envs, seed=a.seed + (ck["num_timesteps"] if ck else 0), **kw)
-    model = PPO(
-        "MultiInputPolicy",
-        env,
-        learning_rate=a.learning_rate,
-        n_steps=a.n_steps,
-        batch_size=min(a.batch_size, a.n_steps * a.n_envs),
-        n_epochs=a.n_epochs,
-        gamma=a.gamma,
-        gae_lambda=a.gae_lambda,
-        ent_coef=a.ent_coef,
-        clip_range=a.clip_range,
-        policy_kwargs=dict(features_extractor_class=EXTRACTORS[a.extractor]),
-        tensorboard_log=str(out / "tb"),
-        seed=a.seed,
-        device=a.device,
-        verbose=0,
-    )
+    model = make_ppo(a, env, a.seed, tensorboard_log=out / "tb")
     curve: list = []
     wall_before = 0.0
     if ck is not None:

@@ -173,23 +173,42 @@ def manhattan(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def sample_start_and_goal(
-    rng: np.random.Generator, grid: np.ndarray, goal_distance: tuple[int, int], n: int = 1, min_axis: int = 0
+    rng: np.random.Generator,
+    grid: np.ndarray,
+    goal_distance: tuple[int, int],
+    n: int = 1,
+    min_axis: int = 0,
+    allowed: np.ndarray | None = None,
 ):
     """Uniform start cells and goals exactly ``d`` moves away, ``d`` uniform in ``goal_distance``,
     and at least ``min_axis`` moves away along one axis (0: any split of ``d``).
 
+    ``allowed``: a boolean grid (``grid``'s shape) of the cells a start and a goal may be (None: all), e.g. the
+    places whose views an agent has seen (:class:`worldgen_core.experience.Experience`); starts are then uniform
+    over the allowed cells and a goal that is not allowed is drawn again. A ``ValueError`` if no allowed start
+    has an allowed goal in range.
+
     Returns ``(start, goal)``, each (n, 2) int64. Uses only ``rng``.
+
+    >>> allowed = np.zeros((10, 10), bool); allowed[2, 2] = allowed[2, 5] = True
+    >>> start, goal = sample_start_and_goal(np.random.default_rng(0), np.array([10, 10]), (3, 3), 4, allowed=allowed)
+    >>> sorted({tuple(p) for p in start.tolist() + goal.tolist()})
+    [(2, 2), (2, 5)]
     """
     lo, hi = goal_distance
     if hi > int(grid.sum()) - 2:
         raise ValueError(f"goal_distance max {hi} does not fit in a grid of {grid.tolist()} cells")
+    cells = None if allowed is None else np.argwhere(allowed)  # (K, 2) the cells a start may be
+    if cells is not None and not len(cells):
+        raise ValueError("no cell is allowed as a start: nothing of the map is known")
     start = np.empty((n, 2), np.int64)
     goal = np.empty((n, 2), np.int64)
     todo = np.arange(n)
+    tries = 0
     while len(todo):
-        k = len(todo)
+        k = len(todo) if cells is None else 64 * len(todo)  # known places are sparse: many candidates at once
         u = rng.random((k, 6))  # one call per attempt: start (2), distance, split, signs (2)
-        s = (u[:, :2] * grid).astype(np.int64)
+        s = (u[:, :2] * grid).astype(np.int64) if cells is None else cells[(u[:, 0] * len(cells)).astype(np.int64)]
         d = lo + (u[:, 2] * (hi - lo + 1)).astype(np.int64)
         dr = (u[:, 3] * (d + 1)).astype(np.int64)  # split of the distance between rows and columns
         sign = np.where(u[:, 4:] < 0.5, -1, 1)
@@ -197,8 +216,20 @@ def sample_start_and_goal(
         ok = np.all((g >= 0) & (g < grid), axis=1)
         if min_axis:
             ok &= np.abs(g - s).max(1) >= min_axis
-        start[todo[ok]], goal[todo[ok]] = s[ok], g[ok]
-        todo = todo[~ok]
+        if cells is None:
+            start[todo[ok]], goal[todo[ok]] = s[ok], g[ok]
+            todo = todo[~ok]
+            continue
+        ok[ok] = allowed[g[ok, 0], g[ok, 1]]
+        hit = np.flatnonzero(ok)[: len(todo)]  # the first good candidates fill the first rows still to draw
+        start[todo[: len(hit)]], goal[todo[: len(hit)]] = s[hit], g[hit]
+        todo = todo[len(hit) :]
+        tries += 1
+        if tries >= 200 and len(todo):
+            raise ValueError(
+                f"no allowed start has an allowed goal {lo}-{hi} moves away in {200 * 64} draws: the allowed places "
+                "are too few or too scattered for the task"
+            )
     return start, goal
 
 

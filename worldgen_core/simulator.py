@@ -217,6 +217,15 @@ class TileMemory:
         g = self._grid(views)
         self._store(*self._at(idx, pos, g, at), self._as_tiles(views, g))
 
+    def write_cells(self, i: int, cells: np.ndarray, tiles: np.ndarray) -> None:
+        """Remember, in sub-env ``i`` (after its :meth:`reset`), the tiles (k, stride, stride, 3) uint8 of cells
+        ``cells`` (k, 2) (e.g. what an agent saw of the map before its dream began). Cells more than ``cells``
+        apart share slots: the later one is kept."""
+        cells = np.asarray(cells, np.int64).reshape(-1, 2)
+        S, r, c = self.cells, cells[:, 0], cells[:, 1]
+        slots = (int(i) * S + r % S) * S + c % S
+        self._store(slots, (r << 32) | (c & 0xFFFFFFFF), np.asarray(tiles, np.uint8).reshape(len(cells), -1))
+
     def _store(self, slots: np.ndarray, tags: np.ndarray, tiles: np.ndarray) -> None:
         """Put ``tiles`` (k, g, g, s*s*3) into ``slots`` (k, g, g), tagged with their cells ``tags``."""
         self.tiles[slots.ravel()] = tiles.reshape(-1, self.tiles.shape[1])
@@ -296,6 +305,13 @@ class PredictorSimulator:
                 "remember() needs a simulator with a memory (PredictorSimulator(..., memory=TileMemory(...)))"
             )
         self.memory.write(np.asarray(idx), views, positions)
+
+    def remember_cells(self, i: int, cells: np.ndarray, tiles: np.ndarray) -> None:
+        """Put known cell tiles (k, stride, stride, 3) at cells ``cells`` (k, 2) into sub-env ``i``'s memory
+        (:meth:`TileMemory.write_cells`), after its ``reset``."""
+        if self.memory is None:
+            raise ValueError("remember_cells() needs a simulator with a memory")
+        self.memory.write_cells(i, cells, tiles)
 
     def step(self, actions: np.ndarray, moved: np.ndarray) -> np.ndarray:
         assert self.views is not None, "reset() before step()"

@@ -40,6 +40,7 @@ import torch
 
 from world_models.inference import SHIPPED_MODEL, UNIVERSAL_MODEL, load_world_model, resolve_dtype
 from worldgen_core.dynamics import as_int
+from worldgen_core.experience import Experience, ExperienceCore
 from worldgen_core.simulator import PredictorSimulator, TileMemory, check_simulator, dream_views, keep_blocked
 from worldgen_core.world_map import DEFAULT_MAP_PATH
 
@@ -261,6 +262,14 @@ class _Dreamer:
                 )
             self.remember_goal = can if remember_goal is None else bool(remember_goal)
             self.sim = model
+            self.experience = None
+            if isinstance(core, ExperienceCore):
+                if not (callable(getattr(model, "remember_cells", None)) and getattr(model, "can_remember", False)):
+                    raise ValueError(
+                        "experience= needs a simulator that can remember cells (remember_cells(i, cells, tiles), as "
+                        f"PredictorSimulator with a memory); {type(model).__name__} cannot"
+                    )
+                self.experience = core.experience
             return
         path = checkpoint or default_checkpoint(map_path)
         if checkpoint is None and path == UNIVERSAL_WORLD_MODEL:
@@ -284,6 +293,11 @@ class _Dreamer:
         # motion says the view is); on any other map the field is left out
         self.place = self.model.knows(core)
         self.sim = PredictorSimulator(self.predict, seed_fn=self.generator.manual_seed, memory=mem, place=self.place)
+        self.experience = core.experience if isinstance(core, ExperienceCore) else None
+        if self.experience is not None and mem is None:
+            raise ValueError(
+                "a dream of an experience (experience=) starts from what the agent saw, which needs memory=True"
+            )
 
     def reset(
         self,
@@ -302,6 +316,10 @@ class _Dreamer:
         self._seeded = True
         self.since_resync[idx] = 0
         self.sim.reset(idx, views[idx], pos[idx])
+        if self.experience is not None:  # what the agent saw around each start, as it saw it
+            side = self.sim.memory.cells if getattr(self.sim, "memory", None) is not None else 72
+            for i in np.asarray(idx):
+                self.sim.remember_cells(i, *self.experience.window(pos[i], side))
         if self.remember_goal:
             self.sim.remember(idx, goal_views[idx], goal_pos[idx])
 
@@ -329,6 +347,20 @@ class _Dreamer:
             del _IN_USE[id(self.sim)]
 
 
+def _experience_kwargs(experience: Experience | None, kwargs: dict) -> dict:
+    """The env's keyword arguments with ``experience``'s canvas as the world (its map and views are what was seen)."""
+    if experience is None:
+        return kwargs
+    if not isinstance(experience, Experience):
+        raise ValueError(f"experience must be a worldgen_core.experience.Experience, got {type(experience).__name__}")
+    given = sorted(k for k in ("map_path", "world") if kwargs.get(k) is not None)
+    if given:
+        raise ValueError(
+            f"experience= is the world the dream knows (what an agent saw of its map): drop {', '.join(given)}"
+        )
+    return {**kwargs, "world": experience.canvas}
+
+
 class DreamWorldMapEnv(WorldMapEnv):
     """``WorldMap-v0`` dreamed by a world model (see the module docstring for how a step works).
 
@@ -353,6 +385,10 @@ class DreamWorldMapEnv(WorldMapEnv):
       ``ValueError``); one simulator object per env, since it keeps the sub-envs' state (a second
       env given the same object is refused; ``close()`` frees it). ``memory``, ``memory_cells``,
       ``device``, ``dtype`` and ``compile`` are settings of a checkpoint's dream: with ``model=`` they are refused.
+    * ``experience``: dream a world from what an agent saw of it (:class:`worldgen_core.experience.Experience`,
+      instead of ``map_path``): episodes start and end only at places whose views were seen, from those views,
+      and the dream's memory holds every pixel seen around the start, so only places never seen are generated
+      (the dream of :mod:`agents.model_based`).
 
     >>> import gymnasium as gym, worldgen_env
     >>> env = gym.make("DreamWorldMap-v0")
@@ -376,9 +412,12 @@ class DreamWorldMapEnv(WorldMapEnv):
         memory: bool | None = None,
         memory_cells: int | None = None,
         remember_goal: bool | None = None,
+        experience: Experience | None = None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(**_experience_kwargs(experience, kwargs))
+        if experience is not None:
+            self.core = ExperienceCore(experience, self.core.task)
         self.dreamer = _Dreamer(
             checkpoint,
             model,
@@ -433,9 +472,12 @@ class DreamWorldMapVectorEnv(WorldMapVectorEnv):
         memory: bool | None = None,
         memory_cells: int | None = None,
         remember_goal: bool | None = None,
+        experience: Experience | None = None,
         **kwargs,
     ):
-        super().__init__(num_envs=num_envs, **kwargs)
+        super().__init__(num_envs=num_envs, **_experience_kwargs(experience, kwargs))
+        if experience is not None:
+            self.core = ExperienceCore(experience, self.core.task)
         self.dreamer = _Dreamer(
             checkpoint,
             model,
