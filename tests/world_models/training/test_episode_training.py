@@ -187,26 +187,8 @@ def test_training_from_two_datasets_of_one_map_draws_from_both(recorded, second,
     paths = [str(recorded[0]), str(second)]
     with pytest.MonkeyPatch.context() as mp:
         _no_map(mp)
-        ck = load_checkpoint(
-            main(
-                [
-                    "--episodes",
-                    *paths,
-                    "--preset",
-                    "tiny",
-                    "--steps",
-                    "2",
-                    "--batch-size",
-                    "4",
-                    "--eval-every",
-                    "0",
-                    "--no-progress",
-                    "--no-bf16",
-                    "--out",
-                    str(tmp_path / "r"),
-                ]
-            )
-        )
+        flags = "--preset tiny --steps 2 --batch-size 4 --eval-every 0 --no-progress --no-bf16".split()
+        ck = load_checkpoint(main(["--episodes", *paths, *flags, "--out", str(tmp_path / "r")]))
     assert ck["step"] == 2 and ck["train_args"]["episodes"] == paths and ck["maps"] == [recorded[2]]
     assert [e["dataset_id"] for e in ck["episodes"]] == ["near-random-v0", "near-random-v1"]
     n = len(load_transitions(recorded[0]))
@@ -221,17 +203,7 @@ def test_datasets_of_two_maps_are_refused(recorded, tmp_path, capsys):
     record(random_policy(6), other, 2, stripe_map(tmp_path / "b.png", (200, 60, 10)), "near", seed=6)
     with pytest.raises(SystemExit) as e:
         main(
-            [
-                "--episodes",
-                str(recorded[0]),
-                str(other),
-                "--preset",
-                "tiny",
-                "--steps",
-                "2",
-                "--out",
-                str(tmp_path / "r"),
-            ]
+            ["--episodes", str(recorded[0]), str(other), *"--preset tiny --steps 2 --out".split(), str(tmp_path / "r")]
         )
     err = capsys.readouterr().err.strip()
     assert e.value.code == 2 and "\n" not in err
