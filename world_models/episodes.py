@@ -21,9 +21,10 @@ Read with h5py and json alone (no Gymnasium, no Minari), following Minari's on-d
 A transition is one step: the view before it, the action, the view after it, and the agent's positions
 before and after. :func:`covered_cells` says which cells of the map the views of a dataset showed.
 
-Training from a dataset alone (``python -m world_models.training --episodes DATASET``) never opens the map:
-:func:`recorded_map` is the map as the metadata describes it (fingerprint, size, view size and stride) and
-:class:`world_models.data.EpisodeSampler` draws the training batches from the transitions.
+Training from datasets alone (``python -m world_models.training --episodes DATASET [DATASET ...]``, one or more
+datasets of one map) never opens the map: :func:`recorded_map` is the map as the metadata describes it (fingerprint,
+size, view size and stride) and :class:`world_models.data.EpisodeSampler` draws the training batches from the
+transitions. :func:`load_transitions` and :func:`recorded_map` take one dataset or several of the same map.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +44,7 @@ from worldgen_core.world import WorldCore
 
 __all__ = [
     "ARRAYS",
+    "MAP_KEYS",
     "RecordedMap",
     "Transitions",
     "covered_cells",
@@ -207,12 +211,74 @@ def _check_map(path, meta: dict, core: WorldCore) -> None:
         )
 
 
-def load_transitions(path: str | Path, core: WorldCore | None = None, view: str = "image") -> Transitions:
-    """All steps of a Minari dataset of the WorldMap envs, as numpy arrays (:class:`Transitions`).
+#: what two datasets must share to be joined: the map (its fingerprint and size) and the view's motion
+MAP_KEYS = ("map_fingerprint", "map_size", "view_size", "stride")
+
+Datasets = str | os.PathLike | Sequence[str | os.PathLike]
+"""one dataset's path, or a sequence of them"""
+
+
+def _paths(path: Datasets) -> list:
+    paths = [path] if isinstance(path, (str, os.PathLike)) else list(path)
+    if not paths:
+        raise ValueError("no dataset given; pass one or more Minari datasets' folders (python -m agents.episodes)")
+    return paths
+
+
+def _one_map(paths: list) -> None:
+    """Refuse several datasets unless each names its map (``worldgen.map_fingerprint``) and all share
+    :data:`MAP_KEYS`: one ``ValueError`` naming the first dataset and the one that differs."""
+    if len(paths) == 1:
+        return
+    maps = [read_metadata(p).get("worldgen", {}) for p in paths]
+    for p, w in zip(paths, maps):
+        if "map_fingerprint" not in w:
+            raise ValueError(
+                f"dataset {str(p)!r} does not say which map it shows (no worldgen map_fingerprint in its metadata); "
+                "several datasets are joined only when each names its map: record it with python -m agents.episodes"
+            )
+    for p, w in zip(paths[1:], maps[1:]):
+        diff = [k for k in MAP_KEYS if w.get(k) != maps[0].get(k)]
+        if diff:
+            said = ", ".join(f"{k} {maps[0].get(k)} vs {w.get(k)}" for k in diff)
+            raise ValueError(
+                f"datasets {str(paths[0])!r} and {str(p)!r} are of different maps ({said}); "
+                "pass datasets recorded on one map"
+            )
+
+
+def load_transitions(path: Datasets, core: WorldCore | None = None, view: str = "image") -> Transitions:
+    """All steps of a Minari dataset of the WorldMap envs, as numpy arrays (:class:`Transitions`); or of several
+    datasets of one map (a sequence of paths), concatenated in order.
 
     ``core``: the map the data is for; a dataset recorded on another map (its ``worldgen.map_fingerprint``),
     or one that does not say which map it shows, is refused (``ValueError``). ``view``: the observation
-    key of the view (the env's ``"image"``; the goal view is not part of a transition)."""
+    key of the view (the env's ``"image"``; the goal view is not part of a transition).
+
+    Several datasets: each must name its map and all share :data:`MAP_KEYS` (else a ``ValueError`` naming two of
+    them); each dataset's episode ids are shifted to follow the previous dataset's last (distinct, in order); the
+    metadata is the first dataset's, with ``datasets``: every dataset's id, in order."""
+    paths = _paths(path)
+    _one_map(paths)
+    if len(paths) == 1:
+        return _load(paths[0], core, view)
+    parts = []
+    for p in paths:
+        t = _load(p, core, view)
+        if parts:
+            t.episodes += parts[-1].episodes.max() + 1 - t.episodes.min()
+        parts.append(t)
+    meta = {**parts[0].metadata, "datasets": [_dataset_id(p, t.metadata) for p, t in zip(paths, parts)]}
+    return Transitions(**{k: np.concatenate([getattr(t, k) for t in parts]) for k in ARRAYS}, metadata=meta)
+
+
+def _dataset_id(path, meta: dict) -> str:
+    """The dataset's id: its metadata's ``dataset_id``, else its folder's name."""
+    return str(meta.get("dataset_id") or dataset_files(path)[1].parent.parent.name)
+
+
+def _load(path: str | Path, core: WorldCore | None, view: str) -> Transitions:
+    """One dataset's :func:`load_transitions`."""
     meta = {k: v for k, v in read_metadata(path).items() if k not in ("observation_space", "action_space")}
     if core is not None:
         _check_map(path, meta, core)
@@ -271,9 +337,18 @@ class RecordedMap:
     place_grid = WorldCore.place_grid
 
 
-def recorded_map(path: str | Path) -> RecordedMap:
+def recorded_map(path: Datasets) -> RecordedMap:
     """The map of the dataset ``path`` from its ``worldgen`` metadata (``map_fingerprint``, ``map_size``,
-    ``view_size``, ``stride``; ``python -m agents.episodes`` writes them); a ``ValueError`` if any is missing."""
+    ``view_size``, ``stride``; ``python -m agents.episodes`` writes them); a ``ValueError`` if any is missing.
+    Several datasets (a sequence of paths): their one map; a ``ValueError`` if they are of different maps."""
+    paths = _paths(path)
+    for p in paths:  # each records its map (the first missing key is named with its dataset) ...
+        _recorded_map(p)
+    _one_map(paths)  # ... and it is the same map
+    return _recorded_map(paths[0])
+
+
+def _recorded_map(path: str | Path) -> RecordedMap:
     w = read_metadata(path).get("worldgen", {})
     missing = [k for k in ("map_fingerprint", "map_size", "view_size", "stride") if k not in w]
     if missing:

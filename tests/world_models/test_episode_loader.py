@@ -11,7 +11,7 @@ from helpers import ROOT, stripe_map
 
 from agents.episodes import record, run_episode
 from agents.evaluation import random_policy
-from world_models.episodes import covered_cells, load_transitions, read_episodes
+from world_models.episodes import ARRAYS, covered_cells, load_transitions, read_episodes, recorded_map
 from worldgen_core.world import WorldCore
 
 
@@ -115,3 +115,41 @@ def test_a_folder_that_is_no_dataset_is_named(tmp_path):
     (tmp_path / "x" / "data" / "main_data.hdf5").write_bytes(b"")
     with pytest.raises(ValueError, match="'arrow' format"):
         load_transitions(tmp_path / "x")
+
+
+@pytest.fixture(scope="module")
+def second(tmp_path_factory, maps):
+    """A second dataset of the first map (other episodes)."""
+    out = tmp_path_factory.mktemp("data2") / "near-random-v1"
+    record(random_policy(2), out, 3, maps[0], "near", seed=2, about={"policy": "random"})
+    return out
+
+
+def test_several_datasets_of_one_map_are_joined_in_order(recorded, second, maps):
+    one, two = load_transitions(recorded), load_transitions(second)
+    both = load_transitions([recorded, second], WorldCore(maps[0]))
+    assert len(both) == len(one) + len(two)
+    for k in ARRAYS:
+        if k != "episodes":
+            np.testing.assert_array_equal(getattr(both, k), np.concatenate([getattr(one, k), getattr(two, k)]), k)
+    ids = both.episodes
+    np.testing.assert_array_equal(ids[: len(one)], one.episodes)  # the first dataset's ids are kept
+    assert ids[len(one)] == one.episodes.max() + 1 and np.all(np.diff(ids) >= 0)  # the next follow, in order
+    assert len(np.unique(ids)) == len(np.unique(one.episodes)) + len(np.unique(two.episodes))
+    assert both.metadata == {**one.metadata, "datasets": ["near-random-v0", "near-random-v1"]}
+    joined, first = recorded_map([recorded, second]), recorded_map(recorded)
+    assert (joined.fingerprint, joined.task, tuple(joined.grid)) == (first.fingerprint, first.task, tuple(first.grid))
+    alone = load_transitions([recorded])  # one dataset in a list: as given alone
+    assert alone.metadata == one.metadata and all((getattr(alone, k) == getattr(one, k)).all() for k in ARRAYS)
+
+
+def test_datasets_of_different_maps_are_refused_naming_both(tmp_path, maps, recorded):
+    other = tmp_path / "b-random-v0"
+    record(random_policy(3), other, 2, maps[1], "near", seed=3, about={"policy": "random"})
+    says = f"datasets {str(recorded)!r} and {str(other)!r} are of different maps .map_fingerprint"
+    for load in (load_transitions, recorded_map):
+        with pytest.raises(ValueError, match=says):
+            load([recorded, other])
+    _minari_dataset(tmp_path, "plain-v0", maps[0], False)
+    with pytest.raises(ValueError, match="plain-v0' does not say which map it shows"):
+        load_transitions([recorded, tmp_path / "plain-v0"])

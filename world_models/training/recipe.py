@@ -16,9 +16,9 @@ of the shipped default-map model (worlddit-worldmap v5, ``data/world_model.md``)
 3. export: EMA weights, one Euler step per frame, no guidance (the dream's setting).
 
 With ``--extra-maps`` (a model of many maps) the place field and the dreams, which are of one map,
-are off. With ``--episodes DATASET`` (episodes recorded by ``python -m agents.episodes``) it trains on the
-dataset's transitions and never opens the map: the place field learns where the episodes went, and the
-realism stage runs without the dreams (their targets are the map's views).
+are off. With ``--episodes DATASET [DATASET ...]`` (one or more datasets of one map, recorded by
+``python -m agents.episodes``) it trains on the datasets' transitions and never opens the map: the place field
+learns where the episodes went, and the realism stage runs without the dreams (their targets are the map's views).
 
 Each stage is a :mod:`world_models.training` run in ``OUT/<stage>`` (its own tensorboard
 log and ``last.pt``); ``--resume`` continues the stage that was running and skips the finished
@@ -42,6 +42,7 @@ from world_models.inference import UNIVERSAL_MODEL, resolve_device
 from world_models.io.checkpoint import load_checkpoint
 from world_models.io.export import export
 from world_models.training import trainer as training
+from world_models.training.settings import episode_paths, recorded_episodes
 from worldgen_core.cli import run_cli
 from worldgen_core.dynamics import TaskConfig
 from worldgen_core.files import sigterm_as_interrupt
@@ -65,9 +66,9 @@ class Args:
     """your world-map image (default: data/world_map.png)"""
     extra_maps: tuple[str, ...] = ()
     """more map images or folders of images to train on as well (a model for many maps)"""
-    episodes: str | None = None
-    """train on the transitions of this Minari dataset (python -m agents.episodes) instead of --map, never opening the
-    map (the model knows the map the episodes were recorded on)"""
+    episodes: tuple[str, ...] = ()
+    """train on the transitions of one or more Minari datasets of one map (python -m agents.episodes) instead of --map,
+    never opening the map (the model knows the map the episodes were recorded on)"""
     time_budget: float = 2700.0
     """seconds of training over all stages (the default, 45 min, fits 2 CPU cores; a GPU trains 8x the batch in the same
     time)"""
@@ -104,6 +105,15 @@ class Args:
     resume: bool = False
     """continue the recipe in --out: the running stage resumes, finished stages are kept"""
     progress: bool = True
+
+    def __post_init__(self) -> None:
+        self.episodes = episode_paths(self.episodes)
+
+
+def recorded(a: Args) -> dict:
+    """The recipe's settings as its ``args.json`` (and the exported model's ``recipe``) records them: ``episodes`` as
+    a run recorded it before several datasets could be given (none: None, one: its path, several: a list)."""
+    return {**dataclasses.asdict(a), "episodes": recorded_episodes(a.episodes)}
 
 
 def pretrained_path(a: Args) -> str | None:
@@ -217,7 +227,7 @@ def _run(a: Args) -> Path:
     if a.resume:
         if not saved.exists():
             raise SystemExit(f"error: --resume but {saved} does not exist; start the recipe without --resume")
-        changed = check_resume_args(json.loads(saved.read_text()), dataclasses.asdict(a), RESUME_MAY_CHANGE, str(out))
+        changed = check_resume_args(json.loads(saved.read_text()), recorded(a), RESUME_MAY_CHANGE, str(out))
         maps = None
         for stage in STAGES:  # a finished stage's maps must still be the run's (a running stage checks its own)
             if (out / f"{stage}.pt").exists() and a.episodes:  # the dataset names its map
@@ -227,7 +237,7 @@ def _run(a: Args) -> Path:
                     [WorldCore(p, TaskConfig()) for p in [a.map, *map_files(a.extra_maps)]]
                 )
                 training.check_maps(load_checkpoint(out / f"{stage}.pt"), a, maps, out)
-    record_args(out, dataclasses.asdict(a), changed)
+    record_args(out, recorded(a), changed)
     t0 = time.perf_counter()
     start = pretrained_path(a)
     stages = [s for s in STAGES if s != "adversarial" or a.adv_share > 0]
@@ -257,7 +267,7 @@ def _run(a: Args) -> Path:
         out / "world_model.pt",
         steps=1,
         cfg_scale=1.0,
-        extra={"recipe": {"args": dataclasses.asdict(a), "stages": history}},
+        extra={"recipe": {"args": recorded(a), "stages": history}},
         overwrite=True,
     )  # the folder is this run's (claim_run_dir): its world_model.pt is its own
     map_path = recorded_map(a.episodes).map_name if a.episodes else a.map

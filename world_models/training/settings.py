@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from dataclasses import dataclass, field
 
 from world_models.training.adversarial import AdvArgs
@@ -24,7 +25,9 @@ __all__ = [
     "SampleArgs",
     "EXPERIMENTS",
     "RESUME_MAY_CHANGE",
+    "episode_paths",
     "flat_args",
+    "recorded_episodes",
 ]
 
 #: experiment -> (model kind, process), as in the original research.
@@ -160,10 +163,10 @@ class Args:
     extra_maps: tuple[str, ...] = ()
     """more world-map images or folders of images to train on with --map (a model for many maps); each transition's map
     is drawn in proportion to its number of view positions"""
-    episodes: str | None = None
-    """train on the transitions of this Minari dataset (python -m agents.episodes) instead of --map, never opening the
-    map: the place field is sized from the map's size the dataset records, and learns where its episodes went; 2 of its
-    episodes are held out for the evaluations"""
+    episodes: tuple[str, ...] = ()
+    """train on the transitions of one or more Minari datasets of one map (python -m agents.episodes) instead of --map,
+    never opening the map: the place field is sized from the map's size the datasets record, and learns where
+    their episodes went; the last 2 episodes are held out for the evaluations"""
     batch_size: int = 32
     """per-process batch size"""
     lr: float = 3e-4
@@ -201,6 +204,9 @@ class Args:
     colour: ColourArgs = _group(ColourArgs)
     adv: AdvArgs = _group(AdvArgs)
     rollout: RolloutArgs = _group(RolloutArgs)
+
+    def __post_init__(self) -> None:
+        self.episodes = episode_paths(self.episodes)
 
     def check(self) -> None:
         """One ``error:`` line (SystemExit) for the first bad setting: the core's, then each group's."""
@@ -258,8 +264,31 @@ def _recorded(a: Args):
 def flat_args(a: Args) -> dict:
     """The settings as runs record them (args.json, a checkpoint's ``train_args``) and ``--resume``
     compares them: one flat dict, ``adv.weight`` as ``adv_weight``, ``cfg.on`` as ``cfg``; ``episodes`` only when
-    given (a run on a map records what it did before the setting)."""
-    return {name: v for name, _, v in _recorded(a) if not (name == "episodes" and v is None)}
+    given, one dataset as its path and several as a list of paths (a run on a map, or from one dataset, records what it
+    did before several could be given)."""
+    flat = {name: recorded_episodes(v) if name == "episodes" else v for name, _, v in _recorded(a)}
+    return {name: v for name, v in flat.items() if not (name == "episodes" and v is None)}
+
+
+def episode_paths(episodes) -> tuple[str, ...]:
+    """``--episodes`` as a tuple of paths: one path (a string) is one dataset.
+
+    >>> episode_paths("a"), episode_paths(["a", "b"]), episode_paths(None)
+    (('a',), ('a', 'b'), ())
+    """
+    if isinstance(episodes, (str, os.PathLike)):
+        return (str(episodes),)
+    return tuple(str(p) for p in episodes or ())
+
+
+def recorded_episodes(episodes: tuple[str, ...]) -> str | list[str] | None:
+    """``--episodes`` as runs record it: None for none, one dataset's path as a string, several as a list.
+
+    >>> recorded_episodes(()), recorded_episodes(("a",)), recorded_episodes(("a", "b"))
+    (None, 'a', ['a', 'b'])
+    """
+    paths = list(episode_paths(episodes))
+    return None if not paths else paths[0] if len(paths) == 1 else paths
 
 
 def recorded_flags(a: Args) -> dict[str, str]:

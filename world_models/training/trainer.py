@@ -43,7 +43,9 @@ from world_models.training.settings import (
     GuidanceArgs,
     PlaceArgs,
     SampleArgs,
+    episode_paths,
     flat_args,
+    recorded_episodes,
     recorded_flags,
 )
 from worldgen_core import dynamics, metrics, simulator
@@ -288,25 +290,38 @@ def dataset_fingerprint(path: str) -> dict:
     return {"dataset_id": h5.parent.parent.name, "sha256": file_sha256(h5)}
 
 
-def check_dataset(ck: dict, episodes: str | None, where: Path) -> None:
-    """Refuse a resume whose ``--episodes`` dataset (None: none) is not the one of the checkpoint ``ck``: its data
-    changed since, at the same path (another path is refused by the settings' check), or one of them trained on a
-    map."""
+def dataset_fingerprints(episodes: tuple[str, ...]) -> dict | list[dict]:
+    """A checkpoint's ``episodes``: :func:`dataset_fingerprint` of its one dataset, a list of them for several."""
+    prints = [dataset_fingerprint(p) for p in episode_paths(episodes)]
+    return prints[0] if len(prints) == 1 else prints
+
+
+def check_dataset(ck: dict, episodes: tuple[str, ...], where: Path) -> None:
+    """Refuse a resume whose ``--episodes`` datasets (none: trained on a map) are not the ones of the checkpoint
+    ``ck``: the data of any of them changed since, at the same path (other paths are refused by the settings' check),
+    or one of the two trained on a map."""
+    episodes = episode_paths(episodes)
     saved = ck.get("episodes")
-    if (saved is None) != (episodes is None):
+    saved = None if saved is None else [saved] if isinstance(saved, dict) else list(saved)
+    if (saved is None) != (not episodes):
         raise SystemExit(
             f"error: --resume: the run in {where} was trained "
-            + ("on a map, not from --episodes" if saved is None else f"from --episodes {saved['dataset_id']!r}")
+            + (
+                "on a map, not from --episodes"
+                if saved is None
+                else f"from --episodes {' '.join(repr(s['dataset_id']) for s in saved)}"
+            )
             + "; resume it as it was started, or start a new run with a new --out"
         )
-    if saved is None or (ck.get("train_args") or {}).get("episodes") != episodes:
-        return  # no dataset, or another path: the settings' check (check_resume_args) names the flag
-    if saved["sha256"] != dataset_fingerprint(episodes)["sha256"]:
-        raise SystemExit(
-            f"error: --resume: the dataset {episodes!r} is not the one the run in {where} was trained on (its data "
-            "changed since); a model trained on both would mix two datasets. Resume with the original dataset, or "
-            "start a new run with a new --out"
-        )
+    if saved is None or (ck.get("train_args") or {}).get("episodes") != recorded_episodes(episodes):
+        return  # no dataset, or other paths: the settings' check (check_resume_args) names the flag
+    for path, s in zip(episodes, saved):
+        if s["sha256"] != dataset_fingerprint(path)["sha256"]:
+            raise SystemExit(
+                f"error: --resume: the dataset {path!r} is not the one the run in {where} was trained on (its data "
+                "changed since); a model trained on both would mix two datasets. Resume with the original dataset, "
+                "or start a new run with a new --out"
+            )
 
 
 def _seed(seed: int) -> None:
@@ -530,7 +545,7 @@ def _train(a: Args) -> Path:
             "maps": maps,
             "train_args": flat_args(a),
             **({"place_map": core.fingerprint} if config.place_rows else {}),
-            **({"episodes": dataset_fingerprint(a.episodes)} if a.episodes else {}),
+            **({"episodes": dataset_fingerprints(a.episodes)} if a.episodes else {}),
         },
     )
     step, elapsed, changed = 0, 0.0, None
@@ -670,12 +685,14 @@ def _episode_rollouts(data, mask: np.ndarray, stride: int) -> tuple[list, np.nda
 
 
 def _from_episodes(a: Args, d: _Dist):
-    """``--episodes``: the recorded map (from the metadata), the sampler over the dataset's transitions and the
-    evaluation's batch and rollouts from 2 held-out episodes (None when the dataset has none to hold out)."""
+    """``--episodes``: the recorded map (from the metadata; several datasets must be of one map), the sampler over
+    the datasets' transitions and the evaluation's batch and rollouts from the last 2 episodes, held out (None when
+    there are none to hold out)."""
     core = recorded_map(a.episodes)
     if (core.task.view_size, core.task.stride) != (TaskConfig().view_size, TaskConfig().stride):
         raise SystemExit(
-            f"error: --episodes {a.episodes!r} has {core.task.view_size}-px views moved by {core.task.stride} px; "
+            f"error: --episodes {' '.join(map(repr, a.episodes))} has {core.task.view_size}-px views moved by "
+            f"{core.task.stride} px; "
             f"the world models take {TaskConfig().view_size} and {TaskConfig().stride}"
         )
     data = load_transitions(a.episodes)

@@ -163,3 +163,65 @@ def test_the_episode_sampler_draws_the_map_samplers_batches(recorded):
     assert {k: (v.dtype, v.shape) for k, v in mine.items()} == {k: (v.dtype, v.shape) for k, v in theirs.items()}
     assert (mine["view"] == core.views(mine["pos"])).all() and (mine["next"] == core.views(mine["next_pos"])).all()
     assert (mine["pos"] != mine["next_pos"]).any(1).all()  # only moves that happened
+
+
+@pytest.fixture(scope="module")
+def second(recorded, tmp_path_factory):
+    """A second dataset of the recorded map (other episodes)."""
+    out = tmp_path_factory.mktemp("episodes2") / "near-random-v1"
+    record(random_policy(5), out, 3, recorded[1], "near", seed=5, about={"policy": "random"})
+    return out
+
+
+def test_training_from_two_datasets_of_one_map_draws_from_both(recorded, second, tmp_path, monkeypatch):
+    from world_models.data import EpisodeSampler
+
+    samplers = []
+
+    class Spy(EpisodeSampler):
+        def __init__(self, *a, **k):
+            super().__init__(*a, **k)
+            samplers.append(self)
+
+    monkeypatch.setattr("world_models.training.trainer.EpisodeSampler", Spy)
+    paths = [str(recorded[0]), str(second)]
+    with pytest.MonkeyPatch.context() as mp:
+        _no_map(mp)
+        flags = "--preset tiny --steps 2 --batch-size 4 --eval-every 0 --no-progress --no-bf16".split()
+        ck = load_checkpoint(main(["--episodes", *paths, *flags, "--out", str(tmp_path / "r")]))
+    assert ck["step"] == 2 and ck["train_args"]["episodes"] == paths and ck["maps"] == [recorded[2]]
+    assert [e["dataset_id"] for e in ck["episodes"]] == ["near-random-v0", "near-random-v1"]
+    n = len(load_transitions(recorded[0]))
+    training = samplers[0]  # the first is the training sampler (then the held-out evaluation's)
+    assert len(training.data) == n + len(load_transitions(second))
+    assert (training.index < n).any() and (training.index >= n).any()  # it draws from both datasets
+    assert json.loads((tmp_path / "r" / "args.json").read_text())["episodes"] == paths
+
+
+def test_datasets_of_two_maps_are_refused(recorded, tmp_path, capsys):
+    other = tmp_path / "other-v0"
+    record(random_policy(6), other, 2, stripe_map(tmp_path / "b.png", (200, 60, 10)), "near", seed=6)
+    with pytest.raises(SystemExit) as e:
+        main(
+            ["--episodes", str(recorded[0]), str(other), *"--preset tiny --steps 2 --out".split(), str(tmp_path / "r")]
+        )
+    err = capsys.readouterr().err.strip()
+    assert e.value.code == 2 and "\n" not in err
+    assert err.startswith(f"error: datasets {str(recorded[0])!r} and {str(other)!r} are of different maps")
+    assert not (tmp_path / "r").exists()
+
+
+def test_a_resumed_run_from_two_datasets_refuses_one_that_changed(recorded, second, tmp_path):
+    a, b = tmp_path / "near-random-v0", tmp_path / "near-random-v1"
+    shutil.copytree(recorded[0], a)
+    shutil.copytree(second, b)
+    train(tiny_train_args(tmp_path, episodes=(str(a), str(b)), steps=2))
+    train(tiny_train_args(tmp_path, episodes=(str(a), str(b)), steps=4, resume=True))
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["step"] == 4
+    shutil.copy(recorded[0] / "data" / "main_data.hdf5", b / "data" / "main_data.hdf5")  # same path, other episodes
+    with pytest.raises(SystemExit, match=f"the dataset {str(b)!r} is not the one the run in .* was trained on"):
+        train(tiny_train_args(tmp_path, episodes=(str(a), str(b)), steps=6, resume=True))
+    with pytest.raises(SystemExit, match="--episodes"):  # one of the two only: the settings differ
+        train(tiny_train_args(tmp_path, episodes=str(a), steps=6, resume=True))
+    with pytest.raises(SystemExit, match="from --episodes 'near-random-v0' 'near-random-v1'"):  # on a map instead
+        train(tiny_train_args(tmp_path, steps=6, resume=True))
