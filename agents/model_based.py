@@ -78,12 +78,12 @@ class Args:
     """world-map image of the real env (default: data/world_map.png); only the real env reads it"""
     out: str = "runs/model_based"
     """run folder: loop.pt, episodes/, world/, tb/, report.md/json, curve.png, eval.gif; must not hold another run"""
-    real_steps: int = 40_000
+    real_steps: int = 10_000
     """real env steps to spend in all (counting those before a --resume); the last round may pass it by less than one
     round's episodes"""
-    round_episodes: int = 64
+    round_episodes: int = 32
     """real episodes collected per round"""
-    dream_steps: int = 20_000
+    dream_steps: int = 40_000
     """PPO env steps in the dream per round"""
     world_model: str = "universal"
     """the world model the first round starts from: universal (data/universal.pt) | PATH of a train_world.py
