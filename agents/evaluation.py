@@ -76,6 +76,8 @@ def plot_curves(
     random_rate: float | None,
     path: str | Path,
     ylabel: str = "success rate in WorldMap-v0",
+    xlabel: str = "training env steps",
+    logx: bool = False,
 ) -> Path:
     """Success rate against training steps: one colour per name, one line per run (``random_rate``:
     a dashed line for the random policy, None for none)."""
@@ -93,7 +95,9 @@ def plot_curves(
             )
     if random_rate is not None:
         ax.axhline(random_rate, color="gray", ls="--", label="random")
-    ax.set(xlabel="training env steps", ylabel=ylabel, ylim=(0, 1.02))
+    ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.02))
+    if logx:  # linear below 1,000 steps (the untrained policy's point at 0), logarithmic above
+        ax.set_xscale("symlog", linthresh=1000)
     ax.legend()
     fig.tight_layout()
     path = Path(path)

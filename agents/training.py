@@ -48,7 +48,17 @@ __all__ = [
 
 ENVS = ("WorldMap-v0", "DreamWorldMap-v0")
 #: settings a --resume may change (when to stop, how to report); every other one must match the run's
-RESUME_MAY_CHANGE = {"out", "resume", "timesteps", "progress", "device", "eval_episodes", "eval_every", "ckpt_every"}
+RESUME_MAY_CHANGE = {
+    "out",
+    "resume",
+    "timesteps",
+    "progress",
+    "device",
+    "eval_episodes",
+    "eval_every",
+    "eval_at",
+    "ckpt_every",
+}
 
 
 @dataclass
@@ -102,6 +112,8 @@ class Args:
     eval_every: int = 10_000
     """environment steps between evaluations in the REAL env (0: only at the end)"""
     eval_episodes: int = 200
+    eval_at: tuple[int, ...] = ()
+    """also evaluate at these env steps (e.g. the early points of a sample-efficiency curve)"""
     ckpt_every: int = 10_000
     """environment steps between checkpoints (checkpoint.pt; 0: only at the end and on interruption)"""
     resume: bool = False
@@ -189,6 +201,8 @@ def _validate(a: Args) -> None:
             f"error: --n-steps x --n-envs must be >= 2 (PPO normalises advantages over a rollout), got {a.n_steps} x "
             f"{a.n_envs}"
         )
+    if any(p < 1 for p in a.eval_at):
+        raise SystemExit(f"error: --eval-at takes env steps >= 1, got {list(a.eval_at)}")
     for name in ("eval_every", "ckpt_every"):
         if getattr(a, name) < 0:
             raise SystemExit(
@@ -324,12 +338,14 @@ class RealEvalCallback(BaseCallback):
         save=None,
         start: int = 0,
         env_kwargs: dict | None = None,
+        at: tuple[int, ...] = (),
     ):
         super().__init__()
         self.every, self.episodes, self.curve, self.env_kwargs = every, episodes, curve, env_kwargs or {}
         self.ckpt_every, self.save, self.start = ckpt_every, save, start
         self._next = (start // every + 1) * every if every else 0
         self._next_ckpt = (start // ckpt_every + 1) * ckpt_every if ckpt_every else 0
+        self._at = sorted(p for p in set(at) if p > start)  # the extra points still to come
 
     def _on_training_start(self) -> None:
         if self.every and self.start == 0:
@@ -348,8 +364,13 @@ class RealEvalCallback(BaseCallback):
             self.save()
 
     def _on_step(self) -> bool:
-        if self.every and self.num_timesteps >= self._next:
-            self._next += self.every
+        n, due = self.num_timesteps, False
+        if self.every and n >= self._next:
+            self._next, due = (n // self.every + 1) * self.every, True
+        while self._at and n >= self._at[0]:
+            self._at.pop(0)
+            due = True
+        if due:
             self._evaluate()
         return True
 
@@ -459,6 +480,7 @@ def _train(a: Args, simulator: Callable[[], Simulator] | None, simulator_id: dic
         save_checkpoint,
         start=model.num_timesteps,
         env_kwargs=task_kw,
+        at=tuple(a.eval_at),
     )
     sigterm_as_interrupt()
     interrupted = False
