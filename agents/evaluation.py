@@ -98,6 +98,7 @@ def plot_curves(
     ax.set(xlabel=xlabel, ylabel=ylabel, ylim=(0, 1.02))
     if logx:  # linear below 1,000 steps (the untrained policy's point at 0), logarithmic above
         ax.set_xscale("symlog", linthresh=1000)
+        ax.set_xlim(left=0)
     ax.legend()
     fig.tight_layout()
     path = Path(path)

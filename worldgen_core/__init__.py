@@ -11,7 +11,7 @@ numpy, Pillow and SciPy only: no Gymnasium, no torch. Every other layer builds o
 ``tests/test_layers.py`` fails when an import crosses these layers the wrong way.
 """
 
-__version__ = "0.7.0"
+__version__ = "0.8.0"
 
 from . import dynamics
 from .dynamics import MAX_EPISODE_STEPS, TASKS, TaskConfig
